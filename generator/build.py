@@ -1,0 +1,395 @@
+"""Stage 3, build: turn the bundled document into the typed IR (`ir.Api`). Pure: no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from . import ir
+from .lint import HTTP_METHODS
+from .load import Document, resolve_pointer
+from .naming import parameter_name, pascal, snake
+
+_RESERVED = {"self", "body", "auth", "raw", "timeout", "headers"}
+_JSON_MEDIA = ("application/json",)
+
+
+def _is_json(media: str) -> bool:
+    media = media.split(";")[0].strip().lower()
+    return media in _JSON_MEDIA or media.endswith("+json")
+
+
+def media_kind(media: str, schema: dict[str, Any] | None) -> str:
+    media = media.split(";")[0].strip().lower()
+    if _is_json(media):
+        return "json"
+    if media == "application/x-www-form-urlencoded":
+        return "form"
+    if media.startswith("multipart/"):
+        return "multipart"
+    if media.startswith("text/") and not (schema or {}).get("format") == "binary":
+        return "text"
+    return "binary"
+
+
+class Builder:
+    """Builds the IR of one document. `class_of` maps a component schema name to its model class."""
+
+    def __init__(self, doc: Document, class_of: Callable[[str], str], package: str, source: str) -> None:
+        self.doc = doc
+        self.data = doc.data
+        self.class_of = class_of
+        self.package = package
+        self.source = source
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def deref(self, value: Any) -> Any:
+        seen = 0
+        while isinstance(value, dict) and isinstance(value.get("$ref"), str) and seen < 32:
+            value = resolve_pointer(self.data, value["$ref"][1:])
+            seen += 1
+        return value
+
+    def is_model(self, schema: dict[str, Any]) -> bool:
+        """Whether a component schema becomes a class with fields (as opposed to an alias)."""
+        if schema.get("type") == "object" or "properties" in schema or "allOf" in schema:
+            return True
+        return False
+
+    def annotation(self, schema: Any, depth: int = 0) -> str:
+        """The Python type of a schema, as templates write it (`models.User`, `list[str]`)."""
+        if not isinstance(schema, dict) or depth > 16:
+            return "Any"
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            parts = ref.split("/")
+            target = self.deref(schema)
+            if ref.startswith("#/components/schemas/") and len(parts) == 4:
+                if self.is_model(target) or "anyOf" in target or "oneOf" in target:
+                    return f"models.{self.class_of(parts[3])}"
+            return self.annotation(target, depth + 1)
+        if "const" in schema:
+            return f"Literal[{schema['const']!r}]"
+        if "enum" in schema and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in schema["enum"]):
+            literal = f"Literal[{', '.join(repr(v) for v in schema['enum'])}]"
+            return literal
+        for key in ("anyOf", "oneOf"):
+            if key in schema:
+                parts_ = [self.annotation(s, depth + 1) for s in schema[key]]
+                return _union(parts_)
+        types = schema.get("type")
+        type_list = types if isinstance(types, list) else [types] if types else []
+        rendered = [self._simple(t, schema, depth) for t in type_list if t != "null"] or (
+            ["Any"] if not type_list else [])
+        if "null" in type_list:
+            rendered.append("None")
+        return _union(rendered) if rendered else "Any"
+
+    def _simple(self, type_: str, schema: dict[str, Any], depth: int) -> str:
+        if type_ == "string":
+            if schema.get("format") == "binary" or "contentMediaType" in schema and schema.get(
+                    "contentEncoding") is None and schema.get("contentMediaType") != "application/json":
+                return "bytes"
+            return "str"
+        if type_ == "integer":
+            return "int"
+        if type_ == "number":
+            return "float"
+        if type_ == "boolean":
+            return "bool"
+        if type_ == "array":
+            return f"list[{self.annotation(schema.get('items', {}), depth + 1)}]"
+        if type_ == "object":
+            return "dict[str, Any]"
+        return "Any"
+
+    # -- pieces ----------------------------------------------------------------------------------
+    def schemes(self) -> tuple[ir.SecurityScheme, ...]:
+        out = []
+        raw = (self.data.get("components") or {}).get("securitySchemes") or {}
+        for name, scheme in raw.items():
+            scheme = self.deref(scheme)
+            sig = scheme.get("x-baas-signature")
+            signature = None
+            if isinstance(sig, dict):
+                suffix = sig.get("suffix") or {}
+                signature = ir.HeaderSignature(
+                    algorithm=sig.get("algorithm", "md5"),
+                    message=sig.get("message", "{timestamp}{secret}"),
+                    value=sig.get("value", "{digest},{timestamp}"),
+                    timestamp_unit=sig.get("timestamp", "seconds"),
+                    suffix_when=snake(suffix.get("when", "")) if suffix.get("when") else "",
+                    suffix_text=suffix.get("text", ""),
+                )
+            kind = scheme.get("type", "")
+            http_scheme = scheme.get("scheme", "") if kind == "http" else ""
+            out.append(ir.SecurityScheme(
+                name=name,
+                py_name=snake(name),
+                kind=kind,
+                location=scheme.get("in", "header" if kind in ("http", "oauth2", "openIdConnect") else ""),
+                wire_name=scheme.get("name", "Authorization" if kind != "mutualTLS" else ""),
+                http_scheme=http_scheme,
+                description=" ".join(str(scheme.get("description", "")).split()),
+                value_format=scheme.get("x-baas-value-format", "{key}"),
+                signature=signature,
+            ))
+        return tuple(out)
+
+    def parameters(self, item: dict[str, Any], op: dict[str, Any], path: str) -> tuple[ir.Parameter, ...]:
+        merged: dict[tuple[str, str], dict[str, Any]] = {}
+        for raw in [*(item.get("parameters") or []), *(op.get("parameters") or [])]:
+            p = self.deref(raw)
+            merged[(p["name"], p["in"])] = p
+        taken = set(_RESERVED)
+        built = []
+        for (name, location), p in merged.items():
+            schema = p.get("schema")
+            is_json = False
+            if schema is None and isinstance(p.get("content"), dict) and p["content"]:
+                media, media_obj = next(iter(p["content"].items()))
+                schema = media_obj.get("schema", {})
+                is_json = _is_json(media)
+            schema = schema or {}
+            resolved = self.deref(schema)
+            is_array = isinstance(resolved, dict) and resolved.get("type") == "array"
+            style = p.get("style", "form" if location in ("query", "cookie") else "simple")
+            explode = p.get("explode", style == "form")
+            built.append(ir.Parameter(
+                name=name,
+                py_name=parameter_name(name, taken),
+                location=location,
+                required=bool(p.get("required", location == "path")),
+                annotation=self.annotation(schema),
+                description=" ".join(str(p.get("description", "")).split()),
+                is_array=is_array,
+                explode=bool(explode),
+                is_json=is_json,
+                default=resolved.get("default") if isinstance(resolved, dict) else None,
+            ))
+        order = {seg: i for i, seg in enumerate(_path_params(path))}
+        built.sort(key=lambda p: (p.location != "path", order.get(p.name, 0), not p.required))
+        return tuple(built)
+
+    def body(self, op: dict[str, Any]) -> ir.Body | None:
+        raw = op.get("requestBody")
+        if raw is None:
+            return None
+        body = self.deref(raw)
+        content = body.get("content") or {}
+        if not content:
+            return None
+        media, media_obj = next(iter(content.items()))
+        schema = media_obj.get("schema", {})
+        annotation = self.annotation(schema)
+        kind = media_kind(media, self.deref(schema))
+        if kind == "binary":
+            annotation = "bytes"
+        elif kind == "text":
+            annotation = "str"
+        return ir.Body(
+            media_types=tuple(content),
+            media_type=media,
+            annotation=annotation,
+            model=annotation.removeprefix("models.") if annotation.startswith("models.") else None,
+            required=bool(body.get("required", False)),
+            kind=kind,
+        )
+
+    def responses(self, op: dict[str, Any]) -> tuple[ir.Response, ...]:
+        out = []
+        for status, raw in (op.get("responses") or {}).items():
+            response = self.deref(raw)
+            content = response.get("content") or {}
+            annotation = model = media = None
+            kind = "empty"
+            if content:
+                media, media_obj = next(iter(content.items()))
+                schema = media_obj.get("schema", {})
+                kind = media_kind(media, self.deref(schema))
+                annotation = {"binary": "bytes", "text": "str"}.get(kind) or self.annotation(schema)
+                model = annotation.removeprefix("models.") if annotation.startswith("models.") else None
+            headers = tuple(
+                ir.ResponseHeader(
+                    name=h_name,
+                    annotation=self.annotation(self.deref(h).get("schema", {})),
+                    required=bool(self.deref(h).get("required", False)),
+                    description=" ".join(str(self.deref(h).get("description", "")).split()),
+                )
+                for h_name, h in (response.get("headers") or {}).items()
+            )
+            out.append(ir.Response(
+                status=status,
+                code=_status_code(status),
+                description=" ".join(str(response.get("description", "")).split()),
+                annotation=annotation,
+                model=model,
+                media_type=media,
+                kind=kind,
+                headers=headers,
+            ))
+        return tuple(out)
+
+    def item_annotation(self, op: dict[str, Any], pointer: str) -> str:
+        """The type of one element of the array at `pointer` in the success response body."""
+        for status, raw in (op.get("responses") or {}).items():
+            if not status.startswith("2"):
+                continue
+            content = self.deref(raw).get("content") or {}
+            if not content:
+                continue
+            schema = self.deref(next(iter(content.values())).get("schema", {}))
+            for token in [t for t in pointer.split("/") if t]:
+                schema = self.deref((schema.get("properties") or {}).get(token, {}))
+            if isinstance(schema, dict) and schema.get("type") == "array":
+                return self.annotation(schema.get("items", {}))
+            return ""
+        return ""
+
+    def operation(self, pointer: str, path: str, method: str, item: dict[str, Any],
+                  op: dict[str, Any], webhook: bool) -> ir.Operation:
+        security = op.get("security", self.data.get("security") or [])
+        session = op.get("x-baas-session")
+        paging = op.get("x-baas-pagination")
+        sig = op.get("x-baas-signature")
+        parameters = self.parameters(item, op, path)
+        by_wire = {p.name: p.py_name for p in parameters}
+        return ir.Operation(
+            id=op["operationId"],
+            py_name=snake(op["operationId"]),
+            method=method,
+            path=path,
+            pointer=pointer,
+            tag=(op.get("tags") or ["default"])[0],
+            summary=" ".join(str(op.get("summary", "")).split()),
+            description=str(op.get("description", "")).strip(),
+            deprecated=bool(op.get("deprecated", False)),
+            parameters=parameters,
+            body=self.body(op),
+            responses=self.responses(op),
+            security=tuple(tuple(req) for req in security),
+            webhook=webhook,
+            session=ir.Session(
+                scheme=session["scheme"],
+                token=session.get("token", ""),
+                action=session.get("action", "set"),
+            ) if isinstance(session, dict) else None,
+            pagination=ir.Pagination(
+                style=paging.get("style", "page"),
+                page=paging.get("page", ""),
+                size=paging.get("size", ""),
+                offset=paging.get("offset", ""),
+                items=paging.get("items", ""),
+                total=paging.get("total", ""),
+                page_py=by_wire.get(paging.get("page", ""), ""),
+                size_py=by_wire.get(paging.get("size", ""), ""),
+                offset_py=by_wire.get(paging.get("offset", ""), ""),
+                item_annotation=self.item_annotation(op, paging.get("items", "")),
+            ) if isinstance(paging, dict) else None,
+            signature=ir.BodySignature(
+                algorithm=sig.get("algorithm", "hmac-sha1"),
+                secret=snake(sig.get("secret", "secret")),
+                field=sig.get("field", "signature"),
+                nonce=sig.get("nonce", ""),
+                timestamp=sig.get("timestamp", ""),
+                exclude=tuple(sig.get("exclude", ())),
+            ) if isinstance(sig, dict) else None,
+        )
+
+    def api(self, vendor: str) -> ir.Api:
+        data = self.data
+        ops: list[ir.Operation] = []
+        hooks: list[ir.Operation] = []
+        for section, target, webhook in (("paths", ops, False), ("webhooks", hooks, True)):
+            for path, item in (data.get(section) or {}).items():
+                item = self.deref(item)
+                for method in HTTP_METHODS:
+                    if isinstance(item.get(method), dict):
+                        pointer = "/" + "/".join(
+                            t.replace("~", "~0").replace("/", "~1") for t in (section, path, method))
+                        target.append(self.operation(pointer, path, method, item, item[method], webhook))
+        declared = [t for t in data.get("tags") or [] if isinstance(t, dict)]
+        names = [t["name"] for t in declared]
+        names += sorted({o.tag for o in ops} - set(names))
+        tags = []
+        for name in names:
+            members = tuple(o for o in ops if o.tag == name)
+            if not members:
+                continue
+            description = next((t.get("description", "") for t in declared if t["name"] == name), "")
+            tags.append(ir.Tag(name, snake(name), pascal(name), " ".join(str(description).split()), members))
+        error = data.get("x-baas-error") or {}
+        schemes = self.schemes()
+        credentials = sorted({o.signature.secret for o in ops if o.signature}
+                             - {s.py_name for s in schemes})
+        models = sorted({a.removeprefix("models.") for o in (*ops, *hooks)
+                         for a in _annotations(o) if a.startswith("models.")})
+        servers = data.get("servers") or [{"url": "/"}]
+        info = data.get("info") or {}
+        return ir.Api(
+            vendor=vendor,
+            package=self.package,
+            source=self.source,
+            title=str(info.get("title", vendor)),
+            version=str(info.get("version", "")),
+            description=str(info.get("description", "")).strip(),
+            server_url=_server_url(servers[0]),
+            tags=tuple(tags),
+            operations=tuple(ops),
+            webhooks=tuple(hooks),
+            schemes=schemes,
+            error=ir.ErrorEnvelope(
+                schema=error.get("schema"),
+                body=error.get("body", {"error": "{message}"}),
+                situations=dict(error.get("situations") or {}),
+            ),
+            credentials=tuple(credentials),
+            models=tuple(models),
+            spec_sha256=hashlib.sha256(canonical_json(data).encode()).hexdigest(),
+        )
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _annotations(op: ir.Operation) -> list[str]:
+    out = [r.annotation for r in op.responses if r.annotation]
+    if op.body:
+        out.append(op.body.annotation)
+    out += [p.annotation for p in op.parameters]
+    return out
+
+
+def _union(parts: list[str]) -> str:
+    unique: list[str] = []
+    for part in parts:
+        for piece in part.split(" | "):
+            if piece not in unique:
+                unique.append(piece)
+    if "Any" in unique:
+        return "Any"
+    return " | ".join(unique)
+
+
+def _status_code(status: str) -> int:
+    if status.isdigit():
+        return int(status)
+    if len(status) == 3 and status[0].isdigit():
+        return int(status[0]) * 100
+    return 0
+
+
+def _path_params(path: str) -> list[str]:
+    import re
+
+    return re.findall(r"{([^}]+)}", path)
+
+
+def _server_url(server: dict[str, Any]) -> str:
+    url = str(server.get("url", "/"))
+    for name, var in (server.get("variables") or {}).items():
+        url = url.replace("{" + name + "}", str(var.get("default", "")))
+    return url

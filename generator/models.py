@@ -1,0 +1,72 @@
+"""Stage 4, models: Pydantic v2 models of the component schemas, through datamodel-code-generator.
+
+It reads the bundled document (never the split sources) and returns source text; nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+from .diagnostics import GenerationError
+from .naming import is_python_name, pascal
+
+
+def class_name(schema_name: str) -> str:
+    """The model class of a component schema: its own name when that is a good class name."""
+    if is_python_name(schema_name) and schema_name[:1].isupper():
+        return schema_name
+    return pascal(schema_name)
+
+
+def generate_models(data: dict[str, Any]) -> str:
+    """Source of `models.py` for a bundled document (unformatted; the write stage formats)."""
+    from datamodel_code_generator import (
+        DataModelType,
+        InputFileType,
+        PythonVersion,
+        generate,
+    )
+
+    schemas = (data.get("components") or {}).get("schemas") or {}
+    if not schemas:
+        return "from pydantic import BaseModel  # noqa: F401  (no component schemas)\n"
+    # Only what the models need: keeps the input small and the output independent of paths.
+    document = {
+        "openapi": data.get("openapi", "3.1.0"),
+        "info": {"title": "models", "version": "0"},
+        "paths": {},
+        "components": {"schemas": schemas},
+    }
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = generate(
+                json.dumps(document),
+                input_file_type=InputFileType.OpenAPI,
+                output_model_type=DataModelType.PydanticV2BaseModel,
+                target_python_version=PythonVersion.PY_311,
+                openapi_scopes=["schemas"],
+                disable_timestamp=True,
+                use_annotated=True,
+                field_constraints=True,
+                use_standard_collections=True,
+                use_union_operator=True,
+                allow_population_by_field_name=True,
+                use_schema_description=True,
+                use_field_description=True,
+                enum_field_as_literal="all",
+                use_double_quotes=True,
+                custom_class_name_generator=class_name,
+                formatters=[],
+            )
+    except Exception as exc:  # d-c-g raises many types; the user needs the message, not the stack
+        raise GenerationError(f"datamodel-code-generator failed: {' '.join(str(exc).split())}") from None
+    if not isinstance(out, str):
+        raise GenerationError("datamodel-code-generator returned no single module")
+    # drop its own header: ours says what generated the file and from which spec
+    lines = out.splitlines()
+    while lines and (lines[0].startswith("#") or not lines[0].strip()):
+        lines.pop(0)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,148 @@
+"""Stage 5, render: Jinja over the IR. Returns `{relative path: text}` and touches no disk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from . import ir
+from .models import class_name
+
+# output file -> template, in the order they are written
+PYTHON_FILES = {
+    "__init__.py": "__init__.py.jinja",
+    "_client_runtime.py": "_client_runtime.py.jinja",
+    "client.py": "client.py.jinja",
+    "_server_runtime.py": "_server_runtime.py.jinja",
+    "server.py": "server.py.jinja",
+}
+HTML_FILES = {"docs/index.html": "docs/index.html.jinja"}
+
+
+def _pyrepr(value: Any) -> str:
+    """A Python literal; tuples and lists of strings stay readable and deterministic."""
+    return repr(value)
+
+
+def _pydoc(text: str) -> str:
+    return str(text).replace("\\", "\\\\").replace('"""', '\\"\\"\\"').strip()
+
+
+def _success_annotation(op: ir.Operation) -> str:
+    kinds = []
+    for r in op.responses:
+        if r.is_success:
+            kinds.append(r.annotation or "None")
+    if not kinds:
+        return "None"
+    unique: list[str] = []
+    for k in kinds:
+        if k not in unique:
+            unique.append(k)
+    return " | ".join(unique)
+
+
+def _parse_expression(r: ir.Response) -> str:
+    if r.kind == "binary":
+        return "response.content"
+    if r.kind == "text":
+        return "response.text"
+    if r.annotation is None:
+        return "None"
+    if r.model:
+        return f"{r.annotation}.model_validate(response.json())"
+    return f"TypeAdapter({r.annotation}).validate_python(response.json())"
+
+
+def _fastapi_annotation(p: ir.Parameter) -> str:
+    if p.is_json:
+        return "str"
+    if p.annotation.startswith("models.") or "models." in p.annotation:
+        return "str"  # non-primitive parameter: validated by the handler's model
+    return p.annotation if p.required else f"{p.annotation} | None"
+
+
+def _fastapi_marker(p: ir.Parameter) -> str:
+    kind = {"path": "Path", "query": "Query", "header": "Header", "cookie": "Query"}[p.location]
+    if p.location == "cookie":
+        return f"Cookie(alias={p.name!r})"
+    if p.location == "header":
+        return f"Header(alias={p.name!r}, convert_underscores=False)"
+    return f"{kind}(alias={p.name!r})"
+
+
+def _declared_map(op: ir.Operation) -> str:
+    entries = []
+    for r in op.responses:
+        annotation = r.annotation if r.kind == "json" else None
+        entries.append(f"{r.code}: Declared({annotation or 'None'}, {r.media_type!r}, {r.kind!r})")
+    return "{" + ", ".join(entries) + "}"
+
+
+def _signature_dict(sig: ir.HeaderSignature | None) -> dict[str, str] | None:
+    if sig is None:
+        return None
+    return {
+        "algorithm": sig.algorithm,
+        "message": sig.message,
+        "value": sig.value,
+        "timestamp": sig.timestamp_unit,
+        "suffix_when": sig.suffix_when,
+        "suffix_text": sig.suffix_text,
+    }
+
+
+def _body_signature_dict(sig: ir.BodySignature) -> dict[str, Any]:
+    return {
+        "algorithm": sig.algorithm,
+        "secret": sig.secret,
+        "field": sig.field,
+        "nonce": sig.nonce,
+        "timestamp": sig.timestamp,
+        "exclude": list(sig.exclude),
+    }
+
+
+def _items_annotation(pg: ir.Pagination) -> str:
+    return pg.item_annotation
+
+
+def environment(templates: Path, *, html: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=html,
+    )
+    env.filters.update(
+        pyrepr=_pyrepr,
+        pydoc=_pydoc,
+        class_name=class_name,
+        success_annotation=_success_annotation,
+        parse_expression=_parse_expression,
+        fastapi_annotation=_fastapi_annotation,
+        fastapi_marker=_fastapi_marker,
+        declared_map=_declared_map,
+        signature_dict=_signature_dict,
+        body_signature_dict=_body_signature_dict,
+        items_annotation=_items_annotation,
+        tojson_pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False),
+    )
+    return env
+
+
+def render(api: ir.Api, templates: Path, header: str) -> dict[str, str]:
+    """Every generated file but the models and the bundled spec, unformatted."""
+    out: dict[str, str] = {}
+    py = environment(templates, html=False)
+    for target, template in PYTHON_FILES.items():
+        out[target] = py.get_template(template).render(api=api, header=f"# {header}")
+    html = environment(templates, html=True)
+    for target, template in HTML_FILES.items():
+        out[target] = html.get_template(template).render(api=api, header=f"<!-- {header} -->")
+    return out
