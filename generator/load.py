@@ -89,7 +89,10 @@ def parse_text(text: str, path: Path) -> Source:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        context = exc.context or ""
+        if context and exc.context_mark is not None and exc.context_mark.line + 1 != line:
+            context += f" (started at line {exc.context_mark.line + 1})"
+        problem = ": ".join(str(p) for p in (context, exc.problem) if p)
         raise SpecError(
             [Diagnostic(display_path(path), line, "", f"YAML syntax error: {problem}", "yaml")]
         ) from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from jsonschema.exceptions import ValidationError, best_match
 from referencing.exceptions import Unresolvable
 from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
@@ -22,6 +24,8 @@ def structural(doc: Document) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     try:
         for error in validator_cls(doc.data).iter_errors():
+            if str(error.message).startswith("Operation ID"):
+                continue  # the operation-id rule reports it, at the operationId's own line
             out.append(_located(doc, error))
     except Unresolvable:
         pass  # a dangling $ref: the ref-resolves rule reports it with its location
@@ -36,8 +40,21 @@ def _located(doc: Document, error: ValidationError) -> Diagnostic:
         deeper = best_match(error.context)
         if deeper is not None and len(deeper.absolute_path) >= len(error.absolute_path):
             error = deeper
-    pointer = join_pointer("", *error.absolute_path)
-    return doc.diagnostic(pointer, _one_line(error.message), "openapi")
+    pointer = join_pointer("", *error.absolute_path) or _pointer_from_message(str(error.message))
+    message = str(error.message).split(" Failed validating")[0]
+    return doc.diagnostic(pointer, _one_line(message), "openapi")
+
+
+# The validator's own checks (beyond its JSON Schema) name the place in words, not in a path.
+_NAMED_OPERATION = re.compile(r"for '(\w+)'(?: operation)? in '([^']+)'")
+
+
+def _pointer_from_message(message: str) -> str:
+    match = _NAMED_OPERATION.search(message)
+    if match:
+        method, path = match.groups()
+        return join_pointer("", "paths", path, method)
+    return ""
 
 
 def _one_line(text: str, limit: int = 200) -> str:

@@ -1,0 +1,60 @@
+"""Sessions: `nox -s generate` regenerates everything, `nox -s tests` runs the whole test suite.
+
+`nox -l` lists them all. Each session installs the project and its pinned tools into its own venv.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2024.3.2"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+
+def _install(session: nox.Session, extras: str = "") -> None:
+    session.install("-e", f".[{extras}]" if extras else ".")
+
+
+@nox.session
+def generate(session: nox.Session) -> None:
+    """Regenerate generated/ from specs/ (vendors whose inputs changed; `-- --force` for all)."""
+    _install(session)
+    session.run("python", "-m", "generator", "generate", *session.posargs)
+
+
+@nox.session
+def check(session: nox.Session) -> None:
+    """Fail, listing the files, when generated/ differs from what the generator would write."""
+    _install(session)
+    session.run("python", "-m", "generator", "check", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff on the project and the generated code, and spec validation (structure + lint rules)."""
+    _install(session, "test")
+    session.run("ruff", "check", ".")
+    session.run("python", "-m", "generator", "validate")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy: strict on generated/, default on the generator."""
+    _install(session, "test")
+    session.run("mypy", "--strict", "generated")
+    session.run("mypy", "generator")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite: generator, specs, drift, generated code (ruff, mypy, round trips)."""
+    _install(session, "test")
+    session.run("pytest", "-n", "2", *session.posargs)
+
+
+@nox.session
+def regen(session: nox.Session) -> None:
+    """Rewrite the golden trees in tests/golden/ from tests/fixtures/specs/valid/ (review the diff)."""
+    _install(session, "test")
+    session.run("python", "tests/regen_golden.py")
