@@ -55,6 +55,6 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def regen(session: nox.Session) -> None:
-    """Rewrite the golden trees in tests/golden/ from tests/fixtures/specs/valid/ (review the diff)."""
+    """Rewrite tests/golden/ from tests/fixtures/specs/valid/ (then review the diff)."""
     _install(session, "test")
     session.run("python", "tests/regen_golden.py")

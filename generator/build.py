@@ -29,7 +29,7 @@ def media_kind(media: str, schema: dict[str, Any] | None) -> str:
         return "form"
     if media.startswith("multipart/"):
         return "multipart"
-    if media.startswith("text/") and not (schema or {}).get("format") == "binary":
+    if media.startswith("text/") and (schema or {}).get("format") != "binary":
         return "text"
     return "binary"
 
@@ -37,7 +37,9 @@ def media_kind(media: str, schema: dict[str, Any] | None) -> str:
 class Builder:
     """Builds the IR of one document. `class_of` maps a component schema name to its model class."""
 
-    def __init__(self, doc: Document, class_of: Callable[[str], str], package: str, source: str) -> None:
+    def __init__(
+        self, doc: Document, class_of: Callable[[str], str], package: str, source: str
+    ) -> None:
         self.doc = doc
         self.data = doc.data
         self.class_of = class_of
@@ -54,9 +56,7 @@ class Builder:
 
     def is_model(self, schema: dict[str, Any]) -> bool:
         """Whether a component schema becomes a class with fields (as opposed to an alias)."""
-        if schema.get("type") == "object" or "properties" in schema or "allOf" in schema:
-            return True
-        return False
+        return bool(schema.get("type") == "object" or "properties" in schema or "allOf" in schema)
 
     def annotation(self, schema: Any, depth: int = 0) -> str:
         """The Python type of a schema, as templates write it (`models.User`, `list[str]`)."""
@@ -66,13 +66,15 @@ class Builder:
         if isinstance(ref, str):
             parts = ref.split("/")
             target = self.deref(schema)
-            if ref.startswith("#/components/schemas/") and len(parts) == 4:
-                if self.is_model(target) or "anyOf" in target or "oneOf" in target:
-                    return f"models.{self.class_of(parts[3])}"
+            is_class = self.is_model(target) or "anyOf" in target or "oneOf" in target
+            if ref.startswith("#/components/schemas/") and len(parts) == 4 and is_class:
+                return f"models.{self.class_of(parts[3])}"
             return self.annotation(target, depth + 1)
         if "const" in schema:
             return f"Literal[{schema['const']!r}]"
-        if "enum" in schema and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in schema["enum"]):
+        if "enum" in schema and all(
+            isinstance(v, (str, int)) and not isinstance(v, bool) for v in schema["enum"]
+        ):
             literal = f"Literal[{', '.join(repr(v) for v in schema['enum'])}]"
             return literal
         for key in ("anyOf", "oneOf"):
@@ -82,15 +84,19 @@ class Builder:
         types = schema.get("type")
         type_list = types if isinstance(types, list) else [types] if types else []
         rendered = [self._simple(t, schema, depth) for t in type_list if t != "null"] or (
-            ["Any"] if not type_list else [])
+            ["Any"] if not type_list else []
+        )
         if "null" in type_list:
             rendered.append("None")
         return _union(rendered) if rendered else "Any"
 
     def _simple(self, type_: str, schema: dict[str, Any], depth: int) -> str:
         if type_ == "string":
-            if schema.get("format") == "binary" or "contentMediaType" in schema and schema.get(
-                    "contentEncoding") is None and schema.get("contentMediaType") != "application/json":
+            if schema.get("format") == "binary" or (
+                "contentMediaType" in schema
+                and schema.get("contentEncoding") is None
+                and schema.get("contentMediaType") != "application/json"
+            ):
                 return "bytes"
             return "str"
         if type_ == "integer":
@@ -125,20 +131,26 @@ class Builder:
                 )
             kind = scheme.get("type", "")
             http_scheme = scheme.get("scheme", "") if kind == "http" else ""
-            out.append(ir.SecurityScheme(
-                name=name,
-                py_name=snake(name),
-                kind=kind,
-                location=scheme.get("in", "header" if kind in ("http", "oauth2", "openIdConnect") else ""),
-                wire_name=scheme.get("name", "Authorization" if kind != "mutualTLS" else ""),
-                http_scheme=http_scheme,
-                description=" ".join(str(scheme.get("description", "")).split()),
-                value_format=scheme.get("x-baas-value-format", "{key}"),
-                signature=signature,
-            ))
+            out.append(
+                ir.SecurityScheme(
+                    name=name,
+                    py_name=snake(name),
+                    kind=kind,
+                    location=scheme.get(
+                        "in", "header" if kind in ("http", "oauth2", "openIdConnect") else ""
+                    ),
+                    wire_name=scheme.get("name", "Authorization" if kind != "mutualTLS" else ""),
+                    http_scheme=http_scheme,
+                    description=" ".join(str(scheme.get("description", "")).split()),
+                    value_format=scheme.get("x-baas-value-format", "{key}"),
+                    signature=signature,
+                )
+            )
         return tuple(out)
 
-    def parameters(self, item: dict[str, Any], op: dict[str, Any], path: str) -> tuple[ir.Parameter, ...]:
+    def parameters(
+        self, item: dict[str, Any], op: dict[str, Any], path: str
+    ) -> tuple[ir.Parameter, ...]:
         merged: dict[tuple[str, str], dict[str, Any]] = {}
         for raw in [*(item.get("parameters") or []), *(op.get("parameters") or [])]:
             p = self.deref(raw)
@@ -157,18 +169,20 @@ class Builder:
             is_array = isinstance(resolved, dict) and resolved.get("type") == "array"
             style = p.get("style", "form" if location in ("query", "cookie") else "simple")
             explode = p.get("explode", style == "form")
-            built.append(ir.Parameter(
-                name=name,
-                py_name=parameter_name(name, taken),
-                location=location,
-                required=bool(p.get("required", location == "path")),
-                annotation=self.annotation(schema),
-                description=" ".join(str(p.get("description", "")).split()),
-                is_array=is_array,
-                explode=bool(explode),
-                is_json=is_json,
-                default=resolved.get("default") if isinstance(resolved, dict) else None,
-            ))
+            built.append(
+                ir.Parameter(
+                    name=name,
+                    py_name=parameter_name(name, taken),
+                    location=location,
+                    required=bool(p.get("required", location == "path")),
+                    annotation=self.annotation(schema),
+                    description=" ".join(str(p.get("description", "")).split()),
+                    is_array=is_array,
+                    explode=bool(explode),
+                    is_json=is_json,
+                    default=resolved.get("default") if isinstance(resolved, dict) else None,
+                )
+            )
         order = {seg: i for i, seg in enumerate(_path_params(path))}
         built.sort(key=lambda p: (p.location != "path", order.get(p.name, 0), not p.required))
         return tuple(built)
@@ -210,7 +224,9 @@ class Builder:
                 schema = media_obj.get("schema", {})
                 kind = media_kind(media, self.deref(schema))
                 annotation = {"binary": "bytes", "text": "str"}.get(kind) or self.annotation(schema)
-                model = annotation.removeprefix("models.") if annotation.startswith("models.") else None
+                model = (
+                    annotation.removeprefix("models.") if annotation.startswith("models.") else None
+                )
             headers = tuple(
                 ir.ResponseHeader(
                     name=h_name,
@@ -220,16 +236,18 @@ class Builder:
                 )
                 for h_name, h in (response.get("headers") or {}).items()
             )
-            out.append(ir.Response(
-                status=status,
-                code=_status_code(status),
-                description=" ".join(str(response.get("description", "")).split()),
-                annotation=annotation,
-                model=model,
-                media_type=media,
-                kind=kind,
-                headers=headers,
-            ))
+            out.append(
+                ir.Response(
+                    status=status,
+                    code=_status_code(status),
+                    description=" ".join(str(response.get("description", "")).split()),
+                    annotation=annotation,
+                    model=model,
+                    media_type=media,
+                    kind=kind,
+                    headers=headers,
+                )
+            )
         return tuple(out)
 
     def item_annotation(self, op: dict[str, Any], pointer: str) -> str:
@@ -248,8 +266,15 @@ class Builder:
             return ""
         return ""
 
-    def operation(self, pointer: str, path: str, method: str, item: dict[str, Any],
-                  op: dict[str, Any], webhook: bool) -> ir.Operation:
+    def operation(
+        self,
+        pointer: str,
+        path: str,
+        method: str,
+        item: dict[str, Any],
+        op: dict[str, Any],
+        webhook: bool,
+    ) -> ir.Operation:
         security = op.get("security", self.data.get("security") or [])
         session = op.get("x-baas-session")
         paging = op.get("x-baas-pagination")
@@ -275,7 +300,9 @@ class Builder:
                 scheme=session["scheme"],
                 token=session.get("token", ""),
                 action=session.get("action", "set"),
-            ) if isinstance(session, dict) else None,
+            )
+            if isinstance(session, dict)
+            else None,
             pagination=ir.Pagination(
                 style=paging.get("style", "page"),
                 page=paging.get("page", ""),
@@ -287,7 +314,9 @@ class Builder:
                 size_py=by_wire.get(paging.get("size", ""), ""),
                 offset_py=by_wire.get(paging.get("offset", ""), ""),
                 item_annotation=self.item_annotation(op, paging.get("items", "")),
-            ) if isinstance(paging, dict) else None,
+            )
+            if isinstance(paging, dict)
+            else None,
             signature=ir.BodySignature(
                 algorithm=sig.get("algorithm", "hmac-sha1"),
                 secret=snake(sig.get("secret", "secret")),
@@ -295,7 +324,9 @@ class Builder:
                 nonce=sig.get("nonce", ""),
                 timestamp=sig.get("timestamp", ""),
                 exclude=tuple(sig.get("exclude", ())),
-            ) if isinstance(sig, dict) else None,
+            )
+            if isinstance(sig, dict)
+            else None,
         )
 
     def api(self, vendor: str) -> ir.Api:
@@ -308,8 +339,11 @@ class Builder:
                 for method in HTTP_METHODS:
                     if isinstance(item.get(method), dict):
                         pointer = "/" + "/".join(
-                            t.replace("~", "~0").replace("/", "~1") for t in (section, path, method))
-                        target.append(self.operation(pointer, path, method, item, item[method], webhook))
+                            t.replace("~", "~0").replace("/", "~1") for t in (section, path, method)
+                        )
+                        target.append(
+                            self.operation(pointer, path, method, item, item[method], webhook)
+                        )
         declared = [t for t in data.get("tags") or [] if isinstance(t, dict)]
         names = [t["name"] for t in declared]
         names += sorted({o.tag for o in ops} - set(names))
@@ -318,14 +352,25 @@ class Builder:
             members = tuple(o for o in ops if o.tag == name)
             if not members:
                 continue
-            description = next((t.get("description", "") for t in declared if t["name"] == name), "")
-            tags.append(ir.Tag(name, snake(name), pascal(name), " ".join(str(description).split()), members))
+            description = next(
+                (t.get("description", "") for t in declared if t["name"] == name), ""
+            )
+            tags.append(
+                ir.Tag(name, snake(name), pascal(name), " ".join(str(description).split()), members)
+            )
         error = data.get("x-baas-error") or {}
         schemes = self.schemes()
-        credentials = sorted({o.signature.secret for o in ops if o.signature}
-                             - {s.py_name for s in schemes})
-        models = sorted({a.removeprefix("models.") for o in (*ops, *hooks)
-                         for a in _annotations(o) if a.startswith("models.")})
+        credentials = sorted(
+            {o.signature.secret for o in ops if o.signature} - {s.py_name for s in schemes}
+        )
+        models = sorted(
+            {
+                a.removeprefix("models.")
+                for o in (*ops, *hooks)
+                for a in _annotations(o)
+                if a.startswith("models.")
+            }
+        )
         servers = data.get("servers") or [{"url": "/"}]
         info = data.get("info") or {}
         return ir.Api(

@@ -47,7 +47,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for problem in problems:
             print(problem)
         failed |= bool(problems)
-        _err(f"{name}: {'%d problem(s)' % len(problems) if problems else 'ok'}")
+        _err(f"{name}: {len(problems)} problem(s)" if problems else f"{name}: ok")
     return 1 if failed else 0
 
 
@@ -57,7 +57,9 @@ def _stamped(generated: Generated, root: Path) -> Generated:
     return Generated(generated.name, files)
 
 
-def _vendor_packages(vendors: list[str], *, force: bool, out: Path) -> tuple[list[Generated], list[str]]:
+def _vendor_packages(
+    vendors: list[str], *, force: bool, out: Path
+) -> tuple[list[Generated], list[str]]:
     packages, skipped = [], []
     for vendor in vendors or available():
         root = spec_root(vendor)
@@ -76,7 +78,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         root = Path(args.spec)
         package = args.package or root.stem.replace("-", "_").replace(".", "_")
         doc = load(root, name=package)
-        generated = generate_document(doc, package=package, source=source_label(root), strict_names=False)
+        generated = generate_document(
+            doc, package=package, source=source_label(root), strict_names=False
+        )
         write_packages(Path(args.out), [generated])
         _err(f"{package}: generated into {Path(args.out) / package}")
         return 0
@@ -107,7 +111,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     for line in drift:
         print(line)
     if drift:
-        _err(f"generated/ differs from the specs in {len(drift)} file(s): run `python -m generator generate`")
+        _err(
+            f"generated/ differs from the specs in {len(drift)} file(s): "
+            "run `python -m generator generate`"
+        )
         return 1
     _err(f"generated/ is up to date ({', '.join(p.name for p in packages)})")
     return 0
@@ -126,7 +133,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--out", help="output directory (default: generated/)")
     g.add_argument("--package", help="package name for --spec (default: from the file name)")
     g.set_defaults(func=cmd_generate)
-    c = sub.add_parser("check", help="exit 1, listing files, when generated/ differs from a regeneration")
+    c = sub.add_parser(
+        "check", help="exit 1, listing files, when generated/ differs from a regeneration"
+    )
     c.add_argument("vendors", nargs="*")
     c.add_argument("--out", help="output directory (default: generated/)")
     c.set_defaults(func=cmd_check)
@@ -152,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("BAAS_DEBUG"):
             raise
-        _err(f"internal error: {type(exc).__name__}: {exc} (set BAAS_DEBUG=1 for the traceback); "
-             "nothing was written")
+        _err(
+            f"internal error: {type(exc).__name__}: {exc} (set BAAS_DEBUG=1 for the traceback); "
+            "nothing was written"
+        )
         return 2

@@ -34,6 +34,8 @@ def format_python(files: dict[str, str]) -> dict[str, str]:
         for args in (["check", *_COMMON, *_FIXES, "."], ["format", *_COMMON, "--quiet", "."]):
             run = subprocess.run([ruff, *args], cwd=root, capture_output=True, text=True)
             if run.returncode != 0:
-                raise GenerationError(f"ruff {args[0]} failed on generated code: {run.stderr.strip()[:2000]}")
+                raise GenerationError(
+                    f"ruff {args[0]} failed on generated code: {run.stderr.strip()[:2000]}"
+                )
         formatted = {name: (root / name).read_text(encoding="utf-8") for name in python}
     return {name: formatted.get(name, text) for name, text in files.items()}

@@ -1,4 +1,4 @@
-"""The typed intermediate model templates render from. Built by `build.py`; frozen, already sorted."""
+"""The typed intermediate model the templates render from: built by `build.py`, frozen, sorted."""
 
 from __future__ import annotations
 

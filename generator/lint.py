@@ -16,7 +16,13 @@ from .naming import is_python_name, snake
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 KNOWN_EXTENSIONS = frozenset(
-    {"x-baas-error", "x-baas-signature", "x-baas-value-format", "x-baas-session", "x-baas-pagination"}
+    {
+        "x-baas-error",
+        "x-baas-signature",
+        "x-baas-value-format",
+        "x-baas-session",
+        "x-baas-pagination",
+    }
 )
 _REFERENCE_ERRORS = (Unresolvable, LookupError)
 _OPERATION_ID = re.compile(r"^[a-z][A-Za-z0-9]*$")
@@ -55,28 +61,47 @@ def _operation_rules(doc: Document, strict_names: bool) -> list[Diagnostic]:
         else:
             id_ptr = join_pointer(ptr, "operationId")
             if op_id in seen:
-                out.append(doc.diagnostic(
-                    id_ptr, f"operationId {op_id!r} is already used at {seen[op_id]}", "operation-id"))
+                out.append(
+                    doc.diagnostic(
+                        id_ptr,
+                        f"operationId {op_id!r} is already used at {seen[op_id]}",
+                        "operation-id",
+                    )
+                )
             else:
                 seen[op_id] = ptr
             if strict_names and not _OPERATION_ID.match(op_id):
-                out.append(doc.diagnostic(
-                    id_ptr, f"operationId {op_id!r} is not lowerCamelCase letters and digits", "operation-id"))
+                out.append(
+                    doc.diagnostic(
+                        id_ptr,
+                        f"operationId {op_id!r} is not lowerCamelCase letters and digits",
+                        "operation-id",
+                    )
+                )
             elif not is_python_name(snake(op_id)):
-                out.append(doc.diagnostic(
-                    id_ptr, f"operationId {op_id!r} does not make a Python name", "operation-id"))
+                out.append(
+                    doc.diagnostic(
+                        id_ptr, f"operationId {op_id!r} does not make a Python name", "operation-id"
+                    )
+                )
         tags = op.get("tags")
         if not isinstance(tags, list) or len(tags) != 1:
             out.append(doc.diagnostic(ptr, "operation must have exactly one tag", "operation-tag"))
         elif strict_names and tags[0] not in declared_tags:
-            out.append(doc.diagnostic(
-                join_pointer(ptr, "tags", 0), f"tag {tags[0]!r} is not declared in the root tags",
-                "operation-tag"))
+            out.append(
+                doc.diagnostic(
+                    join_pointer(ptr, "tags", 0),
+                    f"tag {tags[0]!r} is not declared in the root tags",
+                    "operation-tag",
+                )
+            )
         if not op.get("summary"):
             out.append(doc.diagnostic(ptr, "operation has no summary", "operation-summary"))
         responses = op.get("responses")
         if not isinstance(responses, dict) or not responses:
-            out.append(doc.diagnostic(ptr, "operation declares no responses", "operation-responses"))
+            out.append(
+                doc.diagnostic(ptr, "operation declares no responses", "operation-responses")
+            )
             continue
         for status, response in responses.items():
             rptr = join_pointer(ptr, "responses", status)
@@ -85,9 +110,13 @@ def _operation_rules(doc: Document, strict_names: bool) -> list[Diagnostic]:
                 continue
             for media, media_obj in (response.get("content") or {}).items():
                 if not isinstance(media_obj, dict) or "schema" not in media_obj:
-                    out.append(doc.diagnostic(
-                        join_pointer(rptr, "content", media),
-                        f"response {status} {media} has no schema", "response-schema"))
+                    out.append(
+                        doc.diagnostic(
+                            join_pointer(rptr, "content", media),
+                            f"response {status} {media} has no schema",
+                            "response-schema",
+                        )
+                    )
     return out
 
 
@@ -141,7 +170,7 @@ def _unused_components(doc: Document) -> list[Diagnostic]:
     reached: set[tuple[str, str]] = set()
     queue: list[Any] = [v for k, v in data.items() if k != "components"]
     # security requirements name schemes without a $ref
-    for ptr, _p, _m, op in operations(data):
+    for _ptr, _p, _m, op in operations(data):
         for requirement in op.get("security") or []:
             for name in requirement:
                 reached.add(("securitySchemes", name))
@@ -165,9 +194,13 @@ def _unused_components(doc: Document) -> list[Diagnostic]:
             continue
         for name in bucket:
             if (kind, name) not in reached and not _used_by_extension(data, kind, name):
-                out.append(doc.diagnostic(
-                    join_pointer("/components", kind, name), f"component {name!r} is never used",
-                    "unused-component"))
+                out.append(
+                    doc.diagnostic(
+                        join_pointer("/components", kind, name),
+                        f"component {name!r} is never used",
+                        "unused-component",
+                    )
+                )
     return out
 
 
@@ -206,9 +239,12 @@ def _example_rules(doc: Document) -> list[Diagnostic]:
         if not cases:
             continue
         if schema_ptr not in validators:
-            root_schema = {k: v for k, v in data.items() if k in ("components", "paths", "webhooks")}
+            root_schema = {
+                k: v for k, v in data.items() if k in ("components", "paths", "webhooks")
+            }
             validators[schema_ptr] = Draft202012Validator(
-                {**root_schema, "$ref": "#" + schema_ptr}, format_checker=checker)
+                {**root_schema, "$ref": "#" + schema_ptr}, format_checker=checker
+            )
         validator = validators[schema_ptr]
         for case_ptr, value in cases:
             try:
@@ -217,8 +253,13 @@ def _example_rules(doc: Document) -> list[Diagnostic]:
                 break  # a dangling $ref in the schema; ref-resolves reports it
             if error is not None:
                 where = join_pointer(case_ptr, *error.absolute_path)
-                out.append(doc.diagnostic(
-                    where, f"example does not match its schema: {_short(error.message)}", "example-valid"))
+                out.append(
+                    doc.diagnostic(
+                        where,
+                        f"example does not match its schema: {_short(error.message)}",
+                        "example-valid",
+                    )
+                )
     return out
 
 
@@ -236,9 +277,13 @@ def _extension_rules(doc: Document) -> list[Diagnostic]:
             for key, value in node.items():
                 child = join_pointer(ptr, key)
                 if key.startswith("x-baas-") and key not in KNOWN_EXTENSIONS:
-                    out.append(doc.diagnostic(
-                        child, f"unknown extension {key!r}: document it in specs/EXTENSIONS.md",
-                        "extension-known"))
+                    out.append(
+                        doc.diagnostic(
+                            child,
+                            f"unknown extension {key!r}: document it in specs/EXTENSIONS.md",
+                            "extension-known",
+                        )
+                    )
                 if not key.startswith("x-"):
                     stack.append((value, child))
         elif isinstance(node, list):
@@ -246,12 +291,18 @@ def _extension_rules(doc: Document) -> list[Diagnostic]:
     for ptr, _path, _method, op in operations(doc.data):
         paging = op.get("x-baas-pagination")
         if isinstance(paging, dict):
-            names = {p.get("name") for p in (_deref(doc.data, p) for p in op.get("parameters") or [])
-                     if isinstance(p, dict)}
+            names = {
+                p.get("name")
+                for p in (_deref(doc.data, p) for p in op.get("parameters") or [])
+                if isinstance(p, dict)
+            }
             for key in ("page", "size", "offset"):
                 if key in paging and paging[key] not in names:
-                    out.append(doc.diagnostic(
-                        join_pointer(ptr, "x-baas-pagination", key),
-                        f"pagination parameter {paging[key]!r} is not a parameter of this operation",
-                        "extension-known"))
+                    out.append(
+                        doc.diagnostic(
+                            join_pointer(ptr, "x-baas-pagination", key),
+                            f"pagination parameter {paging[key]!r} is not a parameter here",
+                            "extension-known",
+                        )
+                    )
     return out

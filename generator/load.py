@@ -120,8 +120,13 @@ def _construct(
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
                 problems.append(
-                    Diagnostic(display_path(path), key_node.start_mark.line + 1, pointer,
-                               "mapping keys must be plain strings", "yaml")
+                    Diagnostic(
+                        display_path(path),
+                        key_node.start_mark.line + 1,
+                        pointer,
+                        "mapping keys must be plain strings",
+                        "yaml",
+                    )
                 )
                 continue
             # Keys stay strings exactly as written: `200:` is a status code, `on:` is not a bool.
@@ -129,8 +134,13 @@ def _construct(
             child = join_pointer(pointer, key)
             if key in out:
                 problems.append(
-                    Diagnostic(display_path(path), key_node.start_mark.line + 1, child,
-                               f"duplicate key {key!r}", "yaml")
+                    Diagnostic(
+                        display_path(path),
+                        key_node.start_mark.line + 1,
+                        child,
+                        f"duplicate key {key!r}",
+                        "yaml",
+                    )
                 )
             out[key] = _construct(value_node, child, lines, problems, path)
             lines[child] = key_node.start_mark.line + 1  # point at `key:`, not at what follows
@@ -170,7 +180,15 @@ class _Bundler:
                     json.loads(text)
                 except json.JSONDecodeError as exc:
                     raise SpecError(
-                        [Diagnostic(display_path(path), exc.lineno, "", f"JSON syntax error: {exc.msg}", "yaml")]
+                        [
+                            Diagnostic(
+                                display_path(path),
+                                exc.lineno,
+                                "",
+                                f"JSON syntax error: {exc.msg}",
+                                "yaml",
+                            )
+                        ]
                     ) from None
             self.sources[path] = parse_text(text, path)
         return self.sources[path]
@@ -178,7 +196,9 @@ class _Bundler:
     def bundle(self) -> dict[str, Any]:
         root = self.source(self.root)
         if not isinstance(root.data, dict):
-            raise SpecError([Diagnostic(root.display, 1, "", "the document is not a mapping", "yaml")])
+            raise SpecError(
+                [Diagnostic(root.display, 1, "", "the document is not a mapping", "yaml")]
+            )
         data: dict[str, Any] = self.walk(root.data, root, "", "", ())
         while self.pending:
             kind, name = self.pending.pop(0)
@@ -193,8 +213,14 @@ class _Bundler:
                 data["components"][kind] = dict(sorted(bucket.items()))
         return data
 
-    def walk(self, value: Any, src: Source, src_ptr: str, out_ptr: str,
-             stack: tuple[tuple[Path, str], ...]) -> Any:
+    def walk(
+        self,
+        value: Any,
+        src: Source,
+        src_ptr: str,
+        out_ptr: str,
+        stack: tuple[tuple[Path, str], ...],
+    ) -> Any:
         self.origins[out_ptr] = (src.display, src.line_of(src_ptr))
         if isinstance(value, dict):
             ref = value.get("$ref")
@@ -211,28 +237,45 @@ class _Bundler:
             ]
         return value
 
-    def reference(self, value: dict[str, Any], ref: str, src: Source, src_ptr: str,
-                  out_ptr: str, stack: tuple[tuple[Path, str], ...]) -> Any:
+    def reference(
+        self,
+        value: dict[str, Any],
+        ref: str,
+        src: Source,
+        src_ptr: str,
+        out_ptr: str,
+        stack: tuple[tuple[Path, str], ...],
+    ) -> Any:
         file_part, _, fragment = ref.partition("#")
         siblings = {
             k: self.walk(v, src, join_pointer(src_ptr, k), join_pointer(out_ptr, k), stack)
-            for k, v in value.items() if k != "$ref"
+            for k, v in value.items()
+            if k != "$ref"
         }
         if not file_part and src.path == self.root:
             return {"$ref": ref, **siblings}  # internal to the root: kept, checked by lint
         target = (src.path.parent / file_part).resolve() if file_part else src.path
-        here = Diagnostic(src.display, src.line_of(join_pointer(src_ptr, "$ref")),
-                          join_pointer(out_ptr, "$ref"), "", "ref-resolves")
+        here = Diagnostic(
+            src.display,
+            src.line_of(join_pointer(src_ptr, "$ref")),
+            join_pointer(out_ptr, "$ref"),
+            "",
+            "ref-resolves",
+        )
         try:
             target_src = self.source(target)
         except FileNotFoundError:
-            self.problems.append(_with(here, f"$ref {ref!r}: file {display_path(target)} not found"))
+            self.problems.append(
+                _with(here, f"$ref {ref!r}: file {display_path(target)} not found")
+            )
             self.broken.add(out_ptr)
             return {"$ref": ref, **siblings}
         try:
             target_value = _resolve_pointer(target_src.data, fragment)
         except LookupError:
-            self.problems.append(_with(here, f"$ref {ref!r}: no {fragment or '/'} in {target_src.display}"))
+            self.problems.append(
+                _with(here, f"$ref {ref!r}: no {fragment or '/'} in {target_src.display}")
+            )
             self.broken.add(out_ptr)
             return {"$ref": ref, **siblings}
         if target == self.root:
@@ -244,23 +287,35 @@ class _Bundler:
                 self.components[component] = (target, fragment)
                 self.pending.append(component)
             elif known != (target, fragment):
-                self.problems.append(_with(
-                    here, f"component name {component[1]!r} is used by two files: "
-                          f"{display_path(known[0])} and {display_path(target)}"))
+                self.problems.append(
+                    _with(
+                        here,
+                        f"component name {component[1]!r} is used by two files: "
+                        f"{display_path(known[0])} and {display_path(target)}",
+                    )
+                )
             return {"$ref": join_pointer("#/components", *component), **siblings}
         if (target, fragment) in stack:
-            self.problems.append(_with(
-                here, f"$ref {ref!r} is circular; make the target a component so it can be referenced"))
+            self.problems.append(
+                _with(
+                    here,
+                    f"$ref {ref!r} is circular; make its target a component",
+                )
+            )
             self.broken.add(out_ptr)
             return {"$ref": ref, **siblings}
-        inlined = self.walk(target_value, target_src, fragment, out_ptr, (*stack, (target, fragment)))
+        inlined = self.walk(
+            target_value, target_src, fragment, out_ptr, (*stack, (target, fragment))
+        )
         if siblings and isinstance(inlined, dict):
             inlined = {**inlined, **siblings}
         return inlined
 
 
 def _with(diagnostic: Diagnostic, message: str) -> Diagnostic:
-    return Diagnostic(diagnostic.file, diagnostic.line, diagnostic.pointer, message, diagnostic.rule)
+    return Diagnostic(
+        diagnostic.file, diagnostic.line, diagnostic.pointer, message, diagnostic.rule
+    )
 
 
 def _component_of(path: Path, fragment: str) -> tuple[str, str] | None:

@@ -20,6 +20,33 @@ def class_name(schema_name: str) -> str:
     return pascal(schema_name)
 
 
+def _open_free_form_objects(node: Any) -> Any:
+    """A copy in which an object schema with no declared members says `additionalProperties: true`.
+
+    JSON Schema already means that; said explicitly, the model keeps the content (`extra="allow"`)
+    instead of a field-less class that drops every key it is given.
+    """
+    if isinstance(node, list):
+        return [_open_free_form_objects(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _open_free_form_objects(v) for k, v in node.items()}
+    types = out.get("type")
+    is_object = types == "object" or (isinstance(types, list) and "object" in types)
+    members = (
+        "properties",
+        "additionalProperties",
+        "patternProperties",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "$ref",
+    )
+    if is_object and not any(k in out for k in members):
+        out["additionalProperties"] = True
+    return out
+
+
 def generate_models(data: dict[str, Any]) -> str:
     """Source of `models.py` for a bundled document (unformatted; the write stage formats)."""
     from datamodel_code_generator import (
@@ -29,7 +56,7 @@ def generate_models(data: dict[str, Any]) -> str:
         generate,
     )
 
-    schemas = (data.get("components") or {}).get("schemas") or {}
+    schemas = _open_free_form_objects((data.get("components") or {}).get("schemas") or {})
     if not schemas:
         return "from pydantic import BaseModel  # noqa: F401  (no component schemas)\n"
     # Only what the models need: keeps the input small and the output independent of paths.
@@ -62,7 +89,9 @@ def generate_models(data: dict[str, Any]) -> str:
                 formatters=[],
             )
     except Exception as exc:  # d-c-g raises many types; the user needs the message, not the stack
-        raise GenerationError(f"datamodel-code-generator failed: {' '.join(str(exc).split())}") from None
+        raise GenerationError(
+            f"datamodel-code-generator failed: {' '.join(str(exc).split())}"
+        ) from None
     if not isinstance(out, str):
         raise GenerationError("datamodel-code-generator returned no single module")
     # drop its own header: ours says what generated the file and from which spec

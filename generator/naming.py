@@ -6,7 +6,9 @@ import keyword
 import re
 import unicodedata
 
-_BUILTIN_SHADOWS = frozenset({"type", "id", "filter", "format", "list", "dict", "set", "input", "hash", "object"})
+_BUILTIN_SHADOWS = frozenset(
+    {"type", "id", "filter", "format", "list", "dict", "set", "input", "hash", "object"}
+)
 
 
 def words(name: str) -> list[str]:
@@ -18,7 +20,7 @@ def words(name: str) -> list[str]:
 
 
 def snake(name: str) -> str:
-    """`getUserRooms` -> `get_user_rooms`, `participants[]` -> `participants`, `class` -> `class_`."""
+    """`getUserRooms` -> `get_user_rooms`, `participants[]` -> `participants`, `for` -> `for_`."""
     result = "_".join(words(name)) or "value"
     if result[0].isdigit():
         result = "n" + result

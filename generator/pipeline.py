@@ -46,7 +46,9 @@ def inputs_digest(spec_dir: Path, templates: Path = TEMPLATES) -> str:
     digest = hashlib.sha256()
     generator = Path(__file__).resolve().parent
     for base in (spec_dir, templates, generator):
-        for path in sorted(p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        for path in sorted(
+            p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        ):
             digest.update(path.relative_to(base).as_posix().encode())
             digest.update(b"\0")
             digest.update(path.read_bytes())
@@ -56,8 +58,14 @@ def inputs_digest(spec_dir: Path, templates: Path = TEMPLATES) -> str:
     return digest.hexdigest()
 
 
-def generate_document(doc: Document, *, package: str, source: str, strict_names: bool = True,
-                      templates: Path = TEMPLATES) -> Generated:
+def generate_document(
+    doc: Document,
+    *,
+    package: str,
+    source: str,
+    strict_names: bool = True,
+    templates: Path = TEMPLATES,
+) -> Generated:
     problems = validate(doc, strict_names=strict_names)
     if problems:
         raise SpecError(problems)

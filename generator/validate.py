@@ -1,12 +1,12 @@
-"""Stage 2, validate: structural validation (openapi-spec-validator) plus the project's lint rules."""
+"""Stage 2, validate: structural checks (openapi-spec-validator) plus the project's lint rules."""
 
 from __future__ import annotations
 
 import re
 
 from jsonschema.exceptions import ValidationError, best_match
-from referencing.exceptions import Unresolvable
 from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
+from referencing.exceptions import Unresolvable
 
 from .diagnostics import Diagnostic, join_pointer
 from .lint import lint
@@ -20,7 +20,11 @@ def structural(doc: Document) -> list[Diagnostic]:
     elif version.startswith("3.0"):
         validator_cls = OpenAPIV30SpecValidator
     else:
-        return [doc.diagnostic("/openapi", f"unsupported OpenAPI version {version!r}: 3.0 and 3.1 are", "openapi")]
+        return [
+            doc.diagnostic(
+                "/openapi", f"unsupported OpenAPI version {version!r}: 3.0 and 3.1 are", "openapi"
+            )
+        ]
     out: list[Diagnostic] = []
     try:
         for error in validator_cls(doc.data).iter_errors():
@@ -30,7 +34,9 @@ def structural(doc: Document) -> list[Diagnostic]:
     except Unresolvable:
         pass  # a dangling $ref: the ref-resolves rule reports it with its location
     except Exception as exc:  # the validator gives up on some broken documents: report, don't crash
-        out.append(doc.diagnostic("", f"structural validation stopped: {_one_line(str(exc))}", "openapi"))
+        out.append(
+            doc.diagnostic("", f"structural validation stopped: {_one_line(str(exc))}", "openapi")
+        )
     return out
 
 

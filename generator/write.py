@@ -34,7 +34,13 @@ def differences(out_root: Path, packages: list[Generated]) -> list[str]:
         wanted = {name: text.encode("utf-8") for name, text in package.files.items()}
         for name in sorted(set(on_disk) | set(wanted)):
             if on_disk.get(name) != wanted.get(name):
-                state = "missing" if name not in on_disk else "extra" if name not in wanted else "changed"
+                state = (
+                    "missing"
+                    if name not in on_disk
+                    else "extra"
+                    if name not in wanted
+                    else "changed"
+                )
                 drift.append(f"{package.name}/{name} ({state})")
     return drift
 

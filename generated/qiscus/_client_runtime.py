@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 from pydantic import BaseModel
@@ -264,10 +265,10 @@ class Core:
                 plain = sign_body(plain, endpoint.signature, str(secret))
             kind = media.split(";")[0].strip().lower()
             if kind == "application/x-www-form-urlencoded":
-                kwargs["data"] = list(flatten_form(plain))
+                kwargs["content"] = urlencode(list(flatten_form(plain))).encode()
                 headers["Content-Type"] = media
             elif kind.startswith("multipart/"):
-                data: list[tuple[str, str]] = []
+                data: dict[str, list[str]] = {}
                 files: list[tuple[str, tuple[str, bytes]]] = []
                 for key, value in (
                     body.model_dump(by_alias=True, exclude_unset=True)
@@ -277,7 +278,8 @@ class Core:
                     if isinstance(value, bytes):
                         files.append((key, (key, value)))
                     elif value is not None:
-                        data.extend(flatten_form({key: to_plain(value)}))
+                        for name, text in flatten_form({key: to_plain(value)}):
+                            data.setdefault(name, []).append(text)
                 kwargs["data"] = data
                 kwargs["files"] = files
             elif kind == "application/json" or kind.endswith("+json"):
@@ -316,8 +318,6 @@ class Core:
 
 
 def _quote(value: str) -> str:
-    from urllib.parse import quote
-
     return quote(value, safe="")
 
 

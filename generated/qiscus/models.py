@@ -100,6 +100,7 @@ class CommentPayload(BaseModel):
     """
 
     model_config = ConfigDict(
+        extra="allow",
         populate_by_name=True,
     )
 
