@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -207,7 +208,7 @@ class Builder:
             media_types=tuple(content),
             media_type=media,
             annotation=annotation,
-            model=annotation.removeprefix("models.") if annotation.startswith("models.") else None,
+            model=_model_of(annotation),
             required=bool(body.get("required", False)),
             kind=kind,
         )
@@ -224,9 +225,7 @@ class Builder:
                 schema = media_obj.get("schema", {})
                 kind = media_kind(media, self.deref(schema))
                 annotation = {"binary": "bytes", "text": "str"}.get(kind) or self.annotation(schema)
-                model = (
-                    annotation.removeprefix("models.") if annotation.startswith("models.") else None
-                )
+                model = _model_of(annotation)
             headers = tuple(
                 ir.ResponseHeader(
                     name=h_name,
@@ -258,11 +257,14 @@ class Builder:
             content = self.deref(raw).get("content") or {}
             if not content:
                 continue
-            schema = self.deref(next(iter(content.values())).get("schema", {}))
-            for token in [t for t in pointer.split("/") if t]:
-                schema = self.deref((schema.get("properties") or {}).get(token, {}))
-            if isinstance(schema, dict) and schema.get("type") == "array":
-                return self.annotation(schema.get("items", {}))
+            root = self.deref(next(iter(content.values())).get("schema", {}))
+            # a union of envelopes: the first branch that has an array at the pointer
+            for branch in [root, *[self.deref(b) for b in root.get("anyOf", root.get("oneOf", []))]]:
+                schema = branch
+                for token in [t for t in pointer.split("/") if t]:
+                    schema = self.deref((schema.get("properties") or {}).get(token, {}))
+                if isinstance(schema, dict) and schema.get("type") == "array":
+                    return self.annotation(schema.get("items", {}))
             return ""
         return ""
 
@@ -296,6 +298,9 @@ class Builder:
             responses=self.responses(op),
             security=tuple(tuple(req) for req in security),
             webhook=webhook,
+            server_url=_server_url((op.get("servers") or item.get("servers") or [{}])[0])
+            if (op.get("servers") or item.get("servers"))
+            else "",
             session=ir.Session(
                 scheme=session["scheme"],
                 token=session.get("token", ""),
@@ -314,6 +319,7 @@ class Builder:
                 size_py=by_wire.get(paging.get("size", ""), ""),
                 offset_py=by_wire.get(paging.get("offset", ""), ""),
                 item_annotation=self.item_annotation(op, paging.get("items", "")),
+                start=int(paging.get("start", 1 if paging.get("style", "page") == "page" else 0)),
             )
             if isinstance(paging, dict)
             else None,
@@ -408,6 +414,29 @@ def _annotations(op: ir.Operation) -> list[str]:
     return out
 
 
+_SINGLE_MODEL = re.compile(r"^models\.(\w+)$")
+_NON_STRING_LITERAL = re.compile(r"Literal\[[^\]]*?(?<![\w'\"])(-?\d|True|False)[^\]]*\]")
+
+
+def _model_of(annotation: str) -> str | None:
+    """The model class when an annotation is exactly one model, else None."""
+    match = _SINGLE_MODEL.match(annotation)
+    return match.group(1) if match else None
+
+
+def wire_annotation(annotation: str) -> str:
+    """What a query, path or header value is parsed as before the real annotation checks it.
+
+    Such values arrive as text; `Literal[0, 1]` would refuse `"1"`, so the wire type is `int` and
+    the literal is checked afterwards.
+    """
+    def widen(match: re.Match[str]) -> str:
+        body = match.group(0)
+        return "float" if "." in body else "int" if "True" not in body else "bool"
+
+    return _NON_STRING_LITERAL.sub(widen, annotation)
+
+
 def _union(parts: list[str]) -> str:
     unique: list[str] = []
     for part in parts:
@@ -428,8 +457,6 @@ def _status_code(status: str) -> int:
 
 
 def _path_params(path: str) -> list[str]:
-    import re
-
     return re.findall(r"{([^}]+)}", path)
 
 

@@ -106,7 +106,8 @@ class Pagination:
     page_py: str = ""
     size_py: str = ""
     offset_py: str = ""
-    item_annotation: str = ""  # Python type of one item, "" when the pointer leads to no array
+    item_annotation: str = ""
+    start: int = 1  # first page number (page style) or first offset  # Python type of one item, "" when the pointer leads to no array
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ class Operation:
     responses: tuple[Response, ...]
     security: tuple[tuple[str, ...], ...]  # alternatives of scheme names; () = none needed
     webhook: bool = False
+    server_url: str = ""  # an operation-level `servers` override, "" for the API's own
     session: Session | None = None
     pagination: Pagination | None = None
     signature: BodySignature | None = None

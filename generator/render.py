@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import unquote
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from . import ir
+from .build import wire_annotation
 from .models import class_name
 
 # output file -> template, in the order they are written
@@ -54,15 +56,25 @@ def _parse_expression(r: ir.Response) -> str:
         return "None"
     if r.model:
         return f"{r.annotation}.model_validate(response.json())"
-    return f"TypeAdapter({r.annotation}).validate_python(response.json())"
+    # explicit subscription: mypy cannot infer a TypeAdapter's type from a union value
+    return f"TypeAdapter[{r.annotation}]({r.annotation}).validate_python(response.json())"
 
 
 def _fastapi_annotation(p: ir.Parameter) -> str:
-    if p.is_json:
-        return "str"
-    if p.annotation.startswith("models.") or "models." in p.annotation:
-        return "str"  # non-primitive parameter: validated by the handler's model
-    return p.annotation if p.required else f"{p.annotation} | None"
+    if p.is_json or "models." in p.annotation:
+        return "str"  # JSON text or a structured value: checked after parsing (`checked_param`)
+    wire = wire_annotation(p.annotation)
+    return wire if p.required else f"{wire} | None"
+
+
+def _route_path(path: str) -> str:
+    """Starlette matches decoded paths, so a literal `%23` in a spec path is routed as `#`."""
+    return unquote(path)
+
+
+def _needs_check(p: ir.Parameter) -> bool:
+    """Whether the route re-validates a parameter against its real annotation."""
+    return p.is_json or "models." in p.annotation or wire_annotation(p.annotation) != p.annotation
 
 
 def _fastapi_marker(p: ir.Parameter) -> str:
@@ -131,6 +143,8 @@ def environment(templates: Path, *, html: bool) -> jinja2.Environment:
         signature_dict=_signature_dict,
         body_signature_dict=_body_signature_dict,
         items_annotation=_items_annotation,
+        needs_check=_needs_check,
+        route_path=_route_path,
         tojson_pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False),
     )
     return env

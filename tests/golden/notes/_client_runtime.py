@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import random
+import secrets
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class Endpoint:
     session_token: str = ""
     session_action: str = ""
     signature: Mapping[str, Any] | None = None
+    server_url: str = ""  # this operation is served elsewhere (an operation-level `servers`)
 
 
 @dataclass
@@ -150,6 +152,26 @@ def header_signature(
     digest = algorithm(message.encode()).hexdigest()
     value = sig.get("value", "{digest},{timestamp}").format(digest=digest, timestamp=stamp)
     return value + (sig.get("suffix_text", "") if suffix else "")
+
+
+def encode_multipart(fields: Mapping[str, Any]) -> tuple[bytes, str]:
+    """A multipart/form-data body: bytes values as file parts, everything else as form fields."""
+    boundary = secrets.token_hex(16)
+    parts: list[bytes] = []
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if isinstance(value, bytes):
+            head = f'Content-Disposition: form-data; name="{key}"; filename="{key}"\r\n'
+            head += "Content-Type: application/octet-stream\r\n\r\n"
+            parts.append(head.encode() + value)
+            continue
+        for name, text in flatten_form({key: to_plain(value)}):
+            head = f'Content-Disposition: form-data; name="{name}"\r\n\r\n'
+            parts.append(head.encode() + text.encode())
+    body = b"".join(f"--{boundary}\r\n".encode() + part + b"\r\n" for part in parts)
+    body += f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def json_pointer(data: Any, pointer: str) -> Any:
@@ -268,20 +290,14 @@ class Core:
                 kwargs["content"] = urlencode(list(flatten_form(plain))).encode()
                 headers["Content-Type"] = media
             elif kind.startswith("multipart/"):
-                data: dict[str, list[str]] = {}
-                files: list[tuple[str, tuple[str, bytes]]] = []
-                for key, value in (
+                fields = (
                     body.model_dump(by_alias=True, exclude_unset=True)
                     if isinstance(body, BaseModel)
                     else dict(body)
-                ).items():
-                    if isinstance(value, bytes):
-                        files.append((key, (key, value)))
-                    elif value is not None:
-                        for name, text in flatten_form({key: to_plain(value)}):
-                            data.setdefault(name, []).append(text)
-                kwargs["data"] = data
-                kwargs["files"] = files
+                )
+                content, content_type = encode_multipart(fields)
+                kwargs["content"] = content
+                headers["Content-Type"] = content_type
             elif kind == "application/json" or kind.endswith("+json"):
                 kwargs["content"] = json.dumps(plain, ensure_ascii=False).encode()
                 headers["Content-Type"] = media
@@ -293,7 +309,8 @@ class Core:
                 headers["Content-Type"] = media
         if cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
-        return client.build_request(endpoint.method, path, params=params, headers=headers, **kwargs)
+        url = endpoint.server_url.rstrip("/") + path if endpoint.server_url else path
+        return client.build_request(endpoint.method, url, params=params, headers=headers, **kwargs)
 
     def should_retry(self, endpoint: Endpoint, response: httpx.Response, attempt: int) -> bool:
         if response.status_code not in RETRY_STATUSES or attempt >= self.retries:
