@@ -10,7 +10,7 @@ import warnings
 from typing import Any
 
 from .diagnostics import GenerationError
-from .naming import is_python_name, pascal
+from .naming import is_python_name, pascal, snake
 
 
 def class_name(schema_name: str) -> str:
@@ -45,6 +45,25 @@ def _open_free_form_objects(node: Any) -> Any:
     if is_object and not any(k in out for k in members):
         out["additionalProperties"] = True
     return out
+
+
+def field_aliases(schemas: Any) -> dict[str, str]:
+    """Python names for wire names that are not identifiers: `participants[]` -> `participants`.
+
+    The wire name stays the field's alias; names that already work are left to the model generator.
+    """
+    names: set[str] = set()
+    stack = [schemas]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            props = node.get("properties")
+            if isinstance(props, dict):
+                names.update(props)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return {name: snake(name) for name in sorted(names) if not is_python_name(name)}
 
 
 def generate_models(data: dict[str, Any]) -> str:
@@ -86,6 +105,7 @@ def generate_models(data: dict[str, Any]) -> str:
                 enum_field_as_literal="all",
                 use_double_quotes=True,
                 custom_class_name_generator=class_name,
+                aliases=field_aliases(schemas),
                 formatters=[],
             )
     except Exception as exc:  # d-c-g raises many types; the user needs the message, not the stack

@@ -62,7 +62,8 @@ def _parse_expression(r: ir.Response) -> str:
 
 def _fastapi_annotation(p: ir.Parameter) -> str:
     if p.is_json or "models." in p.annotation:
-        return "str"  # JSON text or a structured value: checked after parsing (`checked_param`)
+        # JSON text or a structured value: checked after parsing (`checked_param`)
+        return "str" if p.required else "str | None"
     wire = wire_annotation(p.annotation)
     return wire if p.required else f"{wire} | None"
 

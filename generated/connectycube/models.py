@@ -1396,7 +1396,7 @@ class UploadBlobFileRequest(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    Content_Type: Annotated[str | None, Field(alias="Content-Type")] = None
+    content_type: Annotated[str | None, Field(alias="Content-Type")] = None
     """
     MIME type, from the upload URL.
     """

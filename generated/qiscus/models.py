@@ -20,7 +20,7 @@ class AddRoomParticipantsRequest(BaseModel):
     """
     Room id.
     """
-    emails__: Annotated[list[str], Field(alias="emails[]", min_length=1)]
+    emails: Annotated[list[str], Field(alias="emails[]", min_length=1)]
     """
     Emails of the users to add (repeated `emails[]` form fields).
     """
@@ -228,7 +228,7 @@ class CreateRoomRequest(BaseModel):
     """
     Room name.
     """
-    participants__: Annotated[list[str], Field(alias="participants[]", min_length=1)]
+    participants: Annotated[list[str], Field(alias="participants[]", min_length=1)]
     """
     Emails of the members (sent as repeated `participants[]` form fields).
     """
@@ -309,7 +309,7 @@ class GetRoomsInfoRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    room_id__: Annotated[list[str], Field(alias="room_id[]", min_length=1)]
+    room_id: Annotated[list[str], Field(alias="room_id[]", min_length=1)]
     """
     Room ids, as strings (sent as repeated `room_id[]` form fields).
     """
@@ -627,7 +627,7 @@ class RemoveRoomParticipantsRequest(BaseModel):
     """
     Room id.
     """
-    emails__: Annotated[list[str], Field(alias="emails[]", min_length=1)]
+    emails: Annotated[list[str], Field(alias="emails[]", min_length=1)]
     """
     Emails of the users to remove (repeated `emails[]` form fields).
     """
@@ -1131,7 +1131,7 @@ class PostSystemEventMessageRequest(BaseModel):
     """
     The user who acted: created the room, added/removed a member, joined or left, or changed the room name or avatar.
     """
-    object_email__: Annotated[list[str] | None, Field(alias="object_email[]")] = None
+    object_email: Annotated[list[str] | None, Field(alias="object_email[]")] = None
     """
     Users acted upon (repeated `object_email[]` form fields); required when `system_event_type` is `add_member` or `remove_member`.
     """

@@ -371,34 +371,29 @@ async def read_body(
     raise RequestValidationError(errors)
 
 
+def _has(node: Any, key: Any) -> bool:
+    if isinstance(node, dict):
+        return key in node
+    return isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
+
+
 def _numbers_where_refused(data: dict[str, Any], errors: Sequence[Any]) -> bool:
+    """Turn the text values the model refused into numbers, where they read as numbers."""
     changed = False
     for error in errors:
-        loc = list(error.get("loc", ()))
+        *path, last = list(error.get("loc", ())) or [None]
         node: Any = data
-        for key in loc[:-1]:
-            if isinstance(node, dict) and key in node:
-                node = node[key]
-            elif isinstance(node, list) and isinstance(key, int) and key < len(node):
-                node = node[key]
-            else:
-                node = None
-                break
-        if not loc or node is None:
+        for key in path:
+            node = node[key] if _has(node, key) else None
+        if last is None or not _has(node, last) or not isinstance(node[last], str):
             continue
-        key = loc[-1]
-        holder_ok = (isinstance(node, dict) and key in node) or (
-            isinstance(node, list) and isinstance(key, int) and key < len(node)
-        )
-        value = node[key] if holder_ok else None
-        if isinstance(value, str):
-            for parse in (int, float):
-                try:
-                    node[key] = parse(value)
-                    changed = True
-                    break
-                except ValueError:
-                    continue
+        for parse in (int, float):
+            try:
+                node[last] = parse(node[last])
+            except ValueError:
+                continue
+            changed = True
+            break
     return changed
 
 

@@ -23,7 +23,7 @@ class NewNote(BaseModel):
         populate_by_name=True,
     )
     text: Annotated[str, Field(min_length=1)]
-    tags__: Annotated[list[str] | None, Field(alias="tags[]")] = None
+    tags: Annotated[list[str] | None, Field(alias="tags[]")] = None
 
 
 class Note(BaseModel):
