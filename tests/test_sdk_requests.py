@@ -58,9 +58,12 @@ def encode(fixture: dict[str, Any], runtime: Any) -> tuple[dict[str, str], bytes
     return headers, content
 
 
-def query_pairs(query: dict[str, Any]) -> list[tuple[str, str]]:
+def query_pairs(query: dict[str, Any], json_params: set[str]) -> list[tuple[str, str]]:
     pairs = []
     for key, value in (query or {}).items():
+        if key in json_params and not isinstance(value, str):
+            pairs.append((key, json.dumps(value)))  # `content: application/json` parameters
+            continue
         for item in value if isinstance(value, list) else [value]:
             text = json.dumps(item) if isinstance(item, (dict, list)) else (
                 str(item).lower() if isinstance(item, bool) else str(item))
@@ -85,8 +88,10 @@ def test_sdk_request_matches_its_operation(vendor: str, index: int, fixture: dic
     handlers = {op.py_name: recorder(op.id) for op in vendor_api(vendor).operations}
     app = server.create_app(type("Recorder", (server.Handlers,), handlers)())
     headers, content = encode(fixture, runtime)
+    op = next(o for o in vendor_api(vendor).operations if o.id == fixture["operationId"])
+    json_params = {p.name for p in op.parameters if p.is_json}
     with TestClient(app) as http:
-        response = http.request(fixture["method"], fixture["path"], params=query_pairs(fixture.get("query")),
+        response = http.request(fixture["method"], fixture["path"], params=query_pairs(fixture.get("query"), json_params),
                                 headers=headers, content=content)
     assert reached == [fixture["operationId"]], (
         f"{fixture['name']}: answered {response.status_code} {response.text[:300]}")

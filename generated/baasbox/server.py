@@ -116,12 +116,16 @@ class Credentials:
         return f"Credentials({', '.join(present)})"
 
 
-def _authorizer(alternatives: tuple[tuple[str, ...], ...]) -> Any:
+def _authorizer(
+    impl: Handlers, operation_id: str, alternatives: tuple[tuple[str, ...], ...]
+) -> Any:
     async def authorize(request: Request) -> Credentials:
         found = credentials(request, SCHEMES)
         if not satisfied(found, alternatives):
-            raise ApiProblem("unauthorized")
-        return Credentials(found)
+            raise ApiProblem("unauthorized", "missing credentials")
+        auth = Credentials(found)
+        await impl.authorize(auth, operation_id)
+        return auth
 
     return authorize
 
@@ -2219,6 +2223,13 @@ class Handlers(
 ):
     """Every operation of the API: subclass it and override what you implement."""
 
+    async def authorize(self, auth: Credentials, operation_id: str) -> None:
+        """Check the credentials' values before `operation_id` runs; raise `ApiProblem` to refuse.
+
+        The skeleton has already checked that a security requirement of the operation is met (else
+        it answered the vendor's 401). The default accepts any value.
+        """
+
 
 def spec() -> dict[str, Any]:
     """The bundled, hand-written OpenAPI document this skeleton was generated from."""
@@ -2244,12 +2255,14 @@ def create_app(
     @app.api_route("/user", methods=["GET"], include_in_schema=False)
     async def get_current_user_deprecated(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "getCurrentUserDeprecated",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_current_user_deprecated(
             auth=auth,
@@ -2267,12 +2280,14 @@ def create_app(
     @app.api_route("/user", methods=["PUT"], include_in_schema=False)
     async def update_current_user_deprecated(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "updateCurrentUserDeprecated",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.UpdateProfileRequest, ("application/json",), True)
         result = await impl.update_current_user_deprecated(
@@ -2294,7 +2309,8 @@ def create_app(
     @app.api_route("/user", methods=["POST"], include_in_schema=False)
     async def sign_up(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "signUp", (("appCode",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.SignUpRequest, ("application/json",), True)
         result = await impl.sign_up(
@@ -2316,7 +2332,8 @@ def create_app(
     @app.api_route("/login", methods=["POST"], include_in_schema=False)
     async def login(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer(()))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "login", ())),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -2342,12 +2359,12 @@ def create_app(
     @app.api_route("/logout", methods=["POST"], include_in_schema=False)
     async def logout(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl, "logout", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.logout(
             auth=auth,
@@ -2366,13 +2383,15 @@ def create_app(
     @app.api_route("/logout/{pushToken}", methods=["POST"], include_in_schema=False)
     async def logout_device(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         push_token: Annotated[str, Path(alias="pushToken")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "logoutDevice",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.logout_device(
             auth=auth,
@@ -2392,12 +2411,14 @@ def create_app(
     @app.api_route("/me", methods=["GET"], include_in_schema=False)
     async def get_current_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "getCurrentUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_current_user(
             auth=auth,
@@ -2415,12 +2436,14 @@ def create_app(
     @app.api_route("/me", methods=["PUT"], include_in_schema=False)
     async def update_current_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "updateCurrentUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.UpdateProfileRequest, ("application/json",), True)
         result = await impl.update_current_user(
@@ -2442,12 +2465,14 @@ def create_app(
     @app.api_route("/me/suspend", methods=["PUT"], include_in_schema=False)
     async def suspend_current_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "suspendCurrentUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.suspend_current_user(
             auth=auth,
@@ -2466,12 +2491,14 @@ def create_app(
     @app.api_route("/me/password", methods=["PUT"], include_in_schema=False)
     async def change_password(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "changePassword",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.ChangePasswordRequest, ("application/json",), True)
         result = await impl.change_password(
@@ -2493,12 +2520,14 @@ def create_app(
     @app.api_route("/me/username", methods=["PUT"], include_in_schema=False)
     async def change_username(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "changeUsername",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.ChangeUsernameRequest, ("application/json",), True)
         result = await impl.change_username(
@@ -2520,12 +2549,14 @@ def create_app(
     @app.api_route("/user/suspend", methods=["PUT"], include_in_schema=False)
     async def suspend_current_user_deprecated(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "suspendCurrentUserDeprecated",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.suspend_current_user_deprecated(
             auth=auth,
@@ -2544,12 +2575,14 @@ def create_app(
     @app.api_route("/user/password", methods=["PUT"], include_in_schema=False)
     async def change_password_deprecated(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "changePasswordDeprecated",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.ChangePasswordRequest, ("application/json",), True)
         result = await impl.change_password_deprecated(
@@ -2571,8 +2604,9 @@ def create_app(
     @app.api_route("/user/{username}/password/reset", methods=["GET"], include_in_schema=False)
     async def request_password_reset(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode",),)))],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "requestPasswordReset", (("appCode",),))),  # noqa: B008
     ) -> Response:
         result = await impl.request_password_reset(
             auth=auth,
@@ -2593,8 +2627,9 @@ def create_app(
     @app.api_route("/user/password/reset/{base64}", methods=["GET"], include_in_schema=False)
     async def get_password_reset_form(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer(()))],
         base64: Annotated[str, Path(alias="base64")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getPasswordResetForm", ())),  # noqa: B008
     ) -> Response:
         result = await impl.get_password_reset_form(
             auth=auth,
@@ -2613,8 +2648,9 @@ def create_app(
     @app.api_route("/user/password/reset/{base64}", methods=["POST"], include_in_schema=False)
     async def submit_password_reset(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer(()))],
         base64: Annotated[str, Path(alias="base64")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "submitPasswordReset", ())),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.SubmitPasswordResetRequest, ("application/x-www-form-urlencoded",), True
@@ -2637,12 +2673,14 @@ def create_app(
     @app.api_route("/refresh", methods=["GET"], include_in_schema=False)
     async def refresh_session(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "refreshSession",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.refresh_session(
             auth=auth,
@@ -2659,12 +2697,6 @@ def create_app(
     @app.api_route("/users", methods=["GET"], include_in_schema=False)
     async def list_users(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
@@ -2675,6 +2707,14 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listUsers",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_users(
             auth=auth,
@@ -2704,13 +2744,15 @@ def create_app(
     @app.api_route("/user/{username}", methods=["GET"], include_in_schema=False)
     async def get_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "getUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_user(
             auth=auth,
@@ -2730,8 +2772,9 @@ def create_app(
     @app.api_route("/user/{username}/exists", methods=["GET"], include_in_schema=False)
     async def check_user_exists(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode",),)))],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "checkUserExists", (("appCode",),))),  # noqa: B008
     ) -> Response:
         result = await impl.check_user_exists(
             auth=auth,
@@ -2750,12 +2793,14 @@ def create_app(
     @app.api_route("/social", methods=["GET"], include_in_schema=False)
     async def list_social_logins(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listSocialLogins",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_social_logins(
             auth=auth,
@@ -2775,15 +2820,17 @@ def create_app(
     @app.api_route("/social/{socialNetwork}", methods=["PUT"], include_in_schema=False)
     async def link_social_network(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         social_network: Annotated[str, Path(alias="socialNetwork")],
         oauth_token: Annotated[str | None, Query(alias="oauth_token")] = None,
         oauth_secret: Annotated[str | None, Query(alias="oauth_secret")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "linkSocialNetwork",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.SocialTokenRequest, ("application/json",), False)
         result = await impl.link_social_network(
@@ -2808,10 +2855,11 @@ def create_app(
     @app.api_route("/social/{socialNetwork}", methods=["POST"], include_in_schema=False)
     async def social_login(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode",),)))],
         social_network: Annotated[str, Path(alias="socialNetwork")],
         oauth_token: Annotated[str | None, Query(alias="oauth_token")] = None,
         oauth_secret: Annotated[str | None, Query(alias="oauth_secret")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "socialLogin", (("appCode",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.SocialTokenRequest, ("application/json",), False)
         result = await impl.social_login(
@@ -2836,13 +2884,15 @@ def create_app(
     @app.api_route("/social/{socialNetwork}", methods=["DELETE"], include_in_schema=False)
     async def unlink_social_network(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         social_network: Annotated[str, Path(alias="socialNetwork")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "unlinkSocialNetwork",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.unlink_social_network(
             auth=auth,
@@ -2863,8 +2913,11 @@ def create_app(
     @app.api_route("/social/{socialNetwork}/authUrl", methods=["GET"], include_in_schema=False)
     async def get_social_authorization_url(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode",),)))],
         social_network: Annotated[str, Path(alias="socialNetwork")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getSocialAuthorizationUrl", (("appCode",),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_social_authorization_url(
             auth=auth,
@@ -2886,11 +2939,12 @@ def create_app(
     )
     async def social_login_callback(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode",),)))],
         social_network: Annotated[str, Path(alias="socialNetwork")],
         access_token: Annotated[str | None, Query(alias="access_token")] = None,
         code: Annotated[str | None, Query(alias="code")] = None,
         oauth_verifier: Annotated[str | None, Query(alias="oauth_verifier")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "socialLoginCallback", (("appCode",),))),  # noqa: B008
     ) -> Response:
         result = await impl.social_login_callback(
             auth=auth,
@@ -2913,13 +2967,15 @@ def create_app(
     @app.api_route("/follow/{username}", methods=["POST"], include_in_schema=False)
     async def follow_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "followUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.follow_user(
             auth=auth,
@@ -2941,13 +2997,15 @@ def create_app(
     @app.api_route("/follow/{username}", methods=["DELETE"], include_in_schema=False)
     async def unfollow_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "unfollowUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.unfollow_user(
             auth=auth,
@@ -2968,12 +3026,6 @@ def create_app(
     @app.api_route("/followers", methods=["GET"], include_in_schema=False)
     async def list_my_followers(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
@@ -2984,6 +3036,14 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listMyFollowers",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_my_followers(
             auth=auth,
@@ -3013,12 +3073,6 @@ def create_app(
     @app.api_route("/followers/{username}", methods=["GET"], include_in_schema=False)
     async def list_followers(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         username: Annotated[str, Path(alias="username")],
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
@@ -3030,6 +3084,14 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listFollowers",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_followers(
             auth=auth,
@@ -3061,12 +3123,6 @@ def create_app(
     @app.api_route("/following", methods=["GET"], include_in_schema=False)
     async def list_my_following(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
@@ -3077,6 +3133,14 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listMyFollowing",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_my_following(
             auth=auth,
@@ -3106,12 +3170,6 @@ def create_app(
     @app.api_route("/following/{username}", methods=["GET"], include_in_schema=False)
     async def list_following(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         username: Annotated[str, Path(alias="username")],
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
@@ -3123,6 +3181,14 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listFollowing",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_following(
             auth=auth,
@@ -3154,14 +3220,16 @@ def create_app(
     @app.api_route("/push/enable/{os}/{pushToken}", methods=["PUT"], include_in_schema=False)
     async def enable_push(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         os: Annotated[Literal["ios", "android"], Path(alias="os")],
         push_token: Annotated[str, Path(alias="pushToken")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "enablePush",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.enable_push(
             auth=auth,
@@ -3182,13 +3250,15 @@ def create_app(
     @app.api_route("/push/disable/{pushToken}", methods=["PUT"], include_in_schema=False)
     async def disable_push(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         push_token: Annotated[str, Path(alias="pushToken")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "disablePush",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.disable_push(
             auth=auth,
@@ -3208,14 +3278,16 @@ def create_app(
     @app.api_route("/push/device/{os}/{deviceId}", methods=["PUT"], include_in_schema=False)
     async def enable_push_deprecated(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         os: Annotated[Literal["ios", "android"], Path(alias="os")],
         device_id: Annotated[str, Path(alias="deviceId")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "enablePushDeprecated",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.enable_push_deprecated(
             auth=auth,
@@ -3236,13 +3308,15 @@ def create_app(
     @app.api_route("/push/message", methods=["POST"], include_in_schema=False)
     async def send_push(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         verbose: Annotated[bool | None, Query(alias="verbose")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "sendPush",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.SendPushRequest, ("application/json",), True)
         result = await impl.send_push(
@@ -3267,13 +3341,15 @@ def create_app(
     @app.api_route("/push/message/{username}", methods=["POST"], include_in_schema=False)
     async def send_push_to_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "sendPushToUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.SendPushToUserRequest, ("application/json",), True)
         result = await impl.send_push_to_user(
@@ -3298,14 +3374,16 @@ def create_app(
     @app.api_route("/document/#{rid}", methods=["GET"], include_in_schema=False)
     async def get_document_by_rid(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         rid: Annotated[str, Path(alias="rid")],
         with_acl: Annotated[bool | None, Query(alias="withAcl")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "getDocumentByRid",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_document_by_rid(
             auth=auth,
@@ -3327,19 +3405,6 @@ def create_app(
     @app.api_route("/document/{collection}", methods=["GET"], include_in_schema=False)
     async def list_documents(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                    )
-                )
-            ),
-        ],
         collection: Annotated[str, Path(alias="collection")],
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
@@ -3352,6 +3417,14 @@ def create_app(
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
         with_acl: Annotated[bool | None, Query(alias="withAcl")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listDocuments",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_documents(
             auth=auth,
@@ -3384,13 +3457,15 @@ def create_app(
     @app.api_route("/document/{collection}", methods=["POST"], include_in_schema=False)
     async def create_document(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         collection: Annotated[str, Path(alias="collection")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "createDocument",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.CreateDocumentRequest, ("application/json",), True)
         result = await impl.create_document(
@@ -3414,22 +3489,17 @@ def create_app(
     @app.api_route("/document/{collection}/count", methods=["GET"], include_in_schema=False)
     async def count_documents(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                    )
-                )
-            ),
-        ],
         collection: Annotated[str, Path(alias="collection")],
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "countDocuments",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.count_documents(
             auth=auth,
@@ -3453,22 +3523,17 @@ def create_app(
     @app.api_route("/document/{collection}/{id}", methods=["GET"], include_in_schema=False)
     async def get_document(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                    )
-                )
-            ),
-        ],
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
         with_acl: Annotated[bool | None, Query(alias="withAcl")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "getDocument",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_document(
             auth=auth,
@@ -3491,14 +3556,16 @@ def create_app(
     @app.api_route("/document/{collection}/{id}", methods=["PUT"], include_in_schema=False)
     async def update_document(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "updateDocument",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.UpdateDocumentRequest, ("application/json",), True)
         result = await impl.update_document(
@@ -3523,14 +3590,16 @@ def create_app(
     @app.api_route("/document/{collection}/{id}", methods=["DELETE"], include_in_schema=False)
     async def delete_document(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "deleteDocument",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.delete_document(
             auth=auth,
@@ -3555,22 +3624,17 @@ def create_app(
     )
     async def get_document_field(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                    )
-                )
-            ),
-        ],
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
         field_path: Annotated[str, Path(alias="fieldPath")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "getDocumentField",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_document_field(
             auth=auth,
@@ -3595,15 +3659,17 @@ def create_app(
     )
     async def update_document_field(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
         field_path: Annotated[str, Path(alias="fieldPath")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "updateDocumentField",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.UpdateDocumentFieldRequest, ("application/json",), True
@@ -3633,12 +3699,6 @@ def create_app(
     )
     async def list_linked_documents(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
         link_name: Annotated[str, Path(alias="linkName")],
@@ -3653,6 +3713,14 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listLinkedDocuments",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_linked_documents(
             auth=auth,
@@ -3687,14 +3755,16 @@ def create_app(
     @app.api_route("/document/{collection}/{id}/acl", methods=["PUT"], include_in_schema=False)
     async def update_document_acl(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "updateDocumentAcl",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.DocumentAcl, ("application/json",), True)
         result = await impl.update_document_acl(
@@ -3723,16 +3793,18 @@ def create_app(
     )
     async def grant_document_to_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "grantDocumentToUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.grant_document_to_user(
             auth=auth,
@@ -3760,16 +3832,18 @@ def create_app(
     )
     async def revoke_document_from_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "revokeDocumentFromUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.revoke_document_from_user(
             auth=auth,
@@ -3797,16 +3871,18 @@ def create_app(
     )
     async def grant_document_to_role(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         rolename: Annotated[str, Path(alias="rolename")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "grantDocumentToRole",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.grant_document_to_role(
             auth=auth,
@@ -3834,16 +3910,18 @@ def create_app(
     )
     async def revoke_document_from_role(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         rolename: Annotated[str, Path(alias="rolename")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "revokeDocumentFromRole",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.revoke_document_from_role(
             auth=auth,
@@ -3869,15 +3947,17 @@ def create_app(
     )
     async def create_link(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         source_id: Annotated[str, Path(alias="sourceId")],
         link_name: Annotated[str, Path(alias="linkName")],
         dest_id: Annotated[str, Path(alias="destId")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "createLink",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.create_link(
             auth=auth,
@@ -3901,12 +3981,6 @@ def create_app(
     @app.api_route("/link", methods=["GET"], include_in_schema=False)
     async def list_links(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
@@ -3917,6 +3991,14 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listLinks",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_links(
             auth=auth,
@@ -3946,13 +4028,15 @@ def create_app(
     @app.api_route("/link/{linkId}", methods=["GET"], include_in_schema=False)
     async def get_link(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         link_id: Annotated[str, Path(alias="linkId")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "getLink",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_link(
             auth=auth,
@@ -3972,13 +4056,15 @@ def create_app(
     @app.api_route("/link/{linkId}", methods=["DELETE"], include_in_schema=False)
     async def delete_link(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         link_id: Annotated[str, Path(alias="linkId")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "deleteLink",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.delete_link(
             auth=auth,
@@ -3998,12 +4084,14 @@ def create_app(
     @app.api_route("/file", methods=["POST"], include_in_schema=False)
     async def upload_file(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "uploadFile",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.UploadFileRequest, ("multipart/form-data",), True)
         result = await impl.upload_file(
@@ -4025,19 +4113,6 @@ def create_app(
     @app.api_route("/file/details", methods=["GET"], include_in_schema=False)
     async def list_file_details(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                    )
-                )
-            ),
-        ],
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
@@ -4048,6 +4123,14 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listFileDetails",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_file_details(
             auth=auth,
@@ -4077,20 +4160,15 @@ def create_app(
     @app.api_route("/file/details/{id}", methods=["GET"], include_in_schema=False)
     async def get_file_details(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                    )
-                )
-            ),
-        ],
         id: Annotated[str, Path(alias="id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "getFileDetails",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_file_details(
             auth=auth,
@@ -4111,20 +4189,15 @@ def create_app(
     @app.api_route("/file/attachedData/{id}", methods=["GET"], include_in_schema=False)
     async def get_file_attached_data(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                    )
-                )
-            ),
-        ],
         id: Annotated[str, Path(alias="id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "getFileAttachedData",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_file_attached_data(
             auth=auth,
@@ -4145,20 +4218,15 @@ def create_app(
     @app.api_route("/file/content/{id}", methods=["GET"], include_in_schema=False)
     async def get_file_content(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                    )
-                )
-            ),
-        ],
         id: Annotated[str, Path(alias="id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "getFileContent",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_file_content(
             auth=auth,
@@ -4179,25 +4247,25 @@ def create_app(
     @app.api_route("/file/{id}", methods=["GET"], include_in_schema=False)
     async def download_file(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                        ("appCodeQuery", "bbSessionQuery"),
-                        ("appCodeQuery",),
-                    )
-                )
-            ),
-        ],
         id: Annotated[str, Path(alias="id")],
         download: Annotated[bool | None, Query(alias="download")] = None,
         size_id: Annotated[int | None, Query(alias="sizeId")] = None,
         resize: Annotated[str | None, Query(alias="resize")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "downloadFile",
+                (
+                    ("appCode", "basicAuth"),
+                    ("appCode", "bbSession"),
+                    ("bbSession",),
+                    ("appCode",),
+                    ("appCodeQuery", "bbSessionQuery"),
+                    ("appCodeQuery",),
+                ),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.download_file(
             auth=auth,
@@ -4222,13 +4290,15 @@ def create_app(
     @app.api_route("/file/{id}", methods=["DELETE"], include_in_schema=False)
     async def delete_file(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         id: Annotated[str, Path(alias="id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "deleteFile",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.delete_file(
             auth=auth,
@@ -4248,15 +4318,17 @@ def create_app(
     @app.api_route("/file/{id}/{action}/user/{username}", methods=["PUT"], include_in_schema=False)
     async def grant_file_to_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "grantFileToUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.grant_file_to_user(
             auth=auth,
@@ -4281,15 +4353,17 @@ def create_app(
     )
     async def revoke_file_from_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "revokeFileFromUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.revoke_file_from_user(
             auth=auth,
@@ -4312,15 +4386,17 @@ def create_app(
     @app.api_route("/file/{id}/{action}/role/{rolename}", methods=["PUT"], include_in_schema=False)
     async def grant_file_to_role(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         rolename: Annotated[str, Path(alias="rolename")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "grantFileToRole",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.grant_file_to_role(
             auth=auth,
@@ -4345,15 +4421,17 @@ def create_app(
     )
     async def revoke_file_from_role(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         rolename: Annotated[str, Path(alias="rolename")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "revokeFileFromRole",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.revoke_file_from_role(
             auth=auth,
@@ -4376,8 +4454,11 @@ def create_app(
     @app.api_route("/asset/{name}", methods=["GET"], include_in_schema=False)
     async def get_asset(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode",), ("appCodeQuery",))))],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getAsset", (("appCode",), ("appCodeQuery",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_asset(
             auth=auth,
@@ -4398,8 +4479,11 @@ def create_app(
     @app.api_route("/asset/{name}/data", methods=["GET"], include_in_schema=False)
     async def get_asset_data(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode",), ("appCodeQuery",))))],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getAssetData", (("appCode",), ("appCodeQuery",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_asset_data(
             auth=auth,
@@ -4420,8 +4504,11 @@ def create_app(
     @app.api_route("/asset/{name}/download", methods=["GET"], include_in_schema=False)
     async def download_asset(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode",), ("appCodeQuery",))))],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "downloadAsset", (("appCode",), ("appCodeQuery",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.download_asset(
             auth=auth,
@@ -4442,10 +4529,13 @@ def create_app(
     @app.api_route("/asset/{name}/resize/{w}/{h}", methods=["GET"], include_in_schema=False)
     async def get_asset_resized(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode",), ("appCodeQuery",))))],
         name: Annotated[str, Path(alias="name")],
         w: Annotated[str, Path(alias="w")],
         h: Annotated[str, Path(alias="h")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getAssetResized", (("appCode",), ("appCodeQuery",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_asset_resized(
             auth=auth,
@@ -4468,9 +4558,12 @@ def create_app(
     @app.api_route("/asset/{name}/resize/{perc}", methods=["GET"], include_in_schema=False)
     async def get_asset_scaled(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode",), ("appCodeQuery",))))],
         name: Annotated[str, Path(alias="name")],
         perc: Annotated[str, Path(alias="perc")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getAssetScaled", (("appCode",), ("appCodeQuery",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_asset_scaled(
             auth=auth,
@@ -4492,9 +4585,12 @@ def create_app(
     @app.api_route("/asset/{name}/resizeId/{sizeId}", methods=["GET"], include_in_schema=False)
     async def get_asset_by_size_id(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode",), ("appCodeQuery",))))],
         name: Annotated[str, Path(alias="name")],
         size_id: Annotated[int, Path(alias="sizeId")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getAssetBySizeId", (("appCode",), ("appCodeQuery",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_asset_by_size_id(
             auth=auth,
@@ -4518,10 +4614,13 @@ def create_app(
     )
     async def download_asset_resized(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode",), ("appCodeQuery",))))],
         name: Annotated[str, Path(alias="name")],
         w: Annotated[str, Path(alias="w")],
         h: Annotated[str, Path(alias="h")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "downloadAssetResized", (("appCode",), ("appCodeQuery",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.download_asset_resized(
             auth=auth,
@@ -4544,9 +4643,12 @@ def create_app(
     @app.api_route("/asset/{name}/download/resize/{perc}", methods=["GET"], include_in_schema=False)
     async def download_asset_scaled(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode",), ("appCodeQuery",))))],
         name: Annotated[str, Path(alias="name")],
         perc: Annotated[str, Path(alias="perc")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "downloadAssetScaled", (("appCode",), ("appCodeQuery",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.download_asset_scaled(
             auth=auth,
@@ -4570,9 +4672,12 @@ def create_app(
     )
     async def download_asset_by_size_id(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode",), ("appCodeQuery",))))],
         name: Annotated[str, Path(alias="name")],
         size_id: Annotated[int, Path(alias="sizeId")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "downloadAssetBySizeId", (("appCode",), ("appCodeQuery",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.download_asset_by_size_id(
             auth=auth,
@@ -4594,20 +4699,15 @@ def create_app(
     @app.api_route("/plugin/{name}", methods=["GET"], include_in_schema=False)
     async def invoke_plugin_get(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                    )
-                )
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "invokePluginGet",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.invoke_plugin_get(
             auth=auth,
@@ -4630,20 +4730,15 @@ def create_app(
     @app.api_route("/plugin/{name}", methods=["PUT"], include_in_schema=False)
     async def invoke_plugin_put(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                    )
-                )
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "invokePluginPut",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -4673,20 +4768,15 @@ def create_app(
     @app.api_route("/plugin/{name}", methods=["POST"], include_in_schema=False)
     async def invoke_plugin_post(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                    )
-                )
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "invokePluginPost",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -4716,20 +4806,15 @@ def create_app(
     @app.api_route("/plugin/{name}", methods=["DELETE"], include_in_schema=False)
     async def invoke_plugin_delete(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                    )
-                )
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "invokePluginDelete",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.invoke_plugin_delete(
             auth=auth,
@@ -4752,21 +4837,16 @@ def create_app(
     @app.api_route("/plugin/{name}/{params}", methods=["GET"], include_in_schema=False)
     async def invoke_plugin_get_with_path(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                    )
-                )
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
         params: Annotated[str, Path(alias="params")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "invokePluginGetWithPath",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.invoke_plugin_get_with_path(
             auth=auth,
@@ -4790,21 +4870,16 @@ def create_app(
     @app.api_route("/plugin/{name}/{params}", methods=["PUT"], include_in_schema=False)
     async def invoke_plugin_put_with_path(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                    )
-                )
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
         params: Annotated[str, Path(alias="params")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "invokePluginPutWithPath",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -4835,21 +4910,16 @@ def create_app(
     @app.api_route("/plugin/{name}/{params}", methods=["POST"], include_in_schema=False)
     async def invoke_plugin_post_with_path(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                    )
-                )
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
         params: Annotated[str, Path(alias="params")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "invokePluginPostWithPath",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -4880,21 +4950,16 @@ def create_app(
     @app.api_route("/plugin/{name}/{params}", methods=["DELETE"], include_in_schema=False)
     async def invoke_plugin_delete_with_path(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("appCode",),
-                    )
-                )
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
         params: Annotated[str, Path(alias="params")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "invokePluginDeleteWithPath",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.invoke_plugin_delete_with_path(
             auth=auth,
@@ -4918,12 +4983,6 @@ def create_app(
     @app.api_route("/admin/user", methods=["GET"], include_in_schema=False)
     async def admin_list_users(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
@@ -4934,6 +4993,14 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "adminListUsers",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.admin_list_users(
             auth=auth,
@@ -4963,12 +5030,14 @@ def create_app(
     @app.api_route("/admin/user", methods=["POST"], include_in_schema=False)
     async def admin_create_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "adminCreateUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.AdminCreateUserRequest, ("application/json",), True)
         result = await impl.admin_create_user(
@@ -4990,13 +5059,15 @@ def create_app(
     @app.api_route("/admin/user/{username}", methods=["GET"], include_in_schema=False)
     async def admin_get_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "adminGetUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.admin_get_user(
             auth=auth,
@@ -5018,13 +5089,15 @@ def create_app(
     @app.api_route("/admin/user/{username}", methods=["PUT"], include_in_schema=False)
     async def admin_update_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "adminUpdateUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.AdminUpdateUserRequest, ("application/json",), True)
         result = await impl.admin_update_user(
@@ -5047,13 +5120,15 @@ def create_app(
     @app.api_route("/admin/user/{username}", methods=["DELETE"], include_in_schema=False)
     async def admin_delete_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "adminDeleteUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.admin_delete_user(
             auth=auth,
@@ -5075,13 +5150,15 @@ def create_app(
     @app.api_route("/admin/user/{username}/password", methods=["PUT"], include_in_schema=False)
     async def admin_set_user_password(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "adminSetUserPassword",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.SetUserPasswordRequest, ("application/json",), True)
         result = await impl.admin_set_user_password(
@@ -5104,13 +5181,15 @@ def create_app(
     @app.api_route("/admin/user/suspend/{username}", methods=["PUT"], include_in_schema=False)
     async def admin_suspend_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "adminSuspendUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.admin_suspend_user(
             auth=auth,
@@ -5130,13 +5209,15 @@ def create_app(
     @app.api_route("/admin/user/activate/{username}", methods=["PUT"], include_in_schema=False)
     async def admin_activate_user(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "adminActivateUser",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.admin_activate_user(
             auth=auth,
@@ -5156,13 +5237,15 @@ def create_app(
     @app.api_route("/admin/following/{username}", methods=["GET"], include_in_schema=False)
     async def admin_list_following(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         username: Annotated[str, Path(alias="username")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "adminListFollowing",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.admin_list_following(
             auth=auth,
@@ -5185,14 +5268,16 @@ def create_app(
     )
     async def admin_create_follow(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         follower: Annotated[str, Path(alias="follower")],
         the_followed: Annotated[str, Path(alias="theFollowed")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "adminCreateFollow",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.admin_create_follow(
             auth=auth,
@@ -5217,14 +5302,16 @@ def create_app(
     )
     async def admin_delete_follow(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         follower: Annotated[str, Path(alias="follower")],
         the_followed: Annotated[str, Path(alias="theFollowed")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "adminDeleteFollow",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.admin_delete_follow(
             auth=auth,
@@ -5246,12 +5333,6 @@ def create_app(
     @app.api_route("/admin/collection", methods=["GET"], include_in_schema=False)
     async def list_collections(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
@@ -5262,6 +5343,14 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listCollections",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_collections(
             auth=auth,
@@ -5290,13 +5379,15 @@ def create_app(
     @app.api_route("/admin/collection/{name}", methods=["POST"], include_in_schema=False)
     async def create_collection(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "createCollection",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.create_collection(
             auth=auth,
@@ -5316,13 +5407,15 @@ def create_app(
     @app.api_route("/admin/collection/{name}", methods=["DELETE"], include_in_schema=False)
     async def delete_collection(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "deleteCollection",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.delete_collection(
             auth=auth,
@@ -5344,12 +5437,14 @@ def create_app(
     @app.api_route("/admin/role", methods=["GET"], include_in_schema=False)
     async def list_roles(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listRoles",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_roles(
             auth=auth,
@@ -5367,12 +5462,14 @@ def create_app(
     @app.api_route("/admin/roles", methods=["GET"], include_in_schema=False)
     async def list_roles_deprecated(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listRolesDeprecated",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_roles_deprecated(
             auth=auth,
@@ -5390,13 +5487,15 @@ def create_app(
     @app.api_route("/admin/role/{name}", methods=["GET"], include_in_schema=False)
     async def get_role(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "getRole",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_role(
             auth=auth,
@@ -5416,13 +5515,15 @@ def create_app(
     @app.api_route("/admin/role/{name}", methods=["PUT"], include_in_schema=False)
     async def update_role(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "updateRole",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.UpdateRoleRequest, ("application/json",), False)
         result = await impl.update_role(
@@ -5445,13 +5546,15 @@ def create_app(
     @app.api_route("/admin/role/{name}", methods=["POST"], include_in_schema=False)
     async def create_role(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "createRole",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.CreateRoleRequest, ("application/json",), False)
         result = await impl.create_role(
@@ -5473,13 +5576,15 @@ def create_app(
     @app.api_route("/admin/role/{name}", methods=["DELETE"], include_in_schema=False)
     async def delete_role(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "deleteRole",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.delete_role(
             auth=auth,
@@ -5500,12 +5605,6 @@ def create_app(
     @app.api_route("/admin/asset", methods=["GET"], include_in_schema=False)
     async def list_assets(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
@@ -5516,6 +5615,14 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listAssets",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_assets(
             auth=auth,
@@ -5545,12 +5652,14 @@ def create_app(
     @app.api_route("/admin/asset", methods=["POST"], include_in_schema=False)
     async def create_asset(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "createAsset",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -5577,13 +5686,15 @@ def create_app(
     @app.api_route("/admin/asset/{name}", methods=["DELETE"], include_in_schema=False)
     async def delete_asset(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "deleteAsset",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.delete_asset(
             auth=auth,
@@ -5603,12 +5714,14 @@ def create_app(
     @app.api_route("/admin/configuration/dump.json", methods=["GET"], include_in_schema=False)
     async def dump_configuration(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "dumpConfiguration",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.dump_configuration(
             auth=auth,
@@ -5626,12 +5739,14 @@ def create_app(
     @app.api_route("/admin/configuration/dump.txt", methods=["GET"], include_in_schema=False)
     async def dump_configuration_text(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "dumpConfigurationText",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.dump_configuration_text(
             auth=auth,
@@ -5649,13 +5764,15 @@ def create_app(
     @app.api_route("/admin/configuration/{section}", methods=["GET"], include_in_schema=False)
     async def get_configuration_section(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         section: Annotated[str, Path(alias="section")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "getConfigurationSection",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_configuration_section(
             auth=auth,
@@ -5675,13 +5792,15 @@ def create_app(
     @app.api_route("/admin/configuration/{section}", methods=["PUT"], include_in_schema=False)
     async def set_configuration_section(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         section: Annotated[str, Path(alias="section")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "setConfigurationSection",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.SetConfigurationValueRequest, ("application/json",), False
@@ -5709,16 +5828,18 @@ def create_app(
     )
     async def set_configuration_value(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         section: Annotated[str, Path(alias="section")],
         sub_section: Annotated[str, Path(alias="subSection")],
         key: Annotated[str, Path(alias="key")],
         value: Annotated[str, Path(alias="value")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "setConfigurationValue",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.SetConfigurationValueRequest, ("application/json",), False
@@ -5749,15 +5870,17 @@ def create_app(
     )
     async def set_configuration_value_deprecated(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         section: Annotated[str, Path(alias="section")],
         key: Annotated[str, Path(alias="key")],
         value: Annotated[str, Path(alias="value")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "setConfigurationValueDeprecated",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.SetConfigurationValueRequest, ("application/json",), False
@@ -5785,14 +5908,16 @@ def create_app(
     @app.api_route("/admin/configuration/{section}/{key}", methods=["PUT"], include_in_schema=False)
     async def set_configuration_value_from_body(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         section: Annotated[str, Path(alias="section")],
         key: Annotated[str, Path(alias="key")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "setConfigurationValueFromBody",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -5823,12 +5948,14 @@ def create_app(
     @app.api_route("/admin/endpoints", methods=["GET"], include_in_schema=False)
     async def list_endpoint_groups(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listEndpointGroups",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_endpoint_groups(
             auth=auth,
@@ -5847,13 +5974,15 @@ def create_app(
     @app.api_route("/admin/endpoints/{tag}", methods=["GET"], include_in_schema=False)
     async def get_endpoint_group(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         tag: Annotated[str, Path(alias="tag")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "getEndpointGroup",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_endpoint_group(
             auth=auth,
@@ -5874,13 +6003,15 @@ def create_app(
     @app.api_route("/admin/endpoints/{tag}/enabled", methods=["PUT"], include_in_schema=False)
     async def enable_endpoint_group(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         tag: Annotated[str, Path(alias="tag")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "enableEndpointGroup",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.enable_endpoint_group(
             auth=auth,
@@ -5901,13 +6032,15 @@ def create_app(
     @app.api_route("/admin/endpoints/{tag}/enabled", methods=["DELETE"], include_in_schema=False)
     async def disable_endpoint_group(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         tag: Annotated[str, Path(alias="tag")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "disableEndpointGroup",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.disable_endpoint_group(
             auth=auth,
@@ -5928,7 +6061,8 @@ def create_app(
     @app.api_route("/admin/apiVersion", methods=["GET"], include_in_schema=False)
     async def get_api_version(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer(()))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getApiVersion", ())),  # noqa: B008
     ) -> Response:
         result = await impl.get_api_version(
             auth=auth,
@@ -5938,12 +6072,14 @@ def create_app(
     @app.api_route("/admin/dbStatistics", methods=["GET"], include_in_schema=False)
     async def get_db_statistics(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "getDbStatistics",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_db_statistics(
             auth=auth,
@@ -5962,12 +6098,14 @@ def create_app(
     @app.api_route("/admin/version/latest", methods=["GET"], include_in_schema=False)
     async def get_latest_version(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "getLatestVersion",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_latest_version(
             auth=auth,
@@ -5986,13 +6124,15 @@ def create_app(
     @app.api_route("/admin/db/{timeout}", methods=["DELETE"], include_in_schema=False)
     async def drop_database(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         timeout_2: Annotated[int, Path(alias="timeout")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "dropDatabase",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.drop_database(
             auth=auth,
@@ -6012,12 +6152,14 @@ def create_app(
     @app.api_route("/admin/db/export", methods=["GET"], include_in_schema=False)
     async def list_admin_db_exports(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listAdminDbExports",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_admin_db_exports(
             auth=auth,
@@ -6036,12 +6178,14 @@ def create_app(
     @app.api_route("/admin/db/export", methods=["POST"], include_in_schema=False)
     async def start_admin_db_export(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "startAdminDbExport",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.start_admin_db_export(
             auth=auth,
@@ -6060,20 +6204,20 @@ def create_app(
     @app.api_route("/admin/db/export/{filename}", methods=["GET"], include_in_schema=False)
     async def download_admin_db_export(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer(
-                    (
-                        ("appCode", "basicAuth"),
-                        ("appCode", "bbSession"),
-                        ("bbSession",),
-                        ("bbSessionQuery",),
-                    )
-                )
-            ),
-        ],
         filename: Annotated[str, Path(alias="filename")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "downloadAdminDbExport",
+                (
+                    ("appCode", "basicAuth"),
+                    ("appCode", "bbSession"),
+                    ("bbSession",),
+                    ("bbSessionQuery",),
+                ),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.download_admin_db_export(
             auth=auth,
@@ -6093,13 +6237,15 @@ def create_app(
     @app.api_route("/admin/db/export/{filename}", methods=["DELETE"], include_in_schema=False)
     async def delete_admin_db_export(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         filename: Annotated[str, Path(alias="filename")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "deleteAdminDbExport",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.delete_admin_db_export(
             auth=auth,
@@ -6120,12 +6266,14 @@ def create_app(
     @app.api_route("/admin/db/import", methods=["POST"], include_in_schema=False)
     async def import_admin_db(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "importAdminDb",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.ImportDatabaseRequest, ("multipart/form-data",), True
@@ -6149,7 +6297,10 @@ def create_app(
     @app.api_route("/root/db/export", methods=["GET"], include_in_schema=False)
     async def list_root_db_exports(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode", "basicAuth"),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "listRootDbExports", (("appCode", "basicAuth"),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_root_db_exports(
             auth=auth,
@@ -6168,7 +6319,10 @@ def create_app(
     @app.api_route("/root/db/export", methods=["POST"], include_in_schema=False)
     async def start_root_db_export(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode", "basicAuth"),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "startRootDbExport", (("appCode", "basicAuth"),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.start_root_db_export(
             auth=auth,
@@ -6187,8 +6341,11 @@ def create_app(
     @app.api_route("/root/db/export/{filename}", methods=["GET"], include_in_schema=False)
     async def download_root_db_export(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode", "basicAuth"),)))],
         filename: Annotated[str, Path(alias="filename")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "downloadRootDbExport", (("appCode", "basicAuth"),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.download_root_db_export(
             auth=auth,
@@ -6208,8 +6365,11 @@ def create_app(
     @app.api_route("/root/db/export/{filename}", methods=["DELETE"], include_in_schema=False)
     async def delete_root_db_export(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode", "basicAuth"),)))],
         filename: Annotated[str, Path(alias="filename")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "deleteRootDbExport", (("appCode", "basicAuth"),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.delete_root_db_export(
             auth=auth,
@@ -6230,7 +6390,8 @@ def create_app(
     @app.api_route("/root/db/import", methods=["POST"], include_in_schema=False)
     async def import_root_db(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode", "basicAuth"),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "importRootDb", (("appCode", "basicAuth"),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.ImportDatabaseRequest, ("multipart/form-data",), True
@@ -6253,12 +6414,6 @@ def create_app(
     @app.api_route("/admin/plugin", methods=["GET"], include_in_schema=False)
     async def list_plugins(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
@@ -6269,6 +6424,14 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "listPlugins",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_plugins(
             auth=auth,
@@ -6298,12 +6461,14 @@ def create_app(
     @app.api_route("/admin/plugin", methods=["POST"], include_in_schema=False)
     async def create_plugin(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "createPlugin",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.CreatePluginRequest, ("application/json",), True)
         result = await impl.create_plugin(
@@ -6325,7 +6490,10 @@ def create_app(
     @app.api_route("/admin/plugin/logs", methods=["GET"], include_in_schema=False)
     async def stream_plugin_logs(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("bbSession",), ("bbSessionQuery",))))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "streamPluginLogs", (("bbSession",), ("bbSessionQuery",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.stream_plugin_logs(
             auth=auth,
@@ -6342,13 +6510,15 @@ def create_app(
     @app.api_route("/admin/plugin/{name}", methods=["GET"], include_in_schema=False)
     async def get_plugin(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "getPlugin",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_plugin(
             auth=auth,
@@ -6368,13 +6538,15 @@ def create_app(
     @app.api_route("/admin/plugin/{name}", methods=["PUT"], include_in_schema=False)
     async def update_plugin(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "updatePlugin",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.UpdatePluginRequest, ("application/json",), True)
         result = await impl.update_plugin(
@@ -6398,13 +6570,15 @@ def create_app(
     @app.api_route("/admin/plugin/{name}", methods=["DELETE"], include_in_schema=False)
     async def drop_plugin(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "dropPlugin",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.drop_plugin(
             auth=auth,
@@ -6425,13 +6599,15 @@ def create_app(
     @app.api_route("/admin/plugin/{name}/last", methods=["DELETE"], include_in_schema=False)
     async def delete_plugin_version(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "deletePluginVersion",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.delete_plugin_version(
             auth=auth,
@@ -6452,13 +6628,15 @@ def create_app(
     @app.api_route("/admin/plugin/{name}/active", methods=["PUT"], include_in_schema=False)
     async def activate_plugin(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "activatePlugin",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.activate_plugin(
             auth=auth,
@@ -6478,13 +6656,15 @@ def create_app(
     @app.api_route("/admin/plugin/{name}/active", methods=["DELETE"], include_in_schema=False)
     async def deactivate_plugin(
         request: Request,
-        auth: Annotated[
-            Credentials,
-            Depends(
-                _authorizer((("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)))
-            ),
-        ],
         name: Annotated[str, Path(alias="name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(
+                impl,
+                "deactivatePlugin",
+                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+            )
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.deactivate_plugin(
             auth=auth,
@@ -6504,7 +6684,10 @@ def create_app(
     @app.api_route("/admin/log", methods=["GET"], include_in_schema=False)
     async def stream_system_log(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("bbSession",), ("bbSessionQuery",))))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "streamSystemLog", (("bbSession",), ("bbSessionQuery",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.stream_system_log(
             auth=auth,
@@ -6521,7 +6704,10 @@ def create_app(
     @app.api_route("/root/resetadminpassword", methods=["POST"], include_in_schema=False)
     async def reset_admin_password(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode", "basicAuth"),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "resetAdminPassword", (("appCode", "basicAuth"),))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.ResetAdminPasswordRequest, ("application/json",), True
@@ -6544,7 +6730,8 @@ def create_app(
     @app.api_route("/root/metrics", methods=["POST"], include_in_schema=False)
     async def start_metrics(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode", "basicAuth"),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "startMetrics", (("appCode", "basicAuth"),))),  # noqa: B008
     ) -> Response:
         result = await impl.start_metrics(
             auth=auth,
@@ -6562,7 +6749,8 @@ def create_app(
     @app.api_route("/root/metrics", methods=["DELETE"], include_in_schema=False)
     async def stop_metrics(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode", "basicAuth"),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "stopMetrics", (("appCode", "basicAuth"),))),  # noqa: B008
     ) -> Response:
         result = await impl.stop_metrics(
             auth=auth,
@@ -6580,7 +6768,10 @@ def create_app(
     @app.api_route("/root/metrics/meters", methods=["GET"], include_in_schema=False)
     async def get_metrics_meters(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode", "basicAuth"),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getMetricsMeters", (("appCode", "basicAuth"),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_metrics_meters(
             auth=auth,
@@ -6600,7 +6791,10 @@ def create_app(
     @app.api_route("/root/metrics/counters", methods=["GET"], include_in_schema=False)
     async def get_metrics_counters(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode", "basicAuth"),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getMetricsCounters", (("appCode", "basicAuth"),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_metrics_counters(
             auth=auth,
@@ -6620,7 +6814,10 @@ def create_app(
     @app.api_route("/root/metrics/gauges", methods=["GET"], include_in_schema=False)
     async def get_metrics_gauges(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode", "basicAuth"),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getMetricsGauges", (("appCode", "basicAuth"),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_metrics_gauges(
             auth=auth,
@@ -6640,7 +6837,10 @@ def create_app(
     @app.api_route("/root/metrics/timers", methods=["GET"], include_in_schema=False)
     async def get_metrics_timers(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode", "basicAuth"),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getMetricsTimers", (("appCode", "basicAuth"),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_metrics_timers(
             auth=auth,
@@ -6660,7 +6860,10 @@ def create_app(
     @app.api_route("/root/metrics/histograms", methods=["GET"], include_in_schema=False)
     async def get_metrics_histograms(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode", "basicAuth"),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getMetricsHistograms", (("appCode", "basicAuth"),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_metrics_histograms(
             auth=auth,
@@ -6680,7 +6883,8 @@ def create_app(
     @app.api_route("/root/metrics/uptime", methods=["GET"], include_in_schema=False)
     async def get_uptime(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode", "basicAuth"),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getUptime", (("appCode", "basicAuth"),))),  # noqa: B008
     ) -> Response:
         result = await impl.get_uptime(
             auth=auth,
@@ -6698,7 +6902,10 @@ def create_app(
     @app.api_route("/root/configuration", methods=["GET"], include_in_schema=False)
     async def get_root_configuration(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode", "basicAuth"),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getRootConfiguration", (("appCode", "basicAuth"),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_root_configuration(
             auth=auth,
@@ -6717,7 +6924,10 @@ def create_app(
     @app.api_route("/root/configuration", methods=["POST"], include_in_schema=False)
     async def override_root_configuration(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("appCode", "basicAuth"),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "overrideRootConfiguration", (("appCode", "basicAuth"),))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.OverrideRootConfigurationRequest, ("application/json",), True

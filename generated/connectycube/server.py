@@ -98,12 +98,16 @@ class Credentials:
         return f"Credentials({', '.join(present)})"
 
 
-def _authorizer(alternatives: tuple[tuple[str, ...], ...]) -> Any:
+def _authorizer(
+    impl: Handlers, operation_id: str, alternatives: tuple[tuple[str, ...], ...]
+) -> Any:
     async def authorize(request: Request) -> Credentials:
         found = credentials(request, SCHEMES)
         if not satisfied(found, alternatives):
-            raise ApiProblem("unauthorized")
-        return Credentials(found)
+            raise ApiProblem("unauthorized", "missing credentials")
+        auth = Credentials(found)
+        await impl.authorize(auth, operation_id)
+        return auth
 
     return authorize
 
@@ -1737,6 +1741,13 @@ class Handlers(
 ):
     """Every operation of the API: subclass it and override what you implement."""
 
+    async def authorize(self, auth: Credentials, operation_id: str) -> None:
+        """Check the credentials' values before `operation_id` runs; raise `ApiProblem` to refuse.
+
+        The skeleton has already checked that a security requirement of the operation is met (else
+        it answered the vendor's 401). The default accepts any value.
+        """
+
 
 def spec() -> dict[str, Any]:
     """The bundled, hand-written OpenAPI document this skeleton was generated from."""
@@ -1762,7 +1773,8 @@ def create_app(
     @app.api_route("/", methods=["POST"], include_in_schema=False)
     async def upload_blob_file(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer(()))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "uploadBlobFile", ())),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.UploadBlobFileRequest, ("multipart/form-data",), True
@@ -1784,8 +1796,9 @@ def create_app(
     @app.api_route("/address_book", methods=["GET"], include_in_schema=False)
     async def get_address_book(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         udid: Annotated[str | None, Query(alias="udid")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getAddressBook", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.get_address_book(
             auth=auth,
@@ -1803,7 +1816,8 @@ def create_app(
     @app.api_route("/address_book", methods=["POST"], include_in_schema=False)
     async def upload_address_book(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "uploadAddressBook", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.UploadAddressBookRequest, ("application/json",), True
@@ -1825,9 +1839,10 @@ def create_app(
     @app.api_route("/address_book/registered_users", methods=["GET"], include_in_schema=False)
     async def list_registered_contacts(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         udid: Annotated[str | None, Query(alias="udid")] = None,
         compact: Annotated[int | None, Query(alias="compact")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listRegisteredContacts", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.list_registered_contacts(
             auth=auth,
@@ -1846,7 +1861,6 @@ def create_app(
     @app.api_route("/admin/chat/list", methods=["GET"], include_in_schema=False)
     async def admin_list_dialogs(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("adminApiKey",),)))],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         skip: Annotated[int | None, Query(alias="skip")] = None,
         sort_asc: Annotated[
@@ -1868,6 +1882,8 @@ def create_app(
         id_gte: Annotated[str | None, Query(alias="_id[gte]")] = None,
         id_lte: Annotated[str | None, Query(alias="_id[lte]")] = None,
         type: Annotated[int | None, Query(alias="type")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "adminListDialogs", (("adminApiKey",),))),  # noqa: B008
     ) -> Response:
         result = await impl.admin_list_dialogs(
             auth=auth,
@@ -1902,7 +1918,6 @@ def create_app(
     @app.api_route("/admin/chat/messages/list", methods=["GET"], include_in_schema=False)
     async def admin_list_messages(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("adminApiKey",),)))],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         skip: Annotated[int | None, Query(alias="skip")] = None,
         sort_asc: Annotated[
@@ -1924,6 +1939,8 @@ def create_app(
         id_gte: Annotated[str | None, Query(alias="_id[gte]")] = None,
         id_lte: Annotated[str | None, Query(alias="_id[lte]")] = None,
         chat_dialog_id: Annotated[str | None, Query(alias="chat_dialog_id")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "adminListMessages", (("adminApiKey",),))),  # noqa: B008
     ) -> Response:
         result = await impl.admin_list_messages(
             auth=auth,
@@ -1958,8 +1975,9 @@ def create_app(
     @app.api_route("/admin/chat/{dialog_id}", methods=["PUT"], include_in_schema=False)
     async def admin_update_dialog(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("adminApiKey",),)))],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "adminUpdateDialog", (("adminApiKey",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.AdminUpdateDialogRequest, ("application/json",), True
@@ -1984,7 +2002,8 @@ def create_app(
     @app.api_route("/admin/meetings", methods=["POST"], include_in_schema=False)
     async def admin_create_meeting(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("adminApiKey",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "adminCreateMeeting", (("adminApiKey",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.AdminCreateMeetingRequest, ("application/json",), True
@@ -2010,8 +2029,11 @@ def create_app(
     )
     async def admin_list_meeting_recordings(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("adminApiKey",),)))],
         meeting_id: Annotated[str, Path(alias="meeting_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "adminListMeetingRecordings", (("adminApiKey",),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.admin_list_meeting_recordings(
             auth=auth,
@@ -2033,8 +2055,11 @@ def create_app(
     )
     async def admin_delete_meeting_recordings(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("adminApiKey",),)))],
         meeting_id: Annotated[str, Path(alias="meeting_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "adminDeleteMeetingRecordings", (("adminApiKey",),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.admin_delete_meeting_recordings(
             auth=auth,
@@ -2054,12 +2079,15 @@ def create_app(
     @app.api_route("/admin/stats/dialogs/created-per-day", methods=["GET"], include_in_schema=False)
     async def get_dialogs_created_per_day(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("adminApiKey",),)))],
         start_date: Annotated[int | None, Query(alias="start_date")] = None,
         end_date: Annotated[int | None, Query(alias="end_date")] = None,
         types: Annotated[list[int] | None, Query(alias="types[]")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
         offset: Annotated[int | None, Query(alias="offset")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getDialogsCreatedPerDay", (("adminApiKey",),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_dialogs_created_per_day(
             auth=auth,
@@ -2082,10 +2110,13 @@ def create_app(
     @app.api_route("/admin/stats/dialogs/created-total", methods=["GET"], include_in_schema=False)
     async def get_dialogs_created_total(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("adminApiKey",),)))],
         start_date: Annotated[int | None, Query(alias="start_date")] = None,
         end_date: Annotated[int | None, Query(alias="end_date")] = None,
         types: Annotated[list[int] | None, Query(alias="types[]")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getDialogsCreatedTotal", (("adminApiKey",),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_dialogs_created_total(
             auth=auth,
@@ -2106,11 +2137,14 @@ def create_app(
     @app.api_route("/admin/stats/messages/sent-per-day", methods=["GET"], include_in_schema=False)
     async def get_messages_sent_per_day(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("adminApiKey",),)))],
         start_date: Annotated[int | None, Query(alias="start_date")] = None,
         end_date: Annotated[int | None, Query(alias="end_date")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
         offset: Annotated[int | None, Query(alias="offset")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getMessagesSentPerDay", (("adminApiKey",),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_messages_sent_per_day(
             auth=auth,
@@ -2132,9 +2166,10 @@ def create_app(
     @app.api_route("/admin/stats/messages/sent-total", methods=["GET"], include_in_schema=False)
     async def get_messages_sent_total(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("adminApiKey",),)))],
         start_date: Annotated[int | None, Query(alias="start_date")] = None,
         end_date: Annotated[int | None, Query(alias="end_date")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getMessagesSentTotal", (("adminApiKey",),))),  # noqa: B008
     ) -> Response:
         result = await impl.get_messages_sent_total(
             auth=auth,
@@ -2154,8 +2189,9 @@ def create_app(
     @app.api_route("/admin/user/{user_id}", methods=["DELETE"], include_in_schema=False)
     async def admin_delete_user(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("adminApiKey",),)))],
         user_id: Annotated[int, Path(alias="user_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "adminDeleteUser", (("adminApiKey",),))),  # noqa: B008
     ) -> Response:
         result = await impl.admin_delete_user(
             auth=auth,
@@ -2175,9 +2211,10 @@ def create_app(
     @app.api_route("/blobs", methods=["GET"], include_in_schema=False)
     async def list_blobs(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         page: Annotated[int | None, Query(alias="page")] = None,
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listBlobs", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.list_blobs(
             auth=auth,
@@ -2196,7 +2233,8 @@ def create_app(
     @app.api_route("/blobs", methods=["POST"], include_in_schema=False)
     async def create_blob(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "createBlob", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.CreateBlobRequest, ("application/json",), True)
         result = await impl.create_blob(
@@ -2217,9 +2255,10 @@ def create_app(
     @app.api_route("/blobs/{blob_id}", methods=["GET"], include_in_schema=False)
     async def get_blob(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",), ())))],
         blob_id: Annotated[int | str, Path(alias="blob_id")],
         token: Annotated[str | None, Query(alias="token")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getBlob", (("cbToken",), ()))),  # noqa: B008
     ) -> Response:
         result = await impl.get_blob(
             auth=auth,
@@ -2241,8 +2280,9 @@ def create_app(
     @app.api_route("/blobs/{blob_id}", methods=["PUT"], include_in_schema=False)
     async def update_blob(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         blob_id: Annotated[int, Path(alias="blob_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "updateBlob", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.UpdateBlobRequest, ("application/json",), True)
         result = await impl.update_blob(
@@ -2265,8 +2305,9 @@ def create_app(
     @app.api_route("/blobs/{blob_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_blob(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         blob_id: Annotated[int, Path(alias="blob_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "deleteBlob", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.delete_blob(
             auth=auth,
@@ -2286,8 +2327,9 @@ def create_app(
     @app.api_route("/blobs/{blob_id}/complete", methods=["PUT"], include_in_schema=False)
     async def complete_blob_upload(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         blob_id: Annotated[int, Path(alias="blob_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "completeBlobUpload", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.CompleteBlobUploadRequest, ("application/json",), True
@@ -2311,8 +2353,9 @@ def create_app(
     @app.api_route("/blobs/{blob_uid}/download", methods=["GET"], include_in_schema=False)
     async def download_blob(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",), ())))],
         blob_uid: Annotated[str, Path(alias="blob_uid")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "downloadBlob", (("cbToken",), ()))),  # noqa: B008
     ) -> Response:
         result = await impl.download_blob(
             auth=auth,
@@ -2333,9 +2376,10 @@ def create_app(
     @app.api_route("/blobs/{blob_uid}/object", methods=["GET"], include_in_schema=False)
     async def get_blob_object(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         blob_uid: Annotated[str, Path(alias="blob_uid")],
         download_url: Annotated[int | str | None, Query(alias="download_url")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getBlobObject", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.get_blob_object(
             auth=auth,
@@ -2355,7 +2399,8 @@ def create_app(
     @app.api_route("/calls/reject", methods=["POST"], include_in_schema=False)
     async def reject_call(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "rejectCall", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.RejectCallRequest, ("application/json",), True)
         result = await impl.reject_call(
@@ -2375,7 +2420,6 @@ def create_app(
     @app.api_route("/chat/Dialog", methods=["GET"], include_in_schema=False)
     async def list_dialogs(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         skip: Annotated[int | None, Query(alias="skip")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
@@ -2459,6 +2503,8 @@ def create_app(
         updated_at_nin: Annotated[str | None, Query(alias="updated_at[nin]")] = None,
         updated_at_all: Annotated[str | None, Query(alias="updated_at[all]")] = None,
         updated_at_ctn: Annotated[str | int | None, Query(alias="updated_at[ctn]")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listDialogs", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.list_dialogs(
             auth=auth,
@@ -2541,7 +2587,8 @@ def create_app(
     @app.api_route("/chat/Dialog", methods=["POST"], include_in_schema=False)
     async def create_dialog(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "createDialog", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.CreateDialogRequest, ("application/json",), True)
         result = await impl.create_dialog(
@@ -2565,9 +2612,10 @@ def create_app(
     )
     async def clear_dialog_history(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
         force: Annotated[int | None, Query(alias="force")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "clearDialogHistory", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.clear_dialog_history(
             auth=auth,
@@ -2588,8 +2636,9 @@ def create_app(
     @app.api_route("/chat/Dialog/{dialog_id}", methods=["PUT"], include_in_schema=False)
     async def update_dialog(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "updateDialog", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.UpdateDialogRequest, ("application/json",), True)
         result = await impl.update_dialog(
@@ -2612,9 +2661,10 @@ def create_app(
     @app.api_route("/chat/Dialog/{dialog_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_dialogs(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
         force: Annotated[int | None, Query(alias="force")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "deleteDialogs", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.delete_dialogs(
             auth=auth,
@@ -2635,8 +2685,9 @@ def create_app(
     @app.api_route("/chat/Dialog/{dialog_id}/admins", methods=["PUT"], include_in_schema=False)
     async def update_dialog_admins(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "updateDialogAdmins", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.UpdateDialogAdminsRequest, ("application/json",), True
@@ -2663,8 +2714,9 @@ def create_app(
     )
     async def get_dialog_notifications(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getDialogNotifications", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.get_dialog_notifications(
             auth=auth,
@@ -2685,8 +2737,11 @@ def create_app(
     )
     async def update_dialog_notifications(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "updateDialogNotifications", (("cbToken",),))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.DialogNotificationsRequest, ("application/json",), True
@@ -2710,10 +2765,11 @@ def create_app(
     @app.api_route("/chat/Dialog/{dialog_id}/occupants", methods=["GET"], include_in_schema=False)
     async def list_dialog_occupants(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         skip: Annotated[int | None, Query(alias="skip")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listDialogOccupants", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.list_dialog_occupants(
             auth=auth,
@@ -2734,8 +2790,9 @@ def create_app(
     @app.api_route("/chat/Dialog/{dialog_id}/subscribe", methods=["POST"], include_in_schema=False)
     async def subscribe_to_dialog(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "subscribeToDialog", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.subscribe_to_dialog(
             auth=auth,
@@ -2757,8 +2814,9 @@ def create_app(
     )
     async def unsubscribe_from_dialog(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "unsubscribeFromDialog", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.unsubscribe_from_dialog(
             auth=auth,
@@ -2777,8 +2835,9 @@ def create_app(
     @app.api_route("/chat/dialog/{dialog_id}/block", methods=["GET"], include_in_schema=False)
     async def list_blocked_dialog_users(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listBlockedDialogUsers", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.list_blocked_dialog_users(
             auth=auth,
@@ -2798,8 +2857,9 @@ def create_app(
     @app.api_route("/chat/dialog/{dialog_id}/block", methods=["POST"], include_in_schema=False)
     async def block_dialog_user(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "blockDialogUser", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.DialogBlockRequest, ("application/json",), True)
         result = await impl.block_dialog_user(
@@ -2821,8 +2881,9 @@ def create_app(
     @app.api_route("/chat/dialog/{dialog_id}/block", methods=["DELETE"], include_in_schema=False)
     async def unblock_dialog_user(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "unblockDialogUser", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.DialogBlockRequest, ("application/json",), True)
         result = await impl.unblock_dialog_user(
@@ -2844,7 +2905,6 @@ def create_app(
     @app.api_route("/chat/Message", methods=["GET"], include_in_schema=False)
     async def list_messages(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         chat_dialog_id: Annotated[str | None, Query(alias="chat_dialog_id")] = None,
         skip: Annotated[int | None, Query(alias="skip")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
@@ -2922,6 +2982,8 @@ def create_app(
         updated_at_nin: Annotated[str | None, Query(alias="updated_at[nin]")] = None,
         updated_at_all: Annotated[str | None, Query(alias="updated_at[all]")] = None,
         updated_at_ctn: Annotated[str | int | None, Query(alias="updated_at[ctn]")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listMessages", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.list_messages(
             auth=auth,
@@ -3017,7 +3079,8 @@ def create_app(
     @app.api_route("/chat/Message", methods=["PUT"], include_in_schema=False)
     async def update_dialog_messages(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "updateDialogMessages", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.UpdateMessageRequest, ("application/json",), True)
         result = await impl.update_dialog_messages(
@@ -3038,7 +3101,8 @@ def create_app(
     @app.api_route("/chat/Message", methods=["POST"], include_in_schema=False)
     async def create_message(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "createMessage", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.CreateMessageRequest, ("application/json",), True)
         result = await impl.create_message(
@@ -3061,7 +3125,8 @@ def create_app(
     @app.api_route("/chat/Message/system", methods=["POST"], include_in_schema=False)
     async def send_system_message(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "sendSystemMessage", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.SendSystemMessageRequest, ("application/json",), True
@@ -3083,8 +3148,9 @@ def create_app(
     @app.api_route("/chat/Message/unread", methods=["GET"], include_in_schema=False)
     async def get_unread_messages_count(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         chat_dialog_ids: Annotated[str | None, Query(alias="chat_dialog_ids")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getUnreadMessagesCount", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.get_unread_messages_count(
             auth=auth,
@@ -3102,8 +3168,9 @@ def create_app(
     @app.api_route("/chat/Message/{message_id}", methods=["PUT"], include_in_schema=False)
     async def update_messages(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         message_id: Annotated[str, Path(alias="message_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "updateMessages", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.UpdateMessageRequest, ("application/json",), True)
         result = await impl.update_messages(
@@ -3126,9 +3193,10 @@ def create_app(
     @app.api_route("/chat/Message/{message_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_messages(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         message_id: Annotated[str, Path(alias="message_id")],
         force: Annotated[int | None, Query(alias="force")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "deleteMessages", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.delete_messages(
             auth=auth,
@@ -3149,8 +3217,9 @@ def create_app(
     @app.api_route("/chat/Message/{message_id}/reactions", methods=["GET"], include_in_schema=False)
     async def list_message_reactions(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         message_id: Annotated[str, Path(alias="message_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listMessageReactions", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.list_message_reactions(
             auth=auth,
@@ -3169,8 +3238,9 @@ def create_app(
     @app.api_route("/chat/Message/{message_id}/reactions", methods=["PUT"], include_in_schema=False)
     async def update_message_reactions(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         message_id: Annotated[str, Path(alias="message_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "updateMessageReactions", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.UpdateMessageReactionsRequest, ("application/json",), True
@@ -3194,12 +3264,13 @@ def create_app(
     @app.api_route("/chat/search", methods=["GET"], include_in_schema=False)
     async def search_chat(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         search_text: Annotated[str, Query(alias="search_text")],
         chat_dialog_ids: Annotated[str | None, Query(alias="chat_dialog_ids")] = None,
         start_date: Annotated[str | int | None, Query(alias="start_date")] = None,
         end_date: Annotated[str | int | None, Query(alias="end_date")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "searchChat", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.search_chat(
             auth=auth,
@@ -3222,7 +3293,6 @@ def create_app(
     @app.api_route("/data/{class_name}", methods=["GET"], include_in_schema=False)
     async def list_custom_objects(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         class_name: Annotated[str, Path(alias="class_name")],
         skip: Annotated[int | None, Query(alias="skip")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
@@ -3277,6 +3347,8 @@ def create_app(
         updated_at_all: Annotated[str | None, Query(alias="updated_at[all]")] = None,
         updated_at_or: Annotated[str | None, Query(alias="updated_at[or]")] = None,
         updated_at_ctn: Annotated[int | None, Query(alias="updated_at[ctn]")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listCustomObjects", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.list_custom_objects(
             auth=auth,
@@ -3350,8 +3422,9 @@ def create_app(
     @app.api_route("/data/{class_name}", methods=["POST"], include_in_schema=False)
     async def create_custom_object(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         class_name: Annotated[str, Path(alias="class_name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "createCustomObject", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -3380,8 +3453,11 @@ def create_app(
     @app.api_route("/data/{class_name}/by_criteria", methods=["PUT"], include_in_schema=False)
     async def update_custom_objects_by_criteria(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         class_name: Annotated[str, Path(alias="class_name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "updateCustomObjectsByCriteria", (("cbToken",),))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -3409,7 +3485,6 @@ def create_app(
     @app.api_route("/data/{class_name}/by_criteria", methods=["DELETE"], include_in_schema=False)
     async def delete_custom_objects_by_criteria(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         class_name: Annotated[str, Path(alias="class_name")],
         id: Annotated[str | None, Query(alias="_id")] = None,
         id_lt: Annotated[str | None, Query(alias="_id[lt]")] = None,
@@ -3455,6 +3530,10 @@ def create_app(
         updated_at_all: Annotated[str | None, Query(alias="updated_at[all]")] = None,
         updated_at_or: Annotated[str | None, Query(alias="updated_at[or]")] = None,
         updated_at_ctn: Annotated[int | None, Query(alias="updated_at[ctn]")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "deleteCustomObjectsByCriteria", (("cbToken",),))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.delete_custom_objects_by_criteria(
             auth=auth,
@@ -3518,8 +3597,9 @@ def create_app(
     @app.api_route("/data/{class_name}/multi", methods=["PUT"], include_in_schema=False)
     async def update_custom_objects(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         class_name: Annotated[str, Path(alias="class_name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "updateCustomObjects", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -3547,8 +3627,9 @@ def create_app(
     @app.api_route("/data/{class_name}/multi", methods=["POST"], include_in_schema=False)
     async def create_custom_objects(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         class_name: Annotated[str, Path(alias="class_name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "createCustomObjects", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -3577,10 +3658,11 @@ def create_app(
     @app.api_route("/data/{class_name}/{record_id}", methods=["GET"], include_in_schema=False)
     async def get_custom_objects(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
         permissions: Annotated[int | None, Query(alias="permissions")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getCustomObjects", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.get_custom_objects(
             auth=auth,
@@ -3606,9 +3688,10 @@ def create_app(
     @app.api_route("/data/{class_name}/{record_id}", methods=["PUT"], include_in_schema=False)
     async def update_custom_object(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "updateCustomObject", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -3637,9 +3720,10 @@ def create_app(
     @app.api_route("/data/{class_name}/{record_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_custom_objects(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "deleteCustomObjects", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.delete_custom_objects(
             auth=auth,
@@ -3660,7 +3744,8 @@ def create_app(
     @app.api_route("/events", methods=["POST"], include_in_schema=False)
     async def create_event(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "createEvent", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -3687,7 +3772,8 @@ def create_app(
     @app.api_route("/login", methods=["POST"], include_in_schema=False)
     async def login_user(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "loginUser", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -3713,7 +3799,8 @@ def create_app(
     @app.api_route("/login", methods=["DELETE"], include_in_schema=False)
     async def logout_user(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "logoutUser", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.logout_user(
             auth=auth,
@@ -3730,7 +3817,6 @@ def create_app(
     @app.api_route("/meetings", methods=["GET"], include_in_schema=False)
     async def list_meetings(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         id: Annotated[str | None, Query(alias="_id")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
         offset: Annotated[int | None, Query(alias="offset")] = None,
@@ -3755,6 +3841,8 @@ def create_app(
         updated_at_gte: Annotated[str | None, Query(alias="updated_at[gte]")] = None,
         updated_at_lt: Annotated[str | None, Query(alias="updated_at[lt]")] = None,
         updated_at_lte: Annotated[str | None, Query(alias="updated_at[lte]")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listMeetings", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.list_meetings(
             auth=auth,
@@ -3795,7 +3883,8 @@ def create_app(
     @app.api_route("/meetings", methods=["POST"], include_in_schema=False)
     async def create_meeting(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "createMeeting", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.CreateMeetingRequest, ("application/json",), True)
         result = await impl.create_meeting(
@@ -3816,8 +3905,9 @@ def create_app(
     @app.api_route("/meetings/recordings/{meeting_id}", methods=["GET"], include_in_schema=False)
     async def list_meeting_recordings(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         meeting_id: Annotated[str, Path(alias="meeting_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listMeetingRecordings", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.list_meeting_recordings(
             auth=auth,
@@ -3837,8 +3927,9 @@ def create_app(
     @app.api_route("/meetings/{meeting_id}", methods=["PUT"], include_in_schema=False)
     async def update_meeting(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         meeting_id: Annotated[str, Path(alias="meeting_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "updateMeeting", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.UpdateMeetingRequest, ("application/json",), True)
         result = await impl.update_meeting(
@@ -3861,8 +3952,9 @@ def create_app(
     @app.api_route("/meetings/{meeting_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_meeting(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         meeting_id: Annotated[str, Path(alias="meeting_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "deleteMeeting", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.delete_meeting(
             auth=auth,
@@ -3882,7 +3974,8 @@ def create_app(
     @app.api_route("/session", methods=["GET"], include_in_schema=False)
     async def get_session(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getSession", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.get_session(
             auth=auth,
@@ -3899,7 +3992,8 @@ def create_app(
     @app.api_route("/session", methods=["POST"], include_in_schema=False)
     async def create_session(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer(()))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "createSession", ())),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -3926,7 +4020,8 @@ def create_app(
     @app.api_route("/session", methods=["DELETE"], include_in_schema=False)
     async def destroy_session(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "destroySession", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.destroy_session(
             auth=auth,
@@ -3944,7 +4039,8 @@ def create_app(
     @app.api_route("/session/web", methods=["POST"], include_in_schema=False)
     async def create_web_session(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer(()))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "createWebSession", ())),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -3969,7 +4065,8 @@ def create_app(
     @app.api_route("/session/web", methods=["PATCH"], include_in_schema=False)
     async def upgrade_web_session(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "upgradeWebSession", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.UpgradeWebSessionRequest, ("application/json",), True
@@ -3991,7 +4088,8 @@ def create_app(
     @app.api_route("/subscriptions", methods=["GET"], include_in_schema=False)
     async def list_subscriptions(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listSubscriptions", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.list_subscriptions(
             auth=auth,
@@ -4009,7 +4107,8 @@ def create_app(
     @app.api_route("/subscriptions", methods=["POST"], include_in_schema=False)
     async def create_subscription(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "createSubscription", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.CreateSubscriptionRequest, ("application/json",), True
@@ -4032,8 +4131,9 @@ def create_app(
     @app.api_route("/subscriptions/{subscription_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_subscription(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         subscription_id: Annotated[int, Path(alias="subscription_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "deleteSubscription", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.delete_subscription(
             auth=auth,
@@ -4052,7 +4152,8 @@ def create_app(
     @app.api_route("/unfurl", methods=["POST"], include_in_schema=False)
     async def get_link_preview(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getLinkPreview", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.LinkPreviewRequest, ("application/json",), True)
         result = await impl.get_link_preview(
@@ -4072,11 +4173,12 @@ def create_app(
     @app.api_route("/users", methods=["GET"], include_in_schema=False)
     async def list_users(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         page: Annotated[int | None, Query(alias="page")] = None,
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
         filter: Annotated[list[str] | None, Query(alias="filter[]")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listUsers", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.list_users(
             auth=auth,
@@ -4098,7 +4200,10 @@ def create_app(
     @app.api_route("/users", methods=["POST"], include_in_schema=False)
     async def create_user(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",), ("cbAuthKey",))))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "createUser", (("cbToken",), ("cbAuthKey",)))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.CreateUserRequest, ("application/json",), True)
         result = await impl.create_user(
@@ -4120,8 +4225,9 @@ def create_app(
     @app.api_route("/users/by_email", methods=["GET"], include_in_schema=False)
     async def get_user_by_email(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         email: Annotated[str, Query(alias="email")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getUserByEmail", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.get_user_by_email(
             auth=auth,
@@ -4140,8 +4246,9 @@ def create_app(
     @app.api_route("/users/by_facebook_id", methods=["GET"], include_in_schema=False)
     async def get_user_by_facebook_id(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         facebook_id: Annotated[str, Query(alias="facebook_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getUserByFacebookId", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.get_user_by_facebook_id(
             auth=auth,
@@ -4160,10 +4267,11 @@ def create_app(
     @app.api_route("/users/by_full_name", methods=["GET"], include_in_schema=False)
     async def list_users_by_full_name(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         full_name: Annotated[str, Query(alias="full_name")],
         page: Annotated[int | None, Query(alias="page")] = None,
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listUsersByFullName", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.list_users_by_full_name(
             auth=auth,
@@ -4183,8 +4291,9 @@ def create_app(
     @app.api_route("/users/by_login", methods=["GET"], include_in_schema=False)
     async def get_user_by_login(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         login: Annotated[str, Query(alias="login")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getUserByLogin", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.get_user_by_login(
             auth=auth,
@@ -4203,10 +4312,11 @@ def create_app(
     @app.api_route("/users/by_tags", methods=["GET"], include_in_schema=False)
     async def list_users_by_tags(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         tags: Annotated[str, Query(alias="tags")],
         page: Annotated[int | None, Query(alias="page")] = None,
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listUsersByTags", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.list_users_by_tags(
             auth=auth,
@@ -4226,8 +4336,9 @@ def create_app(
     @app.api_route("/users/by_twitter_id", methods=["GET"], include_in_schema=False)
     async def get_user_by_twitter_id(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         twitter_id: Annotated[str, Query(alias="twitter_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getUserByTwitterId", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.get_user_by_twitter_id(
             auth=auth,
@@ -4246,8 +4357,9 @@ def create_app(
     @app.api_route("/users/external/{external_user_id}", methods=["GET"], include_in_schema=False)
     async def get_user_by_external_id(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         external_user_id: Annotated[int | str, Path(alias="external_user_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getUserByExternalId", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.get_user_by_external_id(
             auth=auth,
@@ -4268,8 +4380,9 @@ def create_app(
     )
     async def delete_user_by_external_id(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         external_user_id: Annotated[int | str, Path(alias="external_user_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "deleteUserByExternalId", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.delete_user_by_external_id(
             auth=auth,
@@ -4289,10 +4402,11 @@ def create_app(
     @app.api_route("/users/online", methods=["GET"], include_in_schema=False)
     async def list_online_users(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         offset: Annotated[int | None, Query(alias="offset")] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listOnlineUsers", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.list_online_users(
             auth=auth,
@@ -4314,8 +4428,9 @@ def create_app(
     @app.api_route("/users/password/reset", methods=["GET"], include_in_schema=False)
     async def reset_password_by_query(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         email: Annotated[str, Query(alias="email")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "resetPasswordByQuery", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.reset_password_by_query(
             auth=auth,
@@ -4335,7 +4450,8 @@ def create_app(
     @app.api_route("/users/password/reset", methods=["POST"], include_in_schema=False)
     async def reset_password(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "resetPassword", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.ResetPasswordRequest, ("application/json",), True)
         result = await impl.reset_password(
@@ -4356,8 +4472,9 @@ def create_app(
     @app.api_route("/users/phone", methods=["GET"], include_in_schema=False)
     async def get_user_by_phone(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         phone: Annotated[str, Query(alias="phone")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getUserByPhone", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.get_user_by_phone(
             auth=auth,
@@ -4376,7 +4493,6 @@ def create_app(
     @app.api_route("/users/v2", methods=["GET"], include_in_schema=False)
     async def search_users(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         offset: Annotated[int | None, Query(alias="offset")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
         sort_asc: Annotated[str | None, Query(alias="sort_asc")] = None,
@@ -4437,6 +4553,8 @@ def create_app(
         updated_at_lt: Annotated[str | int | None, Query(alias="updated_at[lt]")] = None,
         updated_at_gte: Annotated[str | int | None, Query(alias="updated_at[gte]")] = None,
         updated_at_lte: Annotated[str | int | None, Query(alias="updated_at[lte]")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "searchUsers", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.search_users(
             auth=auth,
@@ -4506,8 +4624,9 @@ def create_app(
     @app.api_route("/users/{user_id}", methods=["GET"], include_in_schema=False)
     async def get_user(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         user_id: Annotated[int, Path(alias="user_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getUser", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.get_user(
             auth=auth,
@@ -4526,8 +4645,9 @@ def create_app(
     @app.api_route("/users/{user_id}", methods=["PUT"], include_in_schema=False)
     async def update_user(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         user_id: Annotated[int, Path(alias="user_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "updateUser", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.UpdateUserRequest, ("application/json",), True)
         result = await impl.update_user(
@@ -4550,8 +4670,9 @@ def create_app(
     @app.api_route("/users/{user_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_user(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         user_id: Annotated[int, Path(alias="user_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "deleteUser", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.delete_user(
             auth=auth,
@@ -4571,8 +4692,9 @@ def create_app(
     @app.api_route("/whiteboards", methods=["GET"], include_in_schema=False)
     async def list_whiteboards(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         chat_dialog_id: Annotated[str, Query(alias="chat_dialog_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listWhiteboards", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.list_whiteboards(
             auth=auth,
@@ -4592,7 +4714,8 @@ def create_app(
     @app.api_route("/whiteboards", methods=["POST"], include_in_schema=False)
     async def create_whiteboard(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "createWhiteboard", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.CreateWhiteboardRequest, ("application/json",), True)
         result = await impl.create_whiteboard(
@@ -4615,8 +4738,9 @@ def create_app(
     @app.api_route("/whiteboards/{whiteboard_id}", methods=["PUT"], include_in_schema=False)
     async def update_whiteboard(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         whiteboard_id: Annotated[str, Path(alias="whiteboard_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "updateWhiteboard", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.UpdateWhiteboardRequest, ("application/json",), True)
         result = await impl.update_whiteboard(
@@ -4639,8 +4763,9 @@ def create_app(
     @app.api_route("/whiteboards/{whiteboard_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_whiteboard(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("cbToken",),)))],
         whiteboard_id: Annotated[str, Path(alias="whiteboard_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "deleteWhiteboard", (("cbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.delete_whiteboard(
             auth=auth,

@@ -142,11 +142,13 @@ def body_signature(body: Mapping[str, Any], signature: Mapping[str, Any], secret
 
 
 def header_signature(
-    sig: Mapping[str, str], secret: str, *, now: float | None = None, suffix: bool = False
+    sig: Mapping[str, str], secret: str, *, timestamp: str | None = None, suffix: bool = False
 ) -> str:
     """A signed header value, e.g. LeanCloud's `md5(timestamp+key),timestamp[,master]`."""
-    moment = time.time() if now is None else now
-    stamp = str(int(moment * 1000) if sig.get("timestamp") == "milliseconds" else int(moment))
+    if timestamp is None:
+        now = time.time()
+        timestamp = str(int(now * 1000) if sig.get("timestamp") == "milliseconds" else int(now))
+    stamp = timestamp
     message = sig.get("message", "{timestamp}{secret}").format(timestamp=stamp, secret=secret)
     algorithm = getattr(hashlib, sig.get("algorithm", "md5"))
     digest = algorithm(message.encode()).hexdigest()
@@ -252,9 +254,8 @@ class Core:
         if scheme.kind in ("http", "oauth2", "openIdConnect"):
             return f"Bearer {credential}"
         if scheme.signature is not None:
-            suffix = bool(scheme.signature.get("suffix_when")) and bool(
-                self.secrets.get(scheme.signature["suffix_when"])
-            )
+            flag = f"{scheme.name}:{scheme.signature.get('suffix_when', '')}"
+            suffix = bool(scheme.signature.get("suffix_when")) and bool(self.secrets.get(flag))
             return header_signature(scheme.signature, str(credential), suffix=suffix)
         return scheme.value_format.format(key=credential)
 

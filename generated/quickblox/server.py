@@ -97,12 +97,16 @@ class Credentials:
         return f"Credentials({', '.join(present)})"
 
 
-def _authorizer(alternatives: tuple[tuple[str, ...], ...]) -> Any:
+def _authorizer(
+    impl: Handlers, operation_id: str, alternatives: tuple[tuple[str, ...], ...]
+) -> Any:
     async def authorize(request: Request) -> Credentials:
         found = credentials(request, SCHEMES)
         if not satisfied(found, alternatives):
-            raise ApiProblem("unauthorized")
-        return Credentials(found)
+            raise ApiProblem("unauthorized", "missing credentials")
+        auth = Credentials(found)
+        await impl.authorize(auth, operation_id)
+        return auth
 
     return authorize
 
@@ -1177,6 +1181,13 @@ class Handlers(
 ):
     """Every operation of the API: subclass it and override what you implement."""
 
+    async def authorize(self, auth: Credentials, operation_id: str) -> None:
+        """Check the credentials' values before `operation_id` runs; raise `ApiProblem` to refuse.
+
+        The skeleton has already checked that a security requirement of the operation is met (else
+        it answered the vendor's 401). The default accepts any value.
+        """
+
 
 def spec() -> dict[str, Any]:
     """The bundled, hand-written OpenAPI document this skeleton was generated from."""
@@ -1202,7 +1213,8 @@ def create_app(
     @app.api_route("/account_settings.json", methods=["GET"], include_in_schema=False)
     async def get_account_settings(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("accountKey",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getAccountSettings", (("accountKey",),))),  # noqa: B008
     ) -> Response:
         result = await impl.get_account_settings(
             auth=auth,
@@ -1220,9 +1232,12 @@ def create_app(
     @app.api_route("/address_book/registered_users.json", methods=["GET"], include_in_schema=False)
     async def list_registered_users(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         udid: Annotated[str | None, Query(alias="udid")] = None,
         compact: Annotated[int | None, Query(alias="compact")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "listRegisteredUsers", (("qbToken",), ("apiKey",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_registered_users(
             auth=auth,
@@ -1244,10 +1259,11 @@ def create_app(
     @app.api_route("/address_book.json", methods=["GET"], include_in_schema=False)
     async def get_address_book(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         udid: Annotated[str | None, Query(alias="udid")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getAddressBook", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_address_book(
             auth=auth,
@@ -1268,9 +1284,10 @@ def create_app(
     @app.api_route("/address_book.json", methods=["POST"], include_in_schema=False)
     async def upload_address_book(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "uploadAddressBook", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -1297,7 +1314,10 @@ def create_app(
     @app.api_route("/ai/ai_extensions/ai_answer_assist", methods=["POST"], include_in_schema=False)
     async def ai_answer_assist(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "aiAnswerAssist", (("qbToken",), ("apiKey",)))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -1325,7 +1345,8 @@ def create_app(
     @app.api_route("/ai/ai_extensions/ai_gateway", methods=["POST"], include_in_schema=False)
     async def ai_gateway(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "aiGateway", (("qbToken",), ("apiKey",)))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -1353,7 +1374,8 @@ def create_app(
     @app.api_route("/ai/ai_extensions/ai_summarize", methods=["POST"], include_in_schema=False)
     async def ai_summarize(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "aiSummarize", (("qbToken",), ("apiKey",)))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -1381,7 +1403,8 @@ def create_app(
     @app.api_route("/ai/ai_extensions/ai_translate", methods=["POST"], include_in_schema=False)
     async def ai_translate(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "aiTranslate", (("qbToken",), ("apiKey",)))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -1409,10 +1432,11 @@ def create_app(
     @app.api_route("/blobs/{blob_id}/complete.json", methods=["PUT"], include_in_schema=False)
     async def complete_blob(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         blob_id: Annotated[int, Path(alias="blob_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "completeBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -1441,9 +1465,12 @@ def create_app(
     @app.api_route("/blobs/{blob_id}/download.json", methods=["GET"], include_in_schema=False)
     async def download_blob(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",), ())))],
         blob_id: Annotated[int, Path(alias="blob_id")],
         token: Annotated[str | None, Query(alias="token")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "downloadBlob", (("qbToken",), ("apiKey",), ()))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.download_blob(
             auth=auth,
@@ -1466,8 +1493,9 @@ def create_app(
     @app.api_route("/blobs/{blob_id}/upload/", methods=["POST"], include_in_schema=False)
     async def upload_blob_file(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer(()))],
         blob_id: Annotated[int, Path(alias="blob_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "uploadBlobFile", ())),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.BlobUploadForm, ("multipart/form-data",), True)
         result = await impl.upload_blob_file(
@@ -1488,9 +1516,10 @@ def create_app(
     @app.api_route("/blobs/{blob_id}.json", methods=["GET"], include_in_schema=False)
     async def get_blob(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",), ())))],
         blob_id: Annotated[str, Path(alias="blob_id")],
         token: Annotated[str | None, Query(alias="token")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getBlob", (("qbToken",), ("apiKey",), ()))),  # noqa: B008
     ) -> Response:
         result = await impl.get_blob(
             auth=auth,
@@ -1514,10 +1543,11 @@ def create_app(
     @app.api_route("/blobs/{blob_id}.json", methods=["PUT"], include_in_schema=False)
     async def update_blob(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         blob_id: Annotated[int, Path(alias="blob_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "updateBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -1546,10 +1576,11 @@ def create_app(
     @app.api_route("/blobs/{blob_id}.json", methods=["DELETE"], include_in_schema=False)
     async def delete_blob(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         blob_id: Annotated[int, Path(alias="blob_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "deleteBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.delete_blob(
             auth=auth,
@@ -1570,11 +1601,12 @@ def create_app(
     @app.api_route("/blobs.json", methods=["GET"], include_in_schema=False)
     async def list_blobs(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         page: Annotated[int | None, Query(alias="page")] = None,
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "listBlobs", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_blobs(
             auth=auth,
@@ -1595,9 +1627,10 @@ def create_app(
     @app.api_route("/blobs.json", methods=["POST"], include_in_schema=False)
     async def create_blob(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "createBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -1626,10 +1659,11 @@ def create_app(
     )
     async def get_dialog_notifications(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getDialogNotifications", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_dialog_notifications(
             auth=auth,
@@ -1652,10 +1686,11 @@ def create_app(
     )
     async def update_dialog_notifications(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "updateDialogNotifications", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -1684,10 +1719,11 @@ def create_app(
     @app.api_route("/chat/Dialog/{dialog_id}.json", methods=["GET"], include_in_schema=False)
     async def get_dialog(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getDialog", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_dialog(
             auth=auth,
@@ -1708,10 +1744,11 @@ def create_app(
     @app.api_route("/chat/Dialog/{dialog_id}.json", methods=["PUT"], include_in_schema=False)
     async def update_dialog(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "updateDialog", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -1740,11 +1777,12 @@ def create_app(
     @app.api_route("/chat/Dialog/{dialog_id}.json", methods=["DELETE"], include_in_schema=False)
     async def delete_dialogs(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         dialog_id: Annotated[str, Path(alias="dialog_id")],
         force: Annotated[int | None, Query(alias="force")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "deleteDialogs", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -1773,9 +1811,6 @@ def create_app(
     @app.api_route("/chat/Dialog.json", methods=["GET"], include_in_schema=False)
     async def list_dialogs(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         skip: Annotated[int | None, Query(alias="skip")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
@@ -1811,6 +1846,10 @@ def create_app(
         updated_at_gt: Annotated[str | None, Query(alias="updated_at[gt]")] = None,
         updated_at_gte: Annotated[str | None, Query(alias="updated_at[gte]")] = None,
         data_class_name: Annotated[str | None, Query(alias="data[class_name]")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "listDialogs", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_dialogs(
             auth=auth,
@@ -1856,9 +1895,10 @@ def create_app(
     @app.api_route("/chat/Dialog.json", methods=["POST"], include_in_schema=False)
     async def create_dialog(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "createDialog", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -1885,9 +1925,10 @@ def create_app(
     @app.api_route("/chat/Dialogs/add_occupants.json", methods=["POST"], include_in_schema=False)
     async def add_dialogs_occupants(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "addDialogsOccupants", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -1914,9 +1955,10 @@ def create_app(
     @app.api_route("/chat/Dialogs/remove_occupants.json", methods=["POST"], include_in_schema=False)
     async def remove_dialogs_occupants(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "removeDialogsOccupants", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -1943,10 +1985,11 @@ def create_app(
     @app.api_route("/chat/Message/unread.json", methods=["GET"], include_in_schema=False)
     async def get_unread_messages_count(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         chat_dialog_ids: Annotated[str | None, Query(alias="chat_dialog_ids")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getUnreadMessagesCount", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_unread_messages_count(
             auth=auth,
@@ -1966,10 +2009,11 @@ def create_app(
     @app.api_route("/chat/Message/{message_id}.json", methods=["GET"], include_in_schema=False)
     async def get_message(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         message_id: Annotated[str, Path(alias="message_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getMessage", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_message(
             auth=auth,
@@ -1990,10 +2034,11 @@ def create_app(
     @app.api_route("/chat/Message/{message_id}.json", methods=["PUT"], include_in_schema=False)
     async def update_message(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         message_id: Annotated[str, Path(alias="message_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "updateMessage", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -2022,11 +2067,12 @@ def create_app(
     @app.api_route("/chat/Message/{message_id}.json", methods=["DELETE"], include_in_schema=False)
     async def delete_messages(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         message_id: Annotated[str, Path(alias="message_id")],
         force: Annotated[int | None, Query(alias="force")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "deleteMessages", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -2055,9 +2101,6 @@ def create_app(
     @app.api_route("/chat/Message.json", methods=["GET"], include_in_schema=False)
     async def list_messages(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         chat_dialog_id: Annotated[str, Query(alias="chat_dialog_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         skip: Annotated[int | None, Query(alias="skip")] = None,
@@ -2081,6 +2124,10 @@ def create_app(
         attachments_type: Annotated[str | None, Query(alias="attachments.type")] = None,
         updated_at_lt: Annotated[str | None, Query(alias="updated_at[lt]")] = None,
         updated_at_gt: Annotated[str | None, Query(alias="updated_at[gt]")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "listMessages", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_messages(
             auth=auth,
@@ -2123,9 +2170,10 @@ def create_app(
     @app.api_route("/chat/Message.json", methods=["POST"], include_in_schema=False)
     async def create_message(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "createMessage", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -2153,7 +2201,8 @@ def create_app(
     @app.api_route("/class.json", methods=["POST"], include_in_schema=False)
     async def create_class(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "createClass", (("qbToken",), ("apiKey",)))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -2180,10 +2229,11 @@ def create_app(
     @app.api_route("/data/{class_name}/by_criteria.json", methods=["PUT"], include_in_schema=False)
     async def update_records_by_criteria(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         class_name: Annotated[str, Path(alias="class_name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "updateRecordsByCriteria", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -2214,9 +2264,6 @@ def create_app(
     )
     async def delete_records_by_criteria(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         class_name: Annotated[str, Path(alias="class_name")],
         id: Annotated[str | None, Query(alias="_id")] = None,
         id_in: Annotated[str | None, Query(alias="_id[in]")] = None,
@@ -2233,6 +2280,10 @@ def create_app(
         updated_at_lte: Annotated[int | None, Query(alias="updated_at[lte]")] = None,
         updated_at_gt: Annotated[int | None, Query(alias="updated_at[gt]")] = None,
         updated_at_gte: Annotated[int | None, Query(alias="updated_at[gte]")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "deleteRecordsByCriteria", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.CriteriaDeleteForm, ("application/x-www-form-urlencoded",), False
@@ -2272,10 +2323,11 @@ def create_app(
     @app.api_route("/data/{class_name}/multi.json", methods=["PUT"], include_in_schema=False)
     async def update_records(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         class_name: Annotated[str, Path(alias="class_name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "updateRecords", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -2304,10 +2356,11 @@ def create_app(
     @app.api_route("/data/{class_name}/multi.json", methods=["POST"], include_in_schema=False)
     async def create_records(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         class_name: Annotated[str, Path(alias="class_name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "createRecords", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -2338,11 +2391,14 @@ def create_app(
     )
     async def download_record_file(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",), ())))],
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
         field_name: Annotated[str, Query(alias="field_name")],
         token: Annotated[str | None, Query(alias="token")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "downloadRecordFile", (("qbToken",), ("apiKey",), ()))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.download_record_file(
             auth=auth,
@@ -2368,11 +2424,12 @@ def create_app(
     )
     async def upload_record_file(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "uploadRecordFile", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(request, models.RecordFileUpload, ("multipart/form-data",), True)
         result = await impl.upload_record_file(
@@ -2399,12 +2456,13 @@ def create_app(
     )
     async def delete_record_file(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
         field_name: Annotated[str | None, Query(alias="field_name")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "deleteRecordFile", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request, models.FileFieldRequest, ("application/x-www-form-urlencoded",), False
@@ -2431,10 +2489,11 @@ def create_app(
     @app.api_route("/data/{class_name}/{record_id}.json", methods=["GET"], include_in_schema=False)
     async def get_records(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
         permissions: Annotated[int | None, Query(alias="permissions")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getRecords", (("qbToken",), ("apiKey",)))),  # noqa: B008
     ) -> Response:
         result = await impl.get_records(
             auth=auth,
@@ -2457,11 +2516,12 @@ def create_app(
     @app.api_route("/data/{class_name}/{record_id}.json", methods=["PUT"], include_in_schema=False)
     async def update_record(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "updateRecord", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -2493,11 +2553,12 @@ def create_app(
     )
     async def delete_records(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "deleteRecords", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.delete_records(
             auth=auth,
@@ -2519,7 +2580,6 @@ def create_app(
     @app.api_route("/data/{class_name}.json", methods=["GET"], include_in_schema=False)
     async def list_records(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         class_name: Annotated[str, Path(alias="class_name")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         skip: Annotated[int | None, Query(alias="skip")] = None,
@@ -2544,6 +2604,8 @@ def create_app(
         updated_at_lte: Annotated[int | None, Query(alias="updated_at[lte]")] = None,
         updated_at_gt: Annotated[int | None, Query(alias="updated_at[gt]")] = None,
         updated_at_gte: Annotated[int | None, Query(alias="updated_at[gte]")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listRecords", (("qbToken",), ("apiKey",)))),  # noqa: B008
     ) -> Response:
         result = await impl.list_records(
             auth=auth,
@@ -2587,10 +2649,11 @@ def create_app(
     @app.api_route("/data/{class_name}.json", methods=["POST"], include_in_schema=False)
     async def create_record(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         class_name: Annotated[str, Path(alias="class_name")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "createRecord", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -2619,10 +2682,11 @@ def create_app(
     @app.api_route("/events/{event_id}/status.json", methods=["GET"], include_in_schema=False)
     async def get_event_status(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         event_id: Annotated[int, Path(alias="event_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getEventStatus", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_event_status(
             auth=auth,
@@ -2643,10 +2707,11 @@ def create_app(
     @app.api_route("/events/{event_id}.json", methods=["GET"], include_in_schema=False)
     async def get_event(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         event_id: Annotated[int, Path(alias="event_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_event(
             auth=auth,
@@ -2667,10 +2732,11 @@ def create_app(
     @app.api_route("/events/{event_id}.json", methods=["PUT"], include_in_schema=False)
     async def update_event(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         event_id: Annotated[int, Path(alias="event_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "updateEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -2699,10 +2765,11 @@ def create_app(
     @app.api_route("/events/{event_id}.json", methods=["DELETE"], include_in_schema=False)
     async def delete_event(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         event_id: Annotated[int, Path(alias="event_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "deleteEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.delete_event(
             auth=auth,
@@ -2723,11 +2790,12 @@ def create_app(
     @app.api_route("/events.json", methods=["GET"], include_in_schema=False)
     async def list_events(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         page: Annotated[int | None, Query(alias="page")] = None,
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "listEvents", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_events(
             auth=auth,
@@ -2748,9 +2816,10 @@ def create_app(
     @app.api_route("/events.json", methods=["POST"], include_in_schema=False)
     async def create_event(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "createEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -2777,7 +2846,8 @@ def create_app(
     @app.api_route("/login.json", methods=["POST"], include_in_schema=False)
     async def log_in(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "logIn", (("qbToken",),))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -2803,7 +2873,8 @@ def create_app(
     @app.api_route("/login.json", methods=["DELETE"], include_in_schema=False)
     async def log_out(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",),)))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "logOut", (("qbToken",),))),  # noqa: B008
     ) -> Response:
         result = await impl.log_out(
             auth=auth,
@@ -2822,7 +2893,8 @@ def create_app(
     @app.api_route("/session.json", methods=["GET"], include_in_schema=False)
     async def get_session(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getSession", (("qbToken",), ("apiKey",)))),  # noqa: B008
     ) -> Response:
         result = await impl.get_session(
             auth=auth,
@@ -2840,7 +2912,8 @@ def create_app(
     @app.api_route("/session.json", methods=["POST"], include_in_schema=False)
     async def create_session(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer(()))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "createSession", ())),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -2865,7 +2938,10 @@ def create_app(
     @app.api_route("/session.json", methods=["DELETE"], include_in_schema=False)
     async def delete_session(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "deleteSession", (("qbToken",), ("apiKey",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.delete_session(
             auth=auth,
@@ -2885,10 +2961,11 @@ def create_app(
     )
     async def delete_subscription(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
         subscription_id: Annotated[int, Path(alias="subscription_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "deleteSubscription", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.delete_subscription(
             auth=auth,
@@ -2909,9 +2986,10 @@ def create_app(
     @app.api_route("/subscriptions.json", methods=["GET"], include_in_schema=False)
     async def list_subscriptions(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "listSubscriptions", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_subscriptions(
             auth=auth,
@@ -2931,9 +3009,10 @@ def create_app(
     @app.api_route("/subscriptions.json", methods=["POST"], include_in_schema=False)
     async def create_subscription(
         request: Request,
-        auth: Annotated[
-            Credentials, Depends(_authorizer((("qbToken",), ("apiKey", "onBehalfOf"))))
-        ],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "createSubscription", (("qbToken",), ("apiKey", "onBehalfOf")))
+        ),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -2960,8 +3039,11 @@ def create_app(
     @app.api_route("/users/by_email.json", methods=["GET"], include_in_schema=False)
     async def get_user_by_email(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         email: Annotated[str, Query(alias="email")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getUserByEmail", (("qbToken",), ("apiKey",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_user_by_email(
             auth=auth,
@@ -2981,8 +3063,11 @@ def create_app(
     @app.api_route("/users/by_facebook_id.json", methods=["GET"], include_in_schema=False)
     async def get_user_by_facebook_id(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         facebook_id: Annotated[str, Query(alias="facebook_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getUserByFacebookId", (("qbToken",), ("apiKey",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_user_by_facebook_id(
             auth=auth,
@@ -3002,10 +3087,13 @@ def create_app(
     @app.api_route("/users/by_full_name.json", methods=["GET"], include_in_schema=False)
     async def list_users_by_full_name(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         full_name: Annotated[str, Query(alias="full_name")],
         page: Annotated[int | None, Query(alias="page")] = None,
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "listUsersByFullName", (("qbToken",), ("apiKey",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_users_by_full_name(
             auth=auth,
@@ -3027,8 +3115,11 @@ def create_app(
     @app.api_route("/users/by_login.json", methods=["GET"], include_in_schema=False)
     async def get_user_by_login(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         login: Annotated[str, Query(alias="login")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getUserByLogin", (("qbToken",), ("apiKey",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_user_by_login(
             auth=auth,
@@ -3048,10 +3139,13 @@ def create_app(
     @app.api_route("/users/by_tags.json", methods=["GET"], include_in_schema=False)
     async def list_users_by_tags(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         tags: Annotated[str, Query(alias="tags")],
         page: Annotated[int | None, Query(alias="page")] = None,
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "listUsersByTags", (("qbToken",), ("apiKey",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.list_users_by_tags(
             auth=auth,
@@ -3073,8 +3167,11 @@ def create_app(
     @app.api_route("/users/by_twitter_digits_id.json", methods=["GET"], include_in_schema=False)
     async def get_user_by_twitter_digits_id(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         twitter_digits_id: Annotated[str, Query(alias="twitter_digits_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getUserByTwitterDigitsId", (("qbToken",), ("apiKey",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_user_by_twitter_digits_id(
             auth=auth,
@@ -3094,8 +3191,11 @@ def create_app(
     @app.api_route("/users/by_twitter_id.json", methods=["GET"], include_in_schema=False)
     async def get_user_by_twitter_id(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         twitter_id: Annotated[str, Query(alias="twitter_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getUserByTwitterId", (("qbToken",), ("apiKey",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_user_by_twitter_id(
             auth=auth,
@@ -3117,8 +3217,11 @@ def create_app(
     )
     async def get_user_by_external_id(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         external_user_id: Annotated[int, Path(alias="external_user_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getUserByExternalId", (("qbToken",), ("apiKey",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_user_by_external_id(
             auth=auth,
@@ -3140,8 +3243,11 @@ def create_app(
     )
     async def delete_user_by_external_id(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         external_user_id: Annotated[int, Path(alias="external_user_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "deleteUserByExternalId", (("qbToken",), ("apiKey",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.delete_user_by_external_id(
             auth=auth,
@@ -3162,8 +3268,11 @@ def create_app(
     @app.api_route("/users/password/reset.json", methods=["GET"], include_in_schema=False)
     async def reset_user_password(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         email: Annotated[str, Query(alias="email")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "resetUserPassword", (("qbToken",), ("apiKey",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.reset_user_password(
             auth=auth,
@@ -3184,8 +3293,11 @@ def create_app(
     @app.api_route("/users/phone.json", methods=["GET"], include_in_schema=False)
     async def get_user_by_phone(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         phone: Annotated[str, Query(alias="phone")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(
+            _authorizer(impl, "getUserByPhone", (("qbToken",), ("apiKey",)))
+        ),  # noqa: B008
     ) -> Response:
         result = await impl.get_user_by_phone(
             auth=auth,
@@ -3205,8 +3317,9 @@ def create_app(
     @app.api_route("/users/{user_id}/tokens", methods=["POST"], include_in_schema=False)
     async def create_user_token(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("apiKey",),)))],
         user_id: Annotated[int, Path(alias="user_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "createUserToken", (("apiKey",),))),  # noqa: B008
     ) -> Response:
         result = await impl.create_user_token(
             auth=auth,
@@ -3226,8 +3339,9 @@ def create_app(
     @app.api_route("/users/{user_id}.json", methods=["GET"], include_in_schema=False)
     async def get_user(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         user_id: Annotated[int, Path(alias="user_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "getUser", (("qbToken",), ("apiKey",)))),  # noqa: B008
     ) -> Response:
         result = await impl.get_user(
             auth=auth,
@@ -3247,8 +3361,9 @@ def create_app(
     @app.api_route("/users/{user_id}.json", methods=["PUT"], include_in_schema=False)
     async def update_user(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         user_id: Annotated[int, Path(alias="user_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "updateUser", (("qbToken",), ("apiKey",)))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
@@ -3277,8 +3392,9 @@ def create_app(
     @app.api_route("/users/{user_id}.json", methods=["DELETE"], include_in_schema=False)
     async def delete_user(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         user_id: Annotated[int, Path(alias="user_id")],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "deleteUser", (("qbToken",), ("apiKey",)))),  # noqa: B008
     ) -> Response:
         result = await impl.delete_user(
             auth=auth,
@@ -3299,11 +3415,12 @@ def create_app(
     @app.api_route("/users.json", methods=["GET"], include_in_schema=False)
     async def list_users(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
         page: Annotated[int | None, Query(alias="page")] = None,
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
         filter: Annotated[list[str] | None, Query(alias="filter[]")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "listUsers", (("qbToken",), ("apiKey",)))),  # noqa: B008
     ) -> Response:
         result = await impl.list_users(
             auth=auth,
@@ -3326,7 +3443,8 @@ def create_app(
     @app.api_route("/users.json", methods=["POST"], include_in_schema=False)
     async def create_user(
         request: Request,
-        auth: Annotated[Credentials, Depends(_authorizer((("qbToken",), ("apiKey",))))],
+        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
+        auth: Credentials = Depends(_authorizer(impl, "createUser", (("qbToken",), ("apiKey",)))),  # noqa: B008
     ) -> Response:
         body = await read_body(
             request,
