@@ -259,7 +259,10 @@ class Builder:
                 continue
             root = self.deref(next(iter(content.values())).get("schema", {}))
             # a union of envelopes: the first branch that has an array at the pointer
-            for branch in [root, *[self.deref(b) for b in root.get("anyOf", root.get("oneOf", []))]]:
+            for branch in [
+                root,
+                *[self.deref(b) for b in root.get("anyOf", root.get("oneOf", []))],
+            ]:
                 schema = branch
                 for token in [t for t in pointer.split("/") if t]:
                     schema = self.deref((schema.get("properties") or {}).get(token, {}))
@@ -430,6 +433,7 @@ def wire_annotation(annotation: str) -> str:
     Such values arrive as text; `Literal[0, 1]` would refuse `"1"`, so the wire type is `int` and
     the literal is checked afterwards.
     """
+
     def widen(match: re.Match[str]) -> str:
         body = match.group(0)
         return "float" if "." in body else "int" if "True" not in body else "bool"

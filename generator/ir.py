@@ -106,8 +106,8 @@ class Pagination:
     page_py: str = ""
     size_py: str = ""
     offset_py: str = ""
-    item_annotation: str = ""
-    start: int = 1  # first page number (page style) or first offset  # Python type of one item, "" when the pointer leads to no array
+    item_annotation: str = ""  # Python type of one item; "" when the pointer leads to no array
+    start: int = 1  # first page number (page style) or first offset
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ def test_packages_import(vendor: str) -> None:
     assert app.routes
 
 
-def test_ruff_is_clean_on_generated() -> None:
-    for args in (["check", "generated"], ["format", "--check", "generated"]):
+def test_ruff_is_clean_on_the_project_and_generated() -> None:
+    for args in (["check", "."], ["format", "--check", "generated", "generator", "tests"]):
         result = subprocess.run(
             [sys.executable, "-m", "ruff", *args], cwd=PROJECT, capture_output=True, text=True
         )

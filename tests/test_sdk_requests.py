@@ -13,10 +13,9 @@ from urllib.parse import urlencode
 
 import pytest
 import yaml
+from conftest import PROJECT, VENDORS, package, vendor_api
 from fastapi.responses import Response
 from fastapi.testclient import TestClient
-
-from conftest import PROJECT, VENDORS, package, vendor_api
 
 FIXTURES = PROJECT / "tests" / "fixtures" / "sdk_requests"
 
@@ -33,8 +32,11 @@ def test_every_vendor_has_sdk_fixtures() -> None:
     for vendor in VENDORS:
         recorded = fixtures(vendor)
         tags = {op.tag for op in vendor_api(vendor).operations}
-        covered = {op.tag for op in vendor_api(vendor).operations
-                   if op.id in {f["operationId"] for f in recorded}}
+        covered = {
+            op.tag
+            for op in vendor_api(vendor).operations
+            if op.id in {f["operationId"] for f in recorded}
+        }
         assert len({f["operationId"] for f in recorded}) >= 15, vendor
         assert covered == tags, f"{vendor}: no SDK fixture for tags {sorted(tags - covered)}"
 
@@ -65,15 +67,21 @@ def query_pairs(query: dict[str, Any], json_params: set[str]) -> list[tuple[str,
             pairs.append((key, json.dumps(value)))  # `content: application/json` parameters
             continue
         for item in value if isinstance(value, list) else [value]:
-            text = json.dumps(item) if isinstance(item, (dict, list)) else (
-                str(item).lower() if isinstance(item, bool) else str(item))
+            text = (
+                json.dumps(item)
+                if isinstance(item, (dict, list))
+                else (str(item).lower() if isinstance(item, bool) else str(item))
+            )
             pairs.append((key, text))
     return pairs
 
 
-@pytest.mark.parametrize(("vendor", "index", "fixture"), CASES,
-                         ids=[f"{v}:{i}:{f['operationId']}" for v, i, f in CASES])
-def test_sdk_request_matches_its_operation(vendor: str, index: int, fixture: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("vendor", "index", "fixture"), CASES, ids=[f"{v}:{i}:{f['operationId']}" for v, i, f in CASES]
+)
+def test_sdk_request_matches_its_operation(
+    vendor: str, index: int, fixture: dict[str, Any]
+) -> None:
     server = package(vendor, "server")
     runtime = package(vendor, "_client_runtime")
     reached: list[str] = []
@@ -91,8 +99,14 @@ def test_sdk_request_matches_its_operation(vendor: str, index: int, fixture: dic
     op = next(o for o in vendor_api(vendor).operations if o.id == fixture["operationId"])
     json_params = {p.name for p in op.parameters if p.is_json}
     with TestClient(app) as http:
-        response = http.request(fixture["method"], fixture["path"], params=query_pairs(fixture.get("query"), json_params),
-                                headers=headers, content=content)
+        response = http.request(
+            fixture["method"],
+            fixture["path"],
+            params=query_pairs(fixture.get("query"), json_params),
+            headers=headers,
+            content=content,
+        )
     assert reached == [fixture["operationId"]], (
-        f"{fixture['name']}: answered {response.status_code} {response.text[:300]}")
+        f"{fixture['name']}: answered {response.status_code} {response.text[:300]}"
+    )
     assert response.status_code == 299

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-
 from conftest import VENDORS, package, vendor_api
-from generator import ir
+from fastapi.testclient import TestClient
 from test_roundtrip import call_plan, credentials
+
+from generator import ir
 
 
 def app_and_headers(vendor: str, impl: Any = None) -> tuple[Any, dict[str, str]]:
@@ -59,8 +59,12 @@ def test_missing_credentials_get_the_vendor_401(vendor: str, operation_id: str) 
     assert_envelope(vendor, response, status)
 
 
-BODY_CASES = [(v, op.id) for v in VENDORS for op in vendor_api(v).operations
-              if op.body is not None and op.body.required and op.body.kind in ("json", "form")]
+BODY_CASES = [
+    (v, op.id)
+    for v in VENDORS
+    for op in vendor_api(v).operations
+    if op.body is not None and op.body.required and op.body.kind in ("json", "form")
+]
 
 
 @pytest.mark.parametrize(("vendor", "operation_id"), BODY_CASES)
@@ -70,19 +74,33 @@ def test_malformed_body_is_a_4xx(vendor: str, operation_id: str) -> None:
     client_mod = package(vendor, "client")
     app = server.create_app(server.Handlers())
     # every credential, so that the request gets past the auth check and fails on its body
-    with client_mod.Client(http_client=TestClient(app), retries=0, **credentials(vendor_api(vendor))) as client:
-        args, kwargs, _, _ = call_plan(vendor, op)
-        request = client._core.build(client._http, package(vendor, "_client_runtime").Request(
-            getattr(client_mod, f"_{op.py_name.upper()}")))
+    with client_mod.Client(
+        http_client=TestClient(app), retries=0, **credentials(vendor_api(vendor))
+    ) as client:
+        args, _kwargs, _, _ = call_plan(vendor, op)
+        request = client._core.build(
+            client._http,
+            package(vendor, "_client_runtime").Request(
+                getattr(client_mod, f"_{op.py_name.upper()}")
+            ),
+        )
         path = request.url.path
         for p, value in zip(op.path_params, args, strict=True):
-            path = path.replace("%7B" + p.name + "%7D", str(value)).replace("{" + p.name + "}", str(value))
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "host")}
-        for content_type, content in (("application/json", b"{not json"),
-                                      ("application/json", b"[1, 2, 3]"),
-                                      ("text/plain", b"hello")):
+            path = path.replace("%7B" + p.name + "%7D", str(value)).replace(
+                "{" + p.name + "}", str(value)
+            )
+        headers = {
+            k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "host")
+        }
+        for content_type, content in (
+            ("application/json", b"{not json"),
+            ("application/json", b"[1, 2, 3]"),
+            ("text/plain", b"hello"),
+        ):
             headers["content-type"] = content_type
-            response = client._http.request(op.method.upper(), path, content=content, headers=headers)
+            response = client._http.request(
+                op.method.upper(), path, content=content, headers=headers
+            )
             assert response.status_code != 501, f"{content_type} {content!r} reached the handler"
             assert_envelope(vendor, response)
 
@@ -105,8 +123,11 @@ def test_serves_the_hand_written_spec(vendor: str) -> None:
         served = http.get("/openapi.json").json()
     assert served == package(vendor, "server").spec()
     assert {op.id for op in vendor_api(vendor).operations} <= {
-        op["operationId"] for item in served["paths"].values() for op in item.values()
-        if isinstance(op, dict) and "operationId" in op}
+        op["operationId"]
+        for item in served["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
@@ -121,8 +142,12 @@ def test_authorize_hook_refuses_wrong_credentials(vendor: str) -> None:
 
     app = server.create_app(Strict())
     args, kwargs, body, _ = call_plan(vendor, op)
-    with package(vendor, "client").Client(http_client=TestClient(app), retries=0, **credentials(api)) as client:
-        with pytest.raises(package(vendor, "client").ApiError) as info:
-            getattr(client, op.py_name)(*([*args, body] if op.body is not None else args), **kwargs)
+    with (
+        package(vendor, "client").Client(
+            http_client=TestClient(app), retries=0, **credentials(api)
+        ) as client,
+        pytest.raises(package(vendor, "client").ApiError) as info,
+    ):
+        getattr(client, op.py_name)(*([*args, body] if op.body is not None else args), **kwargs)
     assert info.value.status == int(api.error.situations.get("unauthorized", {}).get("status", 401))
     assert "wrong credentials" in str(info.value.raw)

@@ -93,6 +93,14 @@ class ApiError(Exception):
         super().__init__(f"{where}: HTTP {self.status}: {self.raw!r}"[:500])
 
 
+class UnexpectedResponse(ApiError):
+    """A success answer whose body is not JSON of the documented shape; `error` says how."""
+
+    def __init__(self, response: httpx.Response, error: ValueError) -> None:
+        super().__init__(response)
+        self.error = error
+
+
 def _check(response: httpx.Response) -> httpx.Response:
     if response.status_code >= 400:
         raise ApiError(response)
@@ -110,7 +118,10 @@ _GET_CURRENT_USER_DEPRECATED = Endpoint(
 
 def _get_current_user_deprecated_result(response: httpx.Response) -> models.UserResponse:
     _check(response)
-    return models.UserResponse.model_validate(response.json())
+    try:
+        return models.UserResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_CURRENT_USER_DEPRECATED = Endpoint(
@@ -125,7 +136,10 @@ _UPDATE_CURRENT_USER_DEPRECATED = Endpoint(
 
 def _update_current_user_deprecated_result(response: httpx.Response) -> models.UserResponse:
     _check(response)
-    return models.UserResponse.model_validate(response.json())
+    try:
+        return models.UserResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SIGN_UP = Endpoint(
@@ -143,7 +157,10 @@ _SIGN_UP = Endpoint(
 
 def _sign_up_result(response: httpx.Response) -> models.SessionUserResponse:
     _check(response)
-    return models.SessionUserResponse.model_validate(response.json())
+    try:
+        return models.SessionUserResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LOGIN = Endpoint(
@@ -161,7 +178,10 @@ _LOGIN = Endpoint(
 
 def _login_result(response: httpx.Response) -> models.SessionUserResponse:
     _check(response)
-    return models.SessionUserResponse.model_validate(response.json())
+    try:
+        return models.SessionUserResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LOGOUT = Endpoint(
@@ -178,7 +198,10 @@ _LOGOUT = Endpoint(
 
 def _logout_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LOGOUT_DEVICE = Endpoint(
@@ -195,7 +218,10 @@ _LOGOUT_DEVICE = Endpoint(
 
 def _logout_device_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_CURRENT_USER = Endpoint(
@@ -209,7 +235,10 @@ _GET_CURRENT_USER = Endpoint(
 
 def _get_current_user_result(response: httpx.Response) -> models.UserResponse:
     _check(response)
-    return models.UserResponse.model_validate(response.json())
+    try:
+        return models.UserResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_CURRENT_USER = Endpoint(
@@ -224,7 +253,10 @@ _UPDATE_CURRENT_USER = Endpoint(
 
 def _update_current_user_result(response: httpx.Response) -> models.UserResponse:
     _check(response)
-    return models.UserResponse.model_validate(response.json())
+    try:
+        return models.UserResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SUSPEND_CURRENT_USER = Endpoint(
@@ -238,7 +270,10 @@ _SUSPEND_CURRENT_USER = Endpoint(
 
 def _suspend_current_user_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CHANGE_PASSWORD = Endpoint(
@@ -256,7 +291,10 @@ _CHANGE_PASSWORD = Endpoint(
 
 def _change_password_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CHANGE_USERNAME = Endpoint(
@@ -274,7 +312,10 @@ _CHANGE_USERNAME = Endpoint(
 
 def _change_username_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SUSPEND_CURRENT_USER_DEPRECATED = Endpoint(
@@ -288,7 +329,10 @@ _SUSPEND_CURRENT_USER_DEPRECATED = Endpoint(
 
 def _suspend_current_user_deprecated_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CHANGE_PASSWORD_DEPRECATED = Endpoint(
@@ -306,7 +350,10 @@ _CHANGE_PASSWORD_DEPRECATED = Endpoint(
 
 def _change_password_deprecated_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REQUEST_PASSWORD_RESET = Endpoint(
@@ -320,7 +367,10 @@ _REQUEST_PASSWORD_RESET = Endpoint(
 
 def _request_password_reset_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_PASSWORD_RESET_FORM = Endpoint(
@@ -334,7 +384,10 @@ _GET_PASSWORD_RESET_FORM = Endpoint(
 
 def _get_password_reset_form_result(response: httpx.Response) -> models.PasswordResetResult:
     _check(response)
-    return models.PasswordResetResult.model_validate(response.json())
+    try:
+        return models.PasswordResetResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SUBMIT_PASSWORD_RESET = Endpoint(
@@ -349,7 +402,10 @@ _SUBMIT_PASSWORD_RESET = Endpoint(
 
 def _submit_password_reset_result(response: httpx.Response) -> models.PasswordResetResult:
     _check(response)
-    return models.PasswordResetResult.model_validate(response.json())
+    try:
+        return models.PasswordResetResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REFRESH_SESSION = Endpoint(
@@ -363,7 +419,10 @@ _REFRESH_SESSION = Endpoint(
 
 def _refresh_session_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_USERS = Endpoint(
@@ -377,7 +436,10 @@ _LIST_USERS = Endpoint(
 
 def _list_users_result(response: httpx.Response) -> models.UserListResponse:
     _check(response)
-    return models.UserListResponse.model_validate(response.json())
+    try:
+        return models.UserListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER = Endpoint(
@@ -391,7 +453,10 @@ _GET_USER = Endpoint(
 
 def _get_user_result(response: httpx.Response) -> models.UserResponse:
     _check(response)
-    return models.UserResponse.model_validate(response.json())
+    try:
+        return models.UserResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CHECK_USER_EXISTS = Endpoint(
@@ -419,7 +484,10 @@ _LIST_SOCIAL_LOGINS = Endpoint(
 
 def _list_social_logins_result(response: httpx.Response) -> models.SocialLoginListResponse:
     _check(response)
-    return models.SocialLoginListResponse.model_validate(response.json())
+    try:
+        return models.SocialLoginListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LINK_SOCIAL_NETWORK = Endpoint(
@@ -434,7 +502,10 @@ _LINK_SOCIAL_NETWORK = Endpoint(
 
 def _link_social_network_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SOCIAL_LOGIN = Endpoint(
@@ -452,7 +523,10 @@ _SOCIAL_LOGIN = Endpoint(
 
 def _social_login_result(response: httpx.Response) -> models.SessionUserResponse:
     _check(response)
-    return models.SessionUserResponse.model_validate(response.json())
+    try:
+        return models.SessionUserResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UNLINK_SOCIAL_NETWORK = Endpoint(
@@ -466,7 +540,10 @@ _UNLINK_SOCIAL_NETWORK = Endpoint(
 
 def _unlink_social_network_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_SOCIAL_AUTHORIZATION_URL = Endpoint(
@@ -482,7 +559,10 @@ def _get_social_authorization_url_result(
     response: httpx.Response,
 ) -> models.AuthorizationUrlResponse:
     _check(response)
-    return models.AuthorizationUrlResponse.model_validate(response.json())
+    try:
+        return models.AuthorizationUrlResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SOCIAL_LOGIN_CALLBACK = Endpoint(
@@ -496,7 +576,10 @@ _SOCIAL_LOGIN_CALLBACK = Endpoint(
 
 def _social_login_callback_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _FOLLOW_USER = Endpoint(
@@ -510,7 +593,10 @@ _FOLLOW_USER = Endpoint(
 
 def _follow_user_result(response: httpx.Response) -> models.UserResponse:
     _check(response)
-    return models.UserResponse.model_validate(response.json())
+    try:
+        return models.UserResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UNFOLLOW_USER = Endpoint(
@@ -524,7 +610,10 @@ _UNFOLLOW_USER = Endpoint(
 
 def _unfollow_user_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_MY_FOLLOWERS = Endpoint(
@@ -538,7 +627,10 @@ _LIST_MY_FOLLOWERS = Endpoint(
 
 def _list_my_followers_result(response: httpx.Response) -> models.UserListResponse:
     _check(response)
-    return models.UserListResponse.model_validate(response.json())
+    try:
+        return models.UserListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_FOLLOWERS = Endpoint(
@@ -552,7 +644,10 @@ _LIST_FOLLOWERS = Endpoint(
 
 def _list_followers_result(response: httpx.Response) -> models.UserListResponse:
     _check(response)
-    return models.UserListResponse.model_validate(response.json())
+    try:
+        return models.UserListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_MY_FOLLOWING = Endpoint(
@@ -566,7 +661,10 @@ _LIST_MY_FOLLOWING = Endpoint(
 
 def _list_my_following_result(response: httpx.Response) -> models.UserListResponse:
     _check(response)
-    return models.UserListResponse.model_validate(response.json())
+    try:
+        return models.UserListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_FOLLOWING = Endpoint(
@@ -580,7 +678,10 @@ _LIST_FOLLOWING = Endpoint(
 
 def _list_following_result(response: httpx.Response) -> models.UserListResponse:
     _check(response)
-    return models.UserListResponse.model_validate(response.json())
+    try:
+        return models.UserListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ENABLE_PUSH = Endpoint(
@@ -594,7 +695,10 @@ _ENABLE_PUSH = Endpoint(
 
 def _enable_push_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DISABLE_PUSH = Endpoint(
@@ -608,7 +712,10 @@ _DISABLE_PUSH = Endpoint(
 
 def _disable_push_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ENABLE_PUSH_DEPRECATED = Endpoint(
@@ -622,7 +729,10 @@ _ENABLE_PUSH_DEPRECATED = Endpoint(
 
 def _enable_push_deprecated_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SEND_PUSH = Endpoint(
@@ -637,7 +747,10 @@ _SEND_PUSH = Endpoint(
 
 def _send_push_result(response: httpx.Response) -> models.SendPushResponse:
     _check(response)
-    return models.SendPushResponse.model_validate(response.json())
+    try:
+        return models.SendPushResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SEND_PUSH_TO_USER = Endpoint(
@@ -652,7 +765,10 @@ _SEND_PUSH_TO_USER = Endpoint(
 
 def _send_push_to_user_result(response: httpx.Response) -> models.SendPushResponse:
     _check(response)
-    return models.SendPushResponse.model_validate(response.json())
+    try:
+        return models.SendPushResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_DOCUMENT_BY_RID = Endpoint(
@@ -666,7 +782,10 @@ _GET_DOCUMENT_BY_RID = Endpoint(
 
 def _get_document_by_rid_result(response: httpx.Response) -> models.DocumentResponse:
     _check(response)
-    return models.DocumentResponse.model_validate(response.json())
+    try:
+        return models.DocumentResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_DOCUMENTS = Endpoint(
@@ -680,7 +799,10 @@ _LIST_DOCUMENTS = Endpoint(
 
 def _list_documents_result(response: httpx.Response) -> models.DocumentListResponse:
     _check(response)
-    return models.DocumentListResponse.model_validate(response.json())
+    try:
+        return models.DocumentListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_DOCUMENT = Endpoint(
@@ -695,7 +817,10 @@ _CREATE_DOCUMENT = Endpoint(
 
 def _create_document_result(response: httpx.Response) -> models.DocumentResponse:
     _check(response)
-    return models.DocumentResponse.model_validate(response.json())
+    try:
+        return models.DocumentResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _COUNT_DOCUMENTS = Endpoint(
@@ -709,7 +834,10 @@ _COUNT_DOCUMENTS = Endpoint(
 
 def _count_documents_result(response: httpx.Response) -> models.CountResponse:
     _check(response)
-    return models.CountResponse.model_validate(response.json())
+    try:
+        return models.CountResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_DOCUMENT = Endpoint(
@@ -723,7 +851,10 @@ _GET_DOCUMENT = Endpoint(
 
 def _get_document_result(response: httpx.Response) -> models.DocumentResponse:
     _check(response)
-    return models.DocumentResponse.model_validate(response.json())
+    try:
+        return models.DocumentResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_DOCUMENT = Endpoint(
@@ -738,7 +869,10 @@ _UPDATE_DOCUMENT = Endpoint(
 
 def _update_document_result(response: httpx.Response) -> models.DocumentResponse:
     _check(response)
-    return models.DocumentResponse.model_validate(response.json())
+    try:
+        return models.DocumentResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_DOCUMENT = Endpoint(
@@ -752,7 +886,10 @@ _DELETE_DOCUMENT = Endpoint(
 
 def _delete_document_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_DOCUMENT_FIELD = Endpoint(
@@ -766,7 +903,10 @@ _GET_DOCUMENT_FIELD = Endpoint(
 
 def _get_document_field_result(response: httpx.Response) -> models.DocumentResponse:
     _check(response)
-    return models.DocumentResponse.model_validate(response.json())
+    try:
+        return models.DocumentResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_DOCUMENT_FIELD = Endpoint(
@@ -781,7 +921,10 @@ _UPDATE_DOCUMENT_FIELD = Endpoint(
 
 def _update_document_field_result(response: httpx.Response) -> models.DocumentResponse:
     _check(response)
-    return models.DocumentResponse.model_validate(response.json())
+    try:
+        return models.DocumentResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_LINKED_DOCUMENTS = Endpoint(
@@ -795,7 +938,10 @@ _LIST_LINKED_DOCUMENTS = Endpoint(
 
 def _list_linked_documents_result(response: httpx.Response) -> models.DocumentListResponse:
     _check(response)
-    return models.DocumentListResponse.model_validate(response.json())
+    try:
+        return models.DocumentListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_DOCUMENT_ACL = Endpoint(
@@ -810,7 +956,10 @@ _UPDATE_DOCUMENT_ACL = Endpoint(
 
 def _update_document_acl_result(response: httpx.Response) -> models.DocumentResponse:
     _check(response)
-    return models.DocumentResponse.model_validate(response.json())
+    try:
+        return models.DocumentResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GRANT_DOCUMENT_TO_USER = Endpoint(
@@ -824,7 +973,10 @@ _GRANT_DOCUMENT_TO_USER = Endpoint(
 
 def _grant_document_to_user_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REVOKE_DOCUMENT_FROM_USER = Endpoint(
@@ -838,7 +990,10 @@ _REVOKE_DOCUMENT_FROM_USER = Endpoint(
 
 def _revoke_document_from_user_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GRANT_DOCUMENT_TO_ROLE = Endpoint(
@@ -852,7 +1007,10 @@ _GRANT_DOCUMENT_TO_ROLE = Endpoint(
 
 def _grant_document_to_role_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REVOKE_DOCUMENT_FROM_ROLE = Endpoint(
@@ -866,7 +1024,10 @@ _REVOKE_DOCUMENT_FROM_ROLE = Endpoint(
 
 def _revoke_document_from_role_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_LINK = Endpoint(
@@ -880,7 +1041,10 @@ _CREATE_LINK = Endpoint(
 
 def _create_link_result(response: httpx.Response) -> models.LinkResponse:
     _check(response)
-    return models.LinkResponse.model_validate(response.json())
+    try:
+        return models.LinkResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_LINKS = Endpoint(
@@ -894,7 +1058,10 @@ _LIST_LINKS = Endpoint(
 
 def _list_links_result(response: httpx.Response) -> models.LinkListResponse:
     _check(response)
-    return models.LinkListResponse.model_validate(response.json())
+    try:
+        return models.LinkListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_LINK = Endpoint(
@@ -908,7 +1075,10 @@ _GET_LINK = Endpoint(
 
 def _get_link_result(response: httpx.Response) -> models.LinkResponse:
     _check(response)
-    return models.LinkResponse.model_validate(response.json())
+    try:
+        return models.LinkResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_LINK = Endpoint(
@@ -922,7 +1092,10 @@ _DELETE_LINK = Endpoint(
 
 def _delete_link_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPLOAD_FILE = Endpoint(
@@ -937,7 +1110,10 @@ _UPLOAD_FILE = Endpoint(
 
 def _upload_file_result(response: httpx.Response) -> models.FileInfoResponse:
     _check(response)
-    return models.FileInfoResponse.model_validate(response.json())
+    try:
+        return models.FileInfoResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_FILE_DETAILS = Endpoint(
@@ -951,7 +1127,10 @@ _LIST_FILE_DETAILS = Endpoint(
 
 def _list_file_details_result(response: httpx.Response) -> models.FileInfoListResponse:
     _check(response)
-    return models.FileInfoListResponse.model_validate(response.json())
+    try:
+        return models.FileInfoListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_FILE_DETAILS = Endpoint(
@@ -965,7 +1144,10 @@ _GET_FILE_DETAILS = Endpoint(
 
 def _get_file_details_result(response: httpx.Response) -> models.FileInfoResponse:
     _check(response)
-    return models.FileInfoResponse.model_validate(response.json())
+    try:
+        return models.FileInfoResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_FILE_ATTACHED_DATA = Endpoint(
@@ -979,7 +1161,10 @@ _GET_FILE_ATTACHED_DATA = Endpoint(
 
 def _get_file_attached_data_result(response: httpx.Response) -> models.AttachedDataResponse:
     _check(response)
-    return models.AttachedDataResponse.model_validate(response.json())
+    try:
+        return models.AttachedDataResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_FILE_CONTENT = Endpoint(
@@ -993,7 +1178,10 @@ _GET_FILE_CONTENT = Endpoint(
 
 def _get_file_content_result(response: httpx.Response) -> str:
     _check(response)
-    return response.text
+    try:
+        return response.text
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DOWNLOAD_FILE = Endpoint(
@@ -1014,7 +1202,10 @@ _DOWNLOAD_FILE = Endpoint(
 
 def _download_file_result(response: httpx.Response) -> bytes:
     _check(response)
-    return response.content
+    try:
+        return response.content
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_FILE = Endpoint(
@@ -1028,7 +1219,10 @@ _DELETE_FILE = Endpoint(
 
 def _delete_file_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GRANT_FILE_TO_USER = Endpoint(
@@ -1042,7 +1236,10 @@ _GRANT_FILE_TO_USER = Endpoint(
 
 def _grant_file_to_user_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REVOKE_FILE_FROM_USER = Endpoint(
@@ -1056,7 +1253,10 @@ _REVOKE_FILE_FROM_USER = Endpoint(
 
 def _revoke_file_from_user_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GRANT_FILE_TO_ROLE = Endpoint(
@@ -1070,7 +1270,10 @@ _GRANT_FILE_TO_ROLE = Endpoint(
 
 def _grant_file_to_role_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REVOKE_FILE_FROM_ROLE = Endpoint(
@@ -1084,7 +1287,10 @@ _REVOKE_FILE_FROM_ROLE = Endpoint(
 
 def _revoke_file_from_role_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_ASSET = Endpoint(
@@ -1098,7 +1304,10 @@ _GET_ASSET = Endpoint(
 
 def _get_asset_result(response: httpx.Response) -> bytes:
     _check(response)
-    return response.content
+    try:
+        return response.content
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_ASSET_DATA = Endpoint(
@@ -1112,7 +1321,10 @@ _GET_ASSET_DATA = Endpoint(
 
 def _get_asset_data_result(response: httpx.Response) -> models.AssetResponse:
     _check(response)
-    return models.AssetResponse.model_validate(response.json())
+    try:
+        return models.AssetResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DOWNLOAD_ASSET = Endpoint(
@@ -1126,7 +1338,10 @@ _DOWNLOAD_ASSET = Endpoint(
 
 def _download_asset_result(response: httpx.Response) -> bytes:
     _check(response)
-    return response.content
+    try:
+        return response.content
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_ASSET_RESIZED = Endpoint(
@@ -1140,7 +1355,10 @@ _GET_ASSET_RESIZED = Endpoint(
 
 def _get_asset_resized_result(response: httpx.Response) -> bytes:
     _check(response)
-    return response.content
+    try:
+        return response.content
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_ASSET_SCALED = Endpoint(
@@ -1154,7 +1372,10 @@ _GET_ASSET_SCALED = Endpoint(
 
 def _get_asset_scaled_result(response: httpx.Response) -> bytes:
     _check(response)
-    return response.content
+    try:
+        return response.content
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_ASSET_BY_SIZE_ID = Endpoint(
@@ -1168,7 +1389,10 @@ _GET_ASSET_BY_SIZE_ID = Endpoint(
 
 def _get_asset_by_size_id_result(response: httpx.Response) -> bytes:
     _check(response)
-    return response.content
+    try:
+        return response.content
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DOWNLOAD_ASSET_RESIZED = Endpoint(
@@ -1182,7 +1406,10 @@ _DOWNLOAD_ASSET_RESIZED = Endpoint(
 
 def _download_asset_resized_result(response: httpx.Response) -> bytes:
     _check(response)
-    return response.content
+    try:
+        return response.content
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DOWNLOAD_ASSET_SCALED = Endpoint(
@@ -1196,7 +1423,10 @@ _DOWNLOAD_ASSET_SCALED = Endpoint(
 
 def _download_asset_scaled_result(response: httpx.Response) -> bytes:
     _check(response)
-    return response.content
+    try:
+        return response.content
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DOWNLOAD_ASSET_BY_SIZE_ID = Endpoint(
@@ -1210,7 +1440,10 @@ _DOWNLOAD_ASSET_BY_SIZE_ID = Endpoint(
 
 def _download_asset_by_size_id_result(response: httpx.Response) -> bytes:
     _check(response)
-    return response.content
+    try:
+        return response.content
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _INVOKE_PLUGIN_GET = Endpoint(
@@ -1224,7 +1457,10 @@ _INVOKE_PLUGIN_GET = Endpoint(
 
 def _invoke_plugin_get_result(response: httpx.Response) -> models.PluginResultResponse:
     _check(response)
-    return models.PluginResultResponse.model_validate(response.json())
+    try:
+        return models.PluginResultResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _INVOKE_PLUGIN_PUT = Endpoint(
@@ -1239,7 +1475,10 @@ _INVOKE_PLUGIN_PUT = Endpoint(
 
 def _invoke_plugin_put_result(response: httpx.Response) -> models.PluginResultResponse:
     _check(response)
-    return models.PluginResultResponse.model_validate(response.json())
+    try:
+        return models.PluginResultResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _INVOKE_PLUGIN_POST = Endpoint(
@@ -1254,7 +1493,10 @@ _INVOKE_PLUGIN_POST = Endpoint(
 
 def _invoke_plugin_post_result(response: httpx.Response) -> models.PluginResultResponse:
     _check(response)
-    return models.PluginResultResponse.model_validate(response.json())
+    try:
+        return models.PluginResultResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _INVOKE_PLUGIN_DELETE = Endpoint(
@@ -1268,7 +1510,10 @@ _INVOKE_PLUGIN_DELETE = Endpoint(
 
 def _invoke_plugin_delete_result(response: httpx.Response) -> models.PluginResultResponse:
     _check(response)
-    return models.PluginResultResponse.model_validate(response.json())
+    try:
+        return models.PluginResultResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _INVOKE_PLUGIN_GET_WITH_PATH = Endpoint(
@@ -1282,7 +1527,10 @@ _INVOKE_PLUGIN_GET_WITH_PATH = Endpoint(
 
 def _invoke_plugin_get_with_path_result(response: httpx.Response) -> models.PluginResultResponse:
     _check(response)
-    return models.PluginResultResponse.model_validate(response.json())
+    try:
+        return models.PluginResultResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _INVOKE_PLUGIN_PUT_WITH_PATH = Endpoint(
@@ -1297,7 +1545,10 @@ _INVOKE_PLUGIN_PUT_WITH_PATH = Endpoint(
 
 def _invoke_plugin_put_with_path_result(response: httpx.Response) -> models.PluginResultResponse:
     _check(response)
-    return models.PluginResultResponse.model_validate(response.json())
+    try:
+        return models.PluginResultResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _INVOKE_PLUGIN_POST_WITH_PATH = Endpoint(
@@ -1312,7 +1563,10 @@ _INVOKE_PLUGIN_POST_WITH_PATH = Endpoint(
 
 def _invoke_plugin_post_with_path_result(response: httpx.Response) -> models.PluginResultResponse:
     _check(response)
-    return models.PluginResultResponse.model_validate(response.json())
+    try:
+        return models.PluginResultResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _INVOKE_PLUGIN_DELETE_WITH_PATH = Endpoint(
@@ -1326,7 +1580,10 @@ _INVOKE_PLUGIN_DELETE_WITH_PATH = Endpoint(
 
 def _invoke_plugin_delete_with_path_result(response: httpx.Response) -> models.PluginResultResponse:
     _check(response)
-    return models.PluginResultResponse.model_validate(response.json())
+    try:
+        return models.PluginResultResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_LIST_USERS = Endpoint(
@@ -1340,7 +1597,10 @@ _ADMIN_LIST_USERS = Endpoint(
 
 def _admin_list_users_result(response: httpx.Response) -> models.UserListResponse:
     _check(response)
-    return models.UserListResponse.model_validate(response.json())
+    try:
+        return models.UserListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_CREATE_USER = Endpoint(
@@ -1355,7 +1615,10 @@ _ADMIN_CREATE_USER = Endpoint(
 
 def _admin_create_user_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_GET_USER = Endpoint(
@@ -1369,7 +1632,10 @@ _ADMIN_GET_USER = Endpoint(
 
 def _admin_get_user_result(response: httpx.Response) -> models.UserResponse:
     _check(response)
-    return models.UserResponse.model_validate(response.json())
+    try:
+        return models.UserResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_UPDATE_USER = Endpoint(
@@ -1384,7 +1650,10 @@ _ADMIN_UPDATE_USER = Endpoint(
 
 def _admin_update_user_result(response: httpx.Response) -> models.UserResponse:
     _check(response)
-    return models.UserResponse.model_validate(response.json())
+    try:
+        return models.UserResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_DELETE_USER = Endpoint(
@@ -1398,7 +1667,10 @@ _ADMIN_DELETE_USER = Endpoint(
 
 def _admin_delete_user_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_SET_USER_PASSWORD = Endpoint(
@@ -1413,7 +1685,10 @@ _ADMIN_SET_USER_PASSWORD = Endpoint(
 
 def _admin_set_user_password_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_SUSPEND_USER = Endpoint(
@@ -1427,7 +1702,10 @@ _ADMIN_SUSPEND_USER = Endpoint(
 
 def _admin_suspend_user_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_ACTIVATE_USER = Endpoint(
@@ -1441,7 +1719,10 @@ _ADMIN_ACTIVATE_USER = Endpoint(
 
 def _admin_activate_user_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_LIST_FOLLOWING = Endpoint(
@@ -1455,7 +1736,10 @@ _ADMIN_LIST_FOLLOWING = Endpoint(
 
 def _admin_list_following_result(response: httpx.Response) -> models.UserListResponse:
     _check(response)
-    return models.UserListResponse.model_validate(response.json())
+    try:
+        return models.UserListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_CREATE_FOLLOW = Endpoint(
@@ -1469,7 +1753,10 @@ _ADMIN_CREATE_FOLLOW = Endpoint(
 
 def _admin_create_follow_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_DELETE_FOLLOW = Endpoint(
@@ -1483,7 +1770,10 @@ _ADMIN_DELETE_FOLLOW = Endpoint(
 
 def _admin_delete_follow_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_COLLECTIONS = Endpoint(
@@ -1497,7 +1787,10 @@ _LIST_COLLECTIONS = Endpoint(
 
 def _list_collections_result(response: httpx.Response) -> models.CollectionListResponse:
     _check(response)
-    return models.CollectionListResponse.model_validate(response.json())
+    try:
+        return models.CollectionListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_COLLECTION = Endpoint(
@@ -1511,7 +1804,10 @@ _CREATE_COLLECTION = Endpoint(
 
 def _create_collection_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_COLLECTION = Endpoint(
@@ -1525,7 +1821,10 @@ _DELETE_COLLECTION = Endpoint(
 
 def _delete_collection_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_ROLES = Endpoint(
@@ -1539,7 +1838,10 @@ _LIST_ROLES = Endpoint(
 
 def _list_roles_result(response: httpx.Response) -> models.RoleListResponse:
     _check(response)
-    return models.RoleListResponse.model_validate(response.json())
+    try:
+        return models.RoleListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_ROLES_DEPRECATED = Endpoint(
@@ -1553,7 +1855,10 @@ _LIST_ROLES_DEPRECATED = Endpoint(
 
 def _list_roles_deprecated_result(response: httpx.Response) -> models.RoleListResponse:
     _check(response)
-    return models.RoleListResponse.model_validate(response.json())
+    try:
+        return models.RoleListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_ROLE = Endpoint(
@@ -1567,7 +1872,10 @@ _GET_ROLE = Endpoint(
 
 def _get_role_result(response: httpx.Response) -> models.RoleResponse:
     _check(response)
-    return models.RoleResponse.model_validate(response.json())
+    try:
+        return models.RoleResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_ROLE = Endpoint(
@@ -1582,7 +1890,10 @@ _UPDATE_ROLE = Endpoint(
 
 def _update_role_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_ROLE = Endpoint(
@@ -1597,7 +1908,10 @@ _CREATE_ROLE = Endpoint(
 
 def _create_role_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_ROLE = Endpoint(
@@ -1611,7 +1925,10 @@ _DELETE_ROLE = Endpoint(
 
 def _delete_role_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_ASSETS = Endpoint(
@@ -1625,7 +1942,10 @@ _LIST_ASSETS = Endpoint(
 
 def _list_assets_result(response: httpx.Response) -> models.AssetListResponse:
     _check(response)
-    return models.AssetListResponse.model_validate(response.json())
+    try:
+        return models.AssetListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_ASSET = Endpoint(
@@ -1640,7 +1960,10 @@ _CREATE_ASSET = Endpoint(
 
 def _create_asset_result(response: httpx.Response) -> models.AssetResponse:
     _check(response)
-    return models.AssetResponse.model_validate(response.json())
+    try:
+        return models.AssetResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_ASSET = Endpoint(
@@ -1654,7 +1977,10 @@ _DELETE_ASSET = Endpoint(
 
 def _delete_asset_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DUMP_CONFIGURATION = Endpoint(
@@ -1668,7 +1994,10 @@ _DUMP_CONFIGURATION = Endpoint(
 
 def _dump_configuration_result(response: httpx.Response) -> models.ConfigurationDumpResponse:
     _check(response)
-    return models.ConfigurationDumpResponse.model_validate(response.json())
+    try:
+        return models.ConfigurationDumpResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DUMP_CONFIGURATION_TEXT = Endpoint(
@@ -1682,7 +2011,10 @@ _DUMP_CONFIGURATION_TEXT = Endpoint(
 
 def _dump_configuration_text_result(response: httpx.Response) -> bytes:
     _check(response)
-    return response.content
+    try:
+        return response.content
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_CONFIGURATION_SECTION = Endpoint(
@@ -1698,7 +2030,10 @@ def _get_configuration_section_result(
     response: httpx.Response,
 ) -> models.ConfigurationSectionResponse:
     _check(response)
-    return models.ConfigurationSectionResponse.model_validate(response.json())
+    try:
+        return models.ConfigurationSectionResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SET_CONFIGURATION_SECTION = Endpoint(
@@ -1728,7 +2063,10 @@ _SET_CONFIGURATION_VALUE = Endpoint(
 
 def _set_configuration_value_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SET_CONFIGURATION_VALUE_DEPRECATED = Endpoint(
@@ -1743,7 +2081,10 @@ _SET_CONFIGURATION_VALUE_DEPRECATED = Endpoint(
 
 def _set_configuration_value_deprecated_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SET_CONFIGURATION_VALUE_FROM_BODY = Endpoint(
@@ -1758,7 +2099,10 @@ _SET_CONFIGURATION_VALUE_FROM_BODY = Endpoint(
 
 def _set_configuration_value_from_body_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_ENDPOINT_GROUPS = Endpoint(
@@ -1772,7 +2116,10 @@ _LIST_ENDPOINT_GROUPS = Endpoint(
 
 def _list_endpoint_groups_result(response: httpx.Response) -> models.EndpointGroupsResponse:
     _check(response)
-    return models.EndpointGroupsResponse.model_validate(response.json())
+    try:
+        return models.EndpointGroupsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_ENDPOINT_GROUP = Endpoint(
@@ -1786,7 +2133,10 @@ _GET_ENDPOINT_GROUP = Endpoint(
 
 def _get_endpoint_group_result(response: httpx.Response) -> models.EndpointGroupResponse:
     _check(response)
-    return models.EndpointGroupResponse.model_validate(response.json())
+    try:
+        return models.EndpointGroupResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ENABLE_ENDPOINT_GROUP = Endpoint(
@@ -1800,7 +2150,10 @@ _ENABLE_ENDPOINT_GROUP = Endpoint(
 
 def _enable_endpoint_group_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DISABLE_ENDPOINT_GROUP = Endpoint(
@@ -1814,7 +2167,10 @@ _DISABLE_ENDPOINT_GROUP = Endpoint(
 
 def _disable_endpoint_group_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_API_VERSION = Endpoint(
@@ -1828,7 +2184,10 @@ _GET_API_VERSION = Endpoint(
 
 def _get_api_version_result(response: httpx.Response) -> models.ApiVersion:
     _check(response)
-    return models.ApiVersion.model_validate(response.json())
+    try:
+        return models.ApiVersion.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_DB_STATISTICS = Endpoint(
@@ -1842,7 +2201,10 @@ _GET_DB_STATISTICS = Endpoint(
 
 def _get_db_statistics_result(response: httpx.Response) -> models.DbStatisticsResponse:
     _check(response)
-    return models.DbStatisticsResponse.model_validate(response.json())
+    try:
+        return models.DbStatisticsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_LATEST_VERSION = Endpoint(
@@ -1856,7 +2218,10 @@ _GET_LATEST_VERSION = Endpoint(
 
 def _get_latest_version_result(response: httpx.Response) -> models.LatestVersionResponse:
     _check(response)
-    return models.LatestVersionResponse.model_validate(response.json())
+    try:
+        return models.LatestVersionResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DROP_DATABASE = Endpoint(
@@ -1870,7 +2235,10 @@ _DROP_DATABASE = Endpoint(
 
 def _drop_database_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_ADMIN_DB_EXPORTS = Endpoint(
@@ -1884,7 +2252,10 @@ _LIST_ADMIN_DB_EXPORTS = Endpoint(
 
 def _list_admin_db_exports_result(response: httpx.Response) -> models.ExportListResponse:
     _check(response)
-    return models.ExportListResponse.model_validate(response.json())
+    try:
+        return models.ExportListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _START_ADMIN_DB_EXPORT = Endpoint(
@@ -1898,7 +2269,10 @@ _START_ADMIN_DB_EXPORT = Endpoint(
 
 def _start_admin_db_export_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DOWNLOAD_ADMIN_DB_EXPORT = Endpoint(
@@ -1917,7 +2291,10 @@ _DOWNLOAD_ADMIN_DB_EXPORT = Endpoint(
 
 def _download_admin_db_export_result(response: httpx.Response) -> bytes:
     _check(response)
-    return response.content
+    try:
+        return response.content
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_ADMIN_DB_EXPORT = Endpoint(
@@ -1931,7 +2308,10 @@ _DELETE_ADMIN_DB_EXPORT = Endpoint(
 
 def _delete_admin_db_export_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _IMPORT_ADMIN_DB = Endpoint(
@@ -1946,7 +2326,10 @@ _IMPORT_ADMIN_DB = Endpoint(
 
 def _import_admin_db_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_ROOT_DB_EXPORTS = Endpoint(
@@ -1960,7 +2343,10 @@ _LIST_ROOT_DB_EXPORTS = Endpoint(
 
 def _list_root_db_exports_result(response: httpx.Response) -> models.ExportListResponse:
     _check(response)
-    return models.ExportListResponse.model_validate(response.json())
+    try:
+        return models.ExportListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _START_ROOT_DB_EXPORT = Endpoint(
@@ -1974,7 +2360,10 @@ _START_ROOT_DB_EXPORT = Endpoint(
 
 def _start_root_db_export_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DOWNLOAD_ROOT_DB_EXPORT = Endpoint(
@@ -1988,7 +2377,10 @@ _DOWNLOAD_ROOT_DB_EXPORT = Endpoint(
 
 def _download_root_db_export_result(response: httpx.Response) -> bytes:
     _check(response)
-    return response.content
+    try:
+        return response.content
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_ROOT_DB_EXPORT = Endpoint(
@@ -2002,7 +2394,10 @@ _DELETE_ROOT_DB_EXPORT = Endpoint(
 
 def _delete_root_db_export_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _IMPORT_ROOT_DB = Endpoint(
@@ -2017,7 +2412,10 @@ _IMPORT_ROOT_DB = Endpoint(
 
 def _import_root_db_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_PLUGINS = Endpoint(
@@ -2031,7 +2429,10 @@ _LIST_PLUGINS = Endpoint(
 
 def _list_plugins_result(response: httpx.Response) -> models.PluginListResponse:
     _check(response)
-    return models.PluginListResponse.model_validate(response.json())
+    try:
+        return models.PluginListResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_PLUGIN = Endpoint(
@@ -2046,9 +2447,12 @@ _CREATE_PLUGIN = Endpoint(
 
 def _create_plugin_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    if response.status_code == 201:
+    try:
+        if response.status_code == 201:
+            return models.MessageResponse.model_validate(response.json())
         return models.MessageResponse.model_validate(response.json())
-    return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _STREAM_PLUGIN_LOGS = Endpoint(
@@ -2062,7 +2466,10 @@ _STREAM_PLUGIN_LOGS = Endpoint(
 
 def _stream_plugin_logs_result(response: httpx.Response) -> str:
     _check(response)
-    return response.text
+    try:
+        return response.text
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_PLUGIN = Endpoint(
@@ -2076,7 +2483,10 @@ _GET_PLUGIN = Endpoint(
 
 def _get_plugin_result(response: httpx.Response) -> models.PluginResponse:
     _check(response)
-    return models.PluginResponse.model_validate(response.json())
+    try:
+        return models.PluginResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_PLUGIN = Endpoint(
@@ -2091,7 +2501,10 @@ _UPDATE_PLUGIN = Endpoint(
 
 def _update_plugin_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DROP_PLUGIN = Endpoint(
@@ -2105,7 +2518,10 @@ _DROP_PLUGIN = Endpoint(
 
 def _drop_plugin_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_PLUGIN_VERSION = Endpoint(
@@ -2119,7 +2535,10 @@ _DELETE_PLUGIN_VERSION = Endpoint(
 
 def _delete_plugin_version_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ACTIVATE_PLUGIN = Endpoint(
@@ -2133,7 +2552,10 @@ _ACTIVATE_PLUGIN = Endpoint(
 
 def _activate_plugin_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DEACTIVATE_PLUGIN = Endpoint(
@@ -2147,7 +2569,10 @@ _DEACTIVATE_PLUGIN = Endpoint(
 
 def _deactivate_plugin_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _STREAM_SYSTEM_LOG = Endpoint(
@@ -2161,7 +2586,10 @@ _STREAM_SYSTEM_LOG = Endpoint(
 
 def _stream_system_log_result(response: httpx.Response) -> str:
     _check(response)
-    return response.text
+    try:
+        return response.text
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _RESET_ADMIN_PASSWORD = Endpoint(
@@ -2176,7 +2604,10 @@ _RESET_ADMIN_PASSWORD = Endpoint(
 
 def _reset_admin_password_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _START_METRICS = Endpoint(
@@ -2190,7 +2621,10 @@ _START_METRICS = Endpoint(
 
 def _start_metrics_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _STOP_METRICS = Endpoint(
@@ -2204,7 +2638,10 @@ _STOP_METRICS = Endpoint(
 
 def _stop_metrics_result(response: httpx.Response) -> models.MessageResponse:
     _check(response)
-    return models.MessageResponse.model_validate(response.json())
+    try:
+        return models.MessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_METRICS_METERS = Endpoint(
@@ -2218,7 +2655,10 @@ _GET_METRICS_METERS = Endpoint(
 
 def _get_metrics_meters_result(response: httpx.Response) -> models.MetricsResponse:
     _check(response)
-    return models.MetricsResponse.model_validate(response.json())
+    try:
+        return models.MetricsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_METRICS_COUNTERS = Endpoint(
@@ -2232,7 +2672,10 @@ _GET_METRICS_COUNTERS = Endpoint(
 
 def _get_metrics_counters_result(response: httpx.Response) -> models.MetricsResponse:
     _check(response)
-    return models.MetricsResponse.model_validate(response.json())
+    try:
+        return models.MetricsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_METRICS_GAUGES = Endpoint(
@@ -2246,7 +2689,10 @@ _GET_METRICS_GAUGES = Endpoint(
 
 def _get_metrics_gauges_result(response: httpx.Response) -> models.MetricsResponse:
     _check(response)
-    return models.MetricsResponse.model_validate(response.json())
+    try:
+        return models.MetricsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_METRICS_TIMERS = Endpoint(
@@ -2260,7 +2706,10 @@ _GET_METRICS_TIMERS = Endpoint(
 
 def _get_metrics_timers_result(response: httpx.Response) -> models.MetricsResponse:
     _check(response)
-    return models.MetricsResponse.model_validate(response.json())
+    try:
+        return models.MetricsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_METRICS_HISTOGRAMS = Endpoint(
@@ -2274,7 +2723,10 @@ _GET_METRICS_HISTOGRAMS = Endpoint(
 
 def _get_metrics_histograms_result(response: httpx.Response) -> models.MetricsResponse:
     _check(response)
-    return models.MetricsResponse.model_validate(response.json())
+    try:
+        return models.MetricsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_UPTIME = Endpoint(
@@ -2288,7 +2740,10 @@ _GET_UPTIME = Endpoint(
 
 def _get_uptime_result(response: httpx.Response) -> models.UptimeResponse:
     _check(response)
-    return models.UptimeResponse.model_validate(response.json())
+    try:
+        return models.UptimeResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_ROOT_CONFIGURATION = Endpoint(
@@ -2302,7 +2757,10 @@ _GET_ROOT_CONFIGURATION = Endpoint(
 
 def _get_root_configuration_result(response: httpx.Response) -> models.RootConfigurationResponse:
     _check(response)
-    return models.RootConfigurationResponse.model_validate(response.json())
+    try:
+        return models.RootConfigurationResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _OVERRIDE_ROOT_CONFIGURATION = Endpoint(
@@ -2319,7 +2777,10 @@ def _override_root_configuration_result(
     response: httpx.Response,
 ) -> models.RootConfigurationResponse:
     _check(response)
-    return models.RootConfigurationResponse.model_validate(response.json())
+    try:
+        return models.RootConfigurationResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 class Client:

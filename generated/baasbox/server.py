@@ -2252,17 +2252,19 @@ def create_app(
         async def openapi_json() -> Response:
             return Response(json.dumps(document, ensure_ascii=False), media_type="application/json")
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_current_user_deprecated_auth = Depends(
+        _authorizer(
+            impl,
+            "getCurrentUserDeprecated",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/user", methods=["GET"], include_in_schema=False)
     async def get_current_user_deprecated(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getCurrentUserDeprecated",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_current_user_deprecated_auth,
     ) -> Response:
         result = await impl.get_current_user_deprecated(
             auth=auth,
@@ -2277,17 +2279,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_current_user_deprecated_auth = Depends(
+        _authorizer(
+            impl,
+            "updateCurrentUserDeprecated",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/user", methods=["PUT"], include_in_schema=False)
     async def update_current_user_deprecated(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "updateCurrentUserDeprecated",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_current_user_deprecated_auth,
     ) -> Response:
         body = await read_body(request, models.UpdateProfileRequest, ("application/json",), True)
         result = await impl.update_current_user_deprecated(
@@ -2306,11 +2310,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    sign_up_auth = Depends(_authorizer(impl, "signUp", (("appCode",),)))
+
     @app.api_route("/user", methods=["POST"], include_in_schema=False)
     async def sign_up(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "signUp", (("appCode",),))),  # noqa: B008
+        auth: Credentials = sign_up_auth,
     ) -> Response:
         body = await read_body(request, models.SignUpRequest, ("application/json",), True)
         result = await impl.sign_up(
@@ -2329,11 +2335,13 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    login_auth = Depends(_authorizer(impl, "login", ()))
+
     @app.api_route("/login", methods=["POST"], include_in_schema=False)
     async def login(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "login", ())),  # noqa: B008
+        auth: Credentials = login_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -2356,15 +2364,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    logout_auth = Depends(
+        _authorizer(
+            impl, "logout", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/logout", methods=["POST"], include_in_schema=False)
     async def logout(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "logout", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
-            )
-        ),  # noqa: B008
+        auth: Credentials = logout_auth,
     ) -> Response:
         result = await impl.logout(
             auth=auth,
@@ -2380,18 +2390,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    logout_device_auth = Depends(
+        _authorizer(
+            impl,
+            "logoutDevice",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/logout/{pushToken}", methods=["POST"], include_in_schema=False)
     async def logout_device(
         request: Request,
         push_token: Annotated[str, Path(alias="pushToken")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "logoutDevice",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = logout_device_auth,
     ) -> Response:
         result = await impl.logout_device(
             auth=auth,
@@ -2408,17 +2420,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_current_user_auth = Depends(
+        _authorizer(
+            impl,
+            "getCurrentUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/me", methods=["GET"], include_in_schema=False)
     async def get_current_user(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getCurrentUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_current_user_auth,
     ) -> Response:
         result = await impl.get_current_user(
             auth=auth,
@@ -2433,17 +2447,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_current_user_auth = Depends(
+        _authorizer(
+            impl,
+            "updateCurrentUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/me", methods=["PUT"], include_in_schema=False)
     async def update_current_user(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "updateCurrentUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_current_user_auth,
     ) -> Response:
         body = await read_body(request, models.UpdateProfileRequest, ("application/json",), True)
         result = await impl.update_current_user(
@@ -2462,17 +2478,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    suspend_current_user_auth = Depends(
+        _authorizer(
+            impl,
+            "suspendCurrentUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/me/suspend", methods=["PUT"], include_in_schema=False)
     async def suspend_current_user(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "suspendCurrentUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = suspend_current_user_auth,
     ) -> Response:
         result = await impl.suspend_current_user(
             auth=auth,
@@ -2488,17 +2506,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    change_password_auth = Depends(
+        _authorizer(
+            impl,
+            "changePassword",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/me/password", methods=["PUT"], include_in_schema=False)
     async def change_password(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "changePassword",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = change_password_auth,
     ) -> Response:
         body = await read_body(request, models.ChangePasswordRequest, ("application/json",), True)
         result = await impl.change_password(
@@ -2517,17 +2537,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    change_username_auth = Depends(
+        _authorizer(
+            impl,
+            "changeUsername",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/me/username", methods=["PUT"], include_in_schema=False)
     async def change_username(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "changeUsername",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = change_username_auth,
     ) -> Response:
         body = await read_body(request, models.ChangeUsernameRequest, ("application/json",), True)
         result = await impl.change_username(
@@ -2546,17 +2568,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    suspend_current_user_deprecated_auth = Depends(
+        _authorizer(
+            impl,
+            "suspendCurrentUserDeprecated",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/user/suspend", methods=["PUT"], include_in_schema=False)
     async def suspend_current_user_deprecated(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "suspendCurrentUserDeprecated",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = suspend_current_user_deprecated_auth,
     ) -> Response:
         result = await impl.suspend_current_user_deprecated(
             auth=auth,
@@ -2572,17 +2596,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    change_password_deprecated_auth = Depends(
+        _authorizer(
+            impl,
+            "changePasswordDeprecated",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/user/password", methods=["PUT"], include_in_schema=False)
     async def change_password_deprecated(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "changePasswordDeprecated",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = change_password_deprecated_auth,
     ) -> Response:
         body = await read_body(request, models.ChangePasswordRequest, ("application/json",), True)
         result = await impl.change_password_deprecated(
@@ -2601,12 +2627,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_password_reset_auth = Depends(
+        _authorizer(impl, "requestPasswordReset", (("appCode",),))
+    )
+
     @app.api_route("/user/{username}/password/reset", methods=["GET"], include_in_schema=False)
     async def request_password_reset(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "requestPasswordReset", (("appCode",),))),  # noqa: B008
+        auth: Credentials = request_password_reset_auth,
     ) -> Response:
         result = await impl.request_password_reset(
             auth=auth,
@@ -2624,12 +2654,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_password_reset_form_auth = Depends(_authorizer(impl, "getPasswordResetForm", ()))
+
     @app.api_route("/user/password/reset/{base64}", methods=["GET"], include_in_schema=False)
     async def get_password_reset_form(
         request: Request,
         base64: Annotated[str, Path(alias="base64")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getPasswordResetForm", ())),  # noqa: B008
+        auth: Credentials = get_password_reset_form_auth,
     ) -> Response:
         result = await impl.get_password_reset_form(
             auth=auth,
@@ -2645,12 +2677,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    submit_password_reset_auth = Depends(_authorizer(impl, "submitPasswordReset", ()))
+
     @app.api_route("/user/password/reset/{base64}", methods=["POST"], include_in_schema=False)
     async def submit_password_reset(
         request: Request,
         base64: Annotated[str, Path(alias="base64")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "submitPasswordReset", ())),  # noqa: B008
+        auth: Credentials = submit_password_reset_auth,
     ) -> Response:
         body = await read_body(
             request, models.SubmitPasswordResetRequest, ("application/x-www-form-urlencoded",), True
@@ -2670,17 +2704,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    refresh_session_auth = Depends(
+        _authorizer(
+            impl,
+            "refreshSession",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/refresh", methods=["GET"], include_in_schema=False)
     async def refresh_session(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "refreshSession",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = refresh_session_auth,
     ) -> Response:
         result = await impl.refresh_session(
             auth=auth,
@@ -2693,6 +2729,13 @@ def create_app(
             },
             200,
         )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_users_auth = Depends(
+        _authorizer(
+            impl, "listUsers", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
 
     @app.api_route("/users", methods=["GET"], include_in_schema=False)
     async def list_users(
@@ -2707,14 +2750,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listUsers",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_users_auth,
     ) -> Response:
         result = await impl.list_users(
             auth=auth,
@@ -2741,18 +2777,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_auth = Depends(
+        _authorizer(
+            impl, "getUser", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/user/{username}", methods=["GET"], include_in_schema=False)
     async def get_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_user_auth,
     ) -> Response:
         result = await impl.get_user(
             auth=auth,
@@ -2769,12 +2805,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    check_user_exists_auth = Depends(_authorizer(impl, "checkUserExists", (("appCode",),)))
+
     @app.api_route("/user/{username}/exists", methods=["GET"], include_in_schema=False)
     async def check_user_exists(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "checkUserExists", (("appCode",),))),  # noqa: B008
+        auth: Credentials = check_user_exists_auth,
     ) -> Response:
         result = await impl.check_user_exists(
             auth=auth,
@@ -2790,17 +2828,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_social_logins_auth = Depends(
+        _authorizer(
+            impl,
+            "listSocialLogins",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/social", methods=["GET"], include_in_schema=False)
     async def list_social_logins(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listSocialLogins",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_social_logins_auth,
     ) -> Response:
         result = await impl.list_social_logins(
             auth=auth,
@@ -2817,20 +2857,22 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    link_social_network_auth = Depends(
+        _authorizer(
+            impl,
+            "linkSocialNetwork",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/social/{socialNetwork}", methods=["PUT"], include_in_schema=False)
     async def link_social_network(
         request: Request,
         social_network: Annotated[str, Path(alias="socialNetwork")],
         oauth_token: Annotated[str | None, Query(alias="oauth_token")] = None,
         oauth_secret: Annotated[str | None, Query(alias="oauth_secret")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "linkSocialNetwork",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = link_social_network_auth,
     ) -> Response:
         body = await read_body(request, models.SocialTokenRequest, ("application/json",), False)
         result = await impl.link_social_network(
@@ -2852,14 +2894,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    social_login_auth = Depends(_authorizer(impl, "socialLogin", (("appCode",),)))
+
     @app.api_route("/social/{socialNetwork}", methods=["POST"], include_in_schema=False)
     async def social_login(
         request: Request,
         social_network: Annotated[str, Path(alias="socialNetwork")],
         oauth_token: Annotated[str | None, Query(alias="oauth_token")] = None,
         oauth_secret: Annotated[str | None, Query(alias="oauth_secret")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "socialLogin", (("appCode",),))),  # noqa: B008
+        auth: Credentials = social_login_auth,
     ) -> Response:
         body = await read_body(request, models.SocialTokenRequest, ("application/json",), False)
         result = await impl.social_login(
@@ -2881,18 +2925,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    unlink_social_network_auth = Depends(
+        _authorizer(
+            impl,
+            "unlinkSocialNetwork",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/social/{socialNetwork}", methods=["DELETE"], include_in_schema=False)
     async def unlink_social_network(
         request: Request,
         social_network: Annotated[str, Path(alias="socialNetwork")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "unlinkSocialNetwork",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = unlink_social_network_auth,
     ) -> Response:
         result = await impl.unlink_social_network(
             auth=auth,
@@ -2910,14 +2956,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_social_authorization_url_auth = Depends(
+        _authorizer(impl, "getSocialAuthorizationUrl", (("appCode",),))
+    )
+
     @app.api_route("/social/{socialNetwork}/authUrl", methods=["GET"], include_in_schema=False)
     async def get_social_authorization_url(
         request: Request,
         social_network: Annotated[str, Path(alias="socialNetwork")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getSocialAuthorizationUrl", (("appCode",),))
-        ),  # noqa: B008
+        auth: Credentials = get_social_authorization_url_auth,
     ) -> Response:
         result = await impl.get_social_authorization_url(
             auth=auth,
@@ -2934,6 +2982,9 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    social_login_callback_auth = Depends(_authorizer(impl, "socialLoginCallback", (("appCode",),)))
+
     @app.api_route(
         "/social/login/{socialNetwork}/callback", methods=["GET"], include_in_schema=False
     )
@@ -2943,8 +2994,7 @@ def create_app(
         access_token: Annotated[str | None, Query(alias="access_token")] = None,
         code: Annotated[str | None, Query(alias="code")] = None,
         oauth_verifier: Annotated[str | None, Query(alias="oauth_verifier")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "socialLoginCallback", (("appCode",),))),  # noqa: B008
+        auth: Credentials = social_login_callback_auth,
     ) -> Response:
         result = await impl.social_login_callback(
             auth=auth,
@@ -2964,18 +3014,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    follow_user_auth = Depends(
+        _authorizer(
+            impl, "followUser", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/follow/{username}", methods=["POST"], include_in_schema=False)
     async def follow_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "followUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = follow_user_auth,
     ) -> Response:
         result = await impl.follow_user(
             auth=auth,
@@ -2994,18 +3044,20 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    unfollow_user_auth = Depends(
+        _authorizer(
+            impl,
+            "unfollowUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/follow/{username}", methods=["DELETE"], include_in_schema=False)
     async def unfollow_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "unfollowUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = unfollow_user_auth,
     ) -> Response:
         result = await impl.unfollow_user(
             auth=auth,
@@ -3023,6 +3075,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_my_followers_auth = Depends(
+        _authorizer(
+            impl,
+            "listMyFollowers",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/followers", methods=["GET"], include_in_schema=False)
     async def list_my_followers(
         request: Request,
@@ -3036,14 +3097,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listMyFollowers",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_my_followers_auth,
     ) -> Response:
         result = await impl.list_my_followers(
             auth=auth,
@@ -3070,6 +3124,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_followers_auth = Depends(
+        _authorizer(
+            impl,
+            "listFollowers",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/followers/{username}", methods=["GET"], include_in_schema=False)
     async def list_followers(
         request: Request,
@@ -3084,14 +3147,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listFollowers",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_followers_auth,
     ) -> Response:
         result = await impl.list_followers(
             auth=auth,
@@ -3120,6 +3176,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_my_following_auth = Depends(
+        _authorizer(
+            impl,
+            "listMyFollowing",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/following", methods=["GET"], include_in_schema=False)
     async def list_my_following(
         request: Request,
@@ -3133,14 +3198,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listMyFollowing",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_my_following_auth,
     ) -> Response:
         result = await impl.list_my_following(
             auth=auth,
@@ -3167,6 +3225,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_following_auth = Depends(
+        _authorizer(
+            impl,
+            "listFollowing",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/following/{username}", methods=["GET"], include_in_schema=False)
     async def list_following(
         request: Request,
@@ -3181,14 +3248,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listFollowing",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_following_auth,
     ) -> Response:
         result = await impl.list_following(
             auth=auth,
@@ -3217,19 +3277,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    enable_push_auth = Depends(
+        _authorizer(
+            impl, "enablePush", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/push/enable/{os}/{pushToken}", methods=["PUT"], include_in_schema=False)
     async def enable_push(
         request: Request,
         os: Annotated[Literal["ios", "android"], Path(alias="os")],
         push_token: Annotated[str, Path(alias="pushToken")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "enablePush",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = enable_push_auth,
     ) -> Response:
         result = await impl.enable_push(
             auth=auth,
@@ -3247,18 +3307,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    disable_push_auth = Depends(
+        _authorizer(
+            impl,
+            "disablePush",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/push/disable/{pushToken}", methods=["PUT"], include_in_schema=False)
     async def disable_push(
         request: Request,
         push_token: Annotated[str, Path(alias="pushToken")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "disablePush",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = disable_push_auth,
     ) -> Response:
         result = await impl.disable_push(
             auth=auth,
@@ -3275,19 +3337,21 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    enable_push_deprecated_auth = Depends(
+        _authorizer(
+            impl,
+            "enablePushDeprecated",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/push/device/{os}/{deviceId}", methods=["PUT"], include_in_schema=False)
     async def enable_push_deprecated(
         request: Request,
         os: Annotated[Literal["ios", "android"], Path(alias="os")],
         device_id: Annotated[str, Path(alias="deviceId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "enablePushDeprecated",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = enable_push_deprecated_auth,
     ) -> Response:
         result = await impl.enable_push_deprecated(
             auth=auth,
@@ -3305,18 +3369,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_push_auth = Depends(
+        _authorizer(
+            impl, "sendPush", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/push/message", methods=["POST"], include_in_schema=False)
     async def send_push(
         request: Request,
         verbose: Annotated[bool | None, Query(alias="verbose")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "sendPush",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = send_push_auth,
     ) -> Response:
         body = await read_body(request, models.SendPushRequest, ("application/json",), True)
         result = await impl.send_push(
@@ -3338,18 +3402,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_push_to_user_auth = Depends(
+        _authorizer(
+            impl,
+            "sendPushToUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/push/message/{username}", methods=["POST"], include_in_schema=False)
     async def send_push_to_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "sendPushToUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = send_push_to_user_auth,
     ) -> Response:
         body = await read_body(request, models.SendPushToUserRequest, ("application/json",), True)
         result = await impl.send_push_to_user(
@@ -3371,19 +3437,21 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_document_by_rid_auth = Depends(
+        _authorizer(
+            impl,
+            "getDocumentByRid",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/document/#{rid}", methods=["GET"], include_in_schema=False)
     async def get_document_by_rid(
         request: Request,
         rid: Annotated[str, Path(alias="rid")],
         with_acl: Annotated[bool | None, Query(alias="withAcl")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getDocumentByRid",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_document_by_rid_auth,
     ) -> Response:
         result = await impl.get_document_by_rid(
             auth=auth,
@@ -3402,6 +3470,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_documents_auth = Depends(
+        _authorizer(
+            impl,
+            "listDocuments",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
     @app.api_route("/document/{collection}", methods=["GET"], include_in_schema=False)
     async def list_documents(
         request: Request,
@@ -3417,14 +3494,7 @@ def create_app(
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
         with_acl: Annotated[bool | None, Query(alias="withAcl")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listDocuments",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_documents_auth,
     ) -> Response:
         result = await impl.list_documents(
             auth=auth,
@@ -3454,18 +3524,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_document_auth = Depends(
+        _authorizer(
+            impl,
+            "createDocument",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/document/{collection}", methods=["POST"], include_in_schema=False)
     async def create_document(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "createDocument",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = create_document_auth,
     ) -> Response:
         body = await read_body(request, models.CreateDocumentRequest, ("application/json",), True)
         result = await impl.create_document(
@@ -3486,20 +3558,22 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    count_documents_auth = Depends(
+        _authorizer(
+            impl,
+            "countDocuments",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
     @app.api_route("/document/{collection}/count", methods=["GET"], include_in_schema=False)
     async def count_documents(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "countDocuments",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = count_documents_auth,
     ) -> Response:
         result = await impl.count_documents(
             auth=auth,
@@ -3520,20 +3594,22 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_document_auth = Depends(
+        _authorizer(
+            impl,
+            "getDocument",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
     @app.api_route("/document/{collection}/{id}", methods=["GET"], include_in_schema=False)
     async def get_document(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
         with_acl: Annotated[bool | None, Query(alias="withAcl")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getDocument",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_document_auth,
     ) -> Response:
         result = await impl.get_document(
             auth=auth,
@@ -3553,19 +3629,21 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_document_auth = Depends(
+        _authorizer(
+            impl,
+            "updateDocument",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/document/{collection}/{id}", methods=["PUT"], include_in_schema=False)
     async def update_document(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "updateDocument",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_document_auth,
     ) -> Response:
         body = await read_body(request, models.UpdateDocumentRequest, ("application/json",), True)
         result = await impl.update_document(
@@ -3587,19 +3665,21 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_document_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteDocument",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/document/{collection}/{id}", methods=["DELETE"], include_in_schema=False)
     async def delete_document(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "deleteDocument",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_document_auth,
     ) -> Response:
         result = await impl.delete_document(
             auth=auth,
@@ -3619,6 +3699,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_document_field_auth = Depends(
+        _authorizer(
+            impl,
+            "getDocumentField",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
     @app.api_route(
         "/document/{collection}/{id}/.{fieldPath}", methods=["GET"], include_in_schema=False
     )
@@ -3627,14 +3716,7 @@ def create_app(
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
         field_path: Annotated[str, Path(alias="fieldPath")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getDocumentField",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_document_field_auth,
     ) -> Response:
         result = await impl.get_document_field(
             auth=auth,
@@ -3654,6 +3736,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_document_field_auth = Depends(
+        _authorizer(
+            impl,
+            "updateDocumentField",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route(
         "/document/{collection}/{id}/.{fieldPath}", methods=["PUT"], include_in_schema=False
     )
@@ -3662,14 +3753,7 @@ def create_app(
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
         field_path: Annotated[str, Path(alias="fieldPath")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "updateDocumentField",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_document_field_auth,
     ) -> Response:
         body = await read_body(
             request, models.UpdateDocumentFieldRequest, ("application/json",), True
@@ -3694,6 +3778,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_linked_documents_auth = Depends(
+        _authorizer(
+            impl,
+            "listLinkedDocuments",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route(
         "/document/{collection}/{id}/{linkName}", methods=["GET"], include_in_schema=False
     )
@@ -3713,14 +3806,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listLinkedDocuments",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_linked_documents_auth,
     ) -> Response:
         result = await impl.list_linked_documents(
             auth=auth,
@@ -3752,19 +3838,21 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_document_acl_auth = Depends(
+        _authorizer(
+            impl,
+            "updateDocumentAcl",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/document/{collection}/{id}/acl", methods=["PUT"], include_in_schema=False)
     async def update_document_acl(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "updateDocumentAcl",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_document_acl_auth,
     ) -> Response:
         body = await read_body(request, models.DocumentAcl, ("application/json",), True)
         result = await impl.update_document_acl(
@@ -3786,6 +3874,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    grant_document_to_user_auth = Depends(
+        _authorizer(
+            impl,
+            "grantDocumentToUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route(
         "/document/{collection}/{id}/{action}/user/{username}",
         methods=["PUT"],
@@ -3797,14 +3894,7 @@ def create_app(
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "grantDocumentToUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = grant_document_to_user_auth,
     ) -> Response:
         result = await impl.grant_document_to_user(
             auth=auth,
@@ -3825,6 +3915,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    revoke_document_from_user_auth = Depends(
+        _authorizer(
+            impl,
+            "revokeDocumentFromUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route(
         "/document/{collection}/{id}/{action}/user/{username}",
         methods=["DELETE"],
@@ -3836,14 +3935,7 @@ def create_app(
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "revokeDocumentFromUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = revoke_document_from_user_auth,
     ) -> Response:
         result = await impl.revoke_document_from_user(
             auth=auth,
@@ -3864,6 +3956,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    grant_document_to_role_auth = Depends(
+        _authorizer(
+            impl,
+            "grantDocumentToRole",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route(
         "/document/{collection}/{id}/{action}/role/{rolename}",
         methods=["PUT"],
@@ -3875,14 +3976,7 @@ def create_app(
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         rolename: Annotated[str, Path(alias="rolename")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "grantDocumentToRole",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = grant_document_to_role_auth,
     ) -> Response:
         result = await impl.grant_document_to_role(
             auth=auth,
@@ -3903,6 +3997,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    revoke_document_from_role_auth = Depends(
+        _authorizer(
+            impl,
+            "revokeDocumentFromRole",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route(
         "/document/{collection}/{id}/{action}/role/{rolename}",
         methods=["DELETE"],
@@ -3914,14 +4017,7 @@ def create_app(
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         rolename: Annotated[str, Path(alias="rolename")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "revokeDocumentFromRole",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = revoke_document_from_role_auth,
     ) -> Response:
         result = await impl.revoke_document_from_role(
             auth=auth,
@@ -3942,6 +4038,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_link_auth = Depends(
+        _authorizer(
+            impl, "createLink", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route(
         "/link/{sourceId}/{linkName}/{destId}", methods=["POST"], include_in_schema=False
     )
@@ -3950,14 +4053,7 @@ def create_app(
         source_id: Annotated[str, Path(alias="sourceId")],
         link_name: Annotated[str, Path(alias="linkName")],
         dest_id: Annotated[str, Path(alias="destId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "createLink",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = create_link_auth,
     ) -> Response:
         result = await impl.create_link(
             auth=auth,
@@ -3978,6 +4074,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_links_auth = Depends(
+        _authorizer(
+            impl, "listLinks", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/link", methods=["GET"], include_in_schema=False)
     async def list_links(
         request: Request,
@@ -3991,14 +4094,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listLinks",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_links_auth,
     ) -> Response:
         result = await impl.list_links(
             auth=auth,
@@ -4025,18 +4121,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_link_auth = Depends(
+        _authorizer(
+            impl, "getLink", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/link/{linkId}", methods=["GET"], include_in_schema=False)
     async def get_link(
         request: Request,
         link_id: Annotated[str, Path(alias="linkId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getLink",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_link_auth,
     ) -> Response:
         result = await impl.get_link(
             auth=auth,
@@ -4053,18 +4149,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_link_auth = Depends(
+        _authorizer(
+            impl, "deleteLink", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/link/{linkId}", methods=["DELETE"], include_in_schema=False)
     async def delete_link(
         request: Request,
         link_id: Annotated[str, Path(alias="linkId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "deleteLink",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_link_auth,
     ) -> Response:
         result = await impl.delete_link(
             auth=auth,
@@ -4081,17 +4177,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    upload_file_auth = Depends(
+        _authorizer(
+            impl, "uploadFile", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/file", methods=["POST"], include_in_schema=False)
     async def upload_file(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "uploadFile",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = upload_file_auth,
     ) -> Response:
         body = await read_body(request, models.UploadFileRequest, ("multipart/form-data",), True)
         result = await impl.upload_file(
@@ -4110,6 +4206,15 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_file_details_auth = Depends(
+        _authorizer(
+            impl,
+            "listFileDetails",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
     @app.api_route("/file/details", methods=["GET"], include_in_schema=False)
     async def list_file_details(
         request: Request,
@@ -4123,14 +4228,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listFileDetails",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_file_details_auth,
     ) -> Response:
         result = await impl.list_file_details(
             auth=auth,
@@ -4157,18 +4255,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_file_details_auth = Depends(
+        _authorizer(
+            impl,
+            "getFileDetails",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
     @app.api_route("/file/details/{id}", methods=["GET"], include_in_schema=False)
     async def get_file_details(
         request: Request,
         id: Annotated[str, Path(alias="id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getFileDetails",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_file_details_auth,
     ) -> Response:
         result = await impl.get_file_details(
             auth=auth,
@@ -4186,18 +4286,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_file_attached_data_auth = Depends(
+        _authorizer(
+            impl,
+            "getFileAttachedData",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
     @app.api_route("/file/attachedData/{id}", methods=["GET"], include_in_schema=False)
     async def get_file_attached_data(
         request: Request,
         id: Annotated[str, Path(alias="id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getFileAttachedData",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_file_attached_data_auth,
     ) -> Response:
         result = await impl.get_file_attached_data(
             auth=auth,
@@ -4215,18 +4317,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_file_content_auth = Depends(
+        _authorizer(
+            impl,
+            "getFileContent",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
     @app.api_route("/file/content/{id}", methods=["GET"], include_in_schema=False)
     async def get_file_content(
         request: Request,
         id: Annotated[str, Path(alias="id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getFileContent",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_file_content_auth,
     ) -> Response:
         result = await impl.get_file_content(
             auth=auth,
@@ -4244,6 +4348,22 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_file_auth = Depends(
+        _authorizer(
+            impl,
+            "downloadFile",
+            (
+                ("appCode", "basicAuth"),
+                ("appCode", "bbSession"),
+                ("bbSession",),
+                ("appCode",),
+                ("appCodeQuery", "bbSessionQuery"),
+                ("appCodeQuery",),
+            ),
+        )
+    )
+
     @app.api_route("/file/{id}", methods=["GET"], include_in_schema=False)
     async def download_file(
         request: Request,
@@ -4251,21 +4371,7 @@ def create_app(
         download: Annotated[bool | None, Query(alias="download")] = None,
         size_id: Annotated[int | None, Query(alias="sizeId")] = None,
         resize: Annotated[str | None, Query(alias="resize")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "downloadFile",
-                (
-                    ("appCode", "basicAuth"),
-                    ("appCode", "bbSession"),
-                    ("bbSession",),
-                    ("appCode",),
-                    ("appCodeQuery", "bbSessionQuery"),
-                    ("appCodeQuery",),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = download_file_auth,
     ) -> Response:
         result = await impl.download_file(
             auth=auth,
@@ -4287,18 +4393,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_file_auth = Depends(
+        _authorizer(
+            impl, "deleteFile", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/file/{id}", methods=["DELETE"], include_in_schema=False)
     async def delete_file(
         request: Request,
         id: Annotated[str, Path(alias="id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "deleteFile",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_file_auth,
     ) -> Response:
         result = await impl.delete_file(
             auth=auth,
@@ -4315,20 +4421,22 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    grant_file_to_user_auth = Depends(
+        _authorizer(
+            impl,
+            "grantFileToUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/file/{id}/{action}/user/{username}", methods=["PUT"], include_in_schema=False)
     async def grant_file_to_user(
         request: Request,
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "grantFileToUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = grant_file_to_user_auth,
     ) -> Response:
         result = await impl.grant_file_to_user(
             auth=auth,
@@ -4348,6 +4456,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    revoke_file_from_user_auth = Depends(
+        _authorizer(
+            impl,
+            "revokeFileFromUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route(
         "/file/{id}/{action}/user/{username}", methods=["DELETE"], include_in_schema=False
     )
@@ -4356,14 +4473,7 @@ def create_app(
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "revokeFileFromUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = revoke_file_from_user_auth,
     ) -> Response:
         result = await impl.revoke_file_from_user(
             auth=auth,
@@ -4383,20 +4493,22 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    grant_file_to_role_auth = Depends(
+        _authorizer(
+            impl,
+            "grantFileToRole",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/file/{id}/{action}/role/{rolename}", methods=["PUT"], include_in_schema=False)
     async def grant_file_to_role(
         request: Request,
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         rolename: Annotated[str, Path(alias="rolename")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "grantFileToRole",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = grant_file_to_role_auth,
     ) -> Response:
         result = await impl.grant_file_to_role(
             auth=auth,
@@ -4416,6 +4528,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    revoke_file_from_role_auth = Depends(
+        _authorizer(
+            impl,
+            "revokeFileFromRole",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route(
         "/file/{id}/{action}/role/{rolename}", methods=["DELETE"], include_in_schema=False
     )
@@ -4424,14 +4545,7 @@ def create_app(
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         rolename: Annotated[str, Path(alias="rolename")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "revokeFileFromRole",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = revoke_file_from_role_auth,
     ) -> Response:
         result = await impl.revoke_file_from_role(
             auth=auth,
@@ -4451,14 +4565,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_asset_auth = Depends(_authorizer(impl, "getAsset", (("appCode",), ("appCodeQuery",))))
+
     @app.api_route("/asset/{name}", methods=["GET"], include_in_schema=False)
     async def get_asset(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getAsset", (("appCode",), ("appCodeQuery",)))
-        ),  # noqa: B008
+        auth: Credentials = get_asset_auth,
     ) -> Response:
         result = await impl.get_asset(
             auth=auth,
@@ -4476,14 +4590,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_asset_data_auth = Depends(
+        _authorizer(impl, "getAssetData", (("appCode",), ("appCodeQuery",)))
+    )
+
     @app.api_route("/asset/{name}/data", methods=["GET"], include_in_schema=False)
     async def get_asset_data(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getAssetData", (("appCode",), ("appCodeQuery",)))
-        ),  # noqa: B008
+        auth: Credentials = get_asset_data_auth,
     ) -> Response:
         result = await impl.get_asset_data(
             auth=auth,
@@ -4501,14 +4617,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_asset_auth = Depends(
+        _authorizer(impl, "downloadAsset", (("appCode",), ("appCodeQuery",)))
+    )
+
     @app.api_route("/asset/{name}/download", methods=["GET"], include_in_schema=False)
     async def download_asset(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "downloadAsset", (("appCode",), ("appCodeQuery",)))
-        ),  # noqa: B008
+        auth: Credentials = download_asset_auth,
     ) -> Response:
         result = await impl.download_asset(
             auth=auth,
@@ -4526,16 +4644,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_asset_resized_auth = Depends(
+        _authorizer(impl, "getAssetResized", (("appCode",), ("appCodeQuery",)))
+    )
+
     @app.api_route("/asset/{name}/resize/{w}/{h}", methods=["GET"], include_in_schema=False)
     async def get_asset_resized(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         w: Annotated[str, Path(alias="w")],
         h: Annotated[str, Path(alias="h")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getAssetResized", (("appCode",), ("appCodeQuery",)))
-        ),  # noqa: B008
+        auth: Credentials = get_asset_resized_auth,
     ) -> Response:
         result = await impl.get_asset_resized(
             auth=auth,
@@ -4555,15 +4675,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_asset_scaled_auth = Depends(
+        _authorizer(impl, "getAssetScaled", (("appCode",), ("appCodeQuery",)))
+    )
+
     @app.api_route("/asset/{name}/resize/{perc}", methods=["GET"], include_in_schema=False)
     async def get_asset_scaled(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         perc: Annotated[str, Path(alias="perc")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getAssetScaled", (("appCode",), ("appCodeQuery",)))
-        ),  # noqa: B008
+        auth: Credentials = get_asset_scaled_auth,
     ) -> Response:
         result = await impl.get_asset_scaled(
             auth=auth,
@@ -4582,15 +4704,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_asset_by_size_id_auth = Depends(
+        _authorizer(impl, "getAssetBySizeId", (("appCode",), ("appCodeQuery",)))
+    )
+
     @app.api_route("/asset/{name}/resizeId/{sizeId}", methods=["GET"], include_in_schema=False)
     async def get_asset_by_size_id(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         size_id: Annotated[int, Path(alias="sizeId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getAssetBySizeId", (("appCode",), ("appCodeQuery",)))
-        ),  # noqa: B008
+        auth: Credentials = get_asset_by_size_id_auth,
     ) -> Response:
         result = await impl.get_asset_by_size_id(
             auth=auth,
@@ -4609,6 +4733,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_asset_resized_auth = Depends(
+        _authorizer(impl, "downloadAssetResized", (("appCode",), ("appCodeQuery",)))
+    )
+
     @app.api_route(
         "/asset/{name}/download/resize/{w}/{h}", methods=["GET"], include_in_schema=False
     )
@@ -4617,10 +4746,7 @@ def create_app(
         name: Annotated[str, Path(alias="name")],
         w: Annotated[str, Path(alias="w")],
         h: Annotated[str, Path(alias="h")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "downloadAssetResized", (("appCode",), ("appCodeQuery",)))
-        ),  # noqa: B008
+        auth: Credentials = download_asset_resized_auth,
     ) -> Response:
         result = await impl.download_asset_resized(
             auth=auth,
@@ -4640,15 +4766,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_asset_scaled_auth = Depends(
+        _authorizer(impl, "downloadAssetScaled", (("appCode",), ("appCodeQuery",)))
+    )
+
     @app.api_route("/asset/{name}/download/resize/{perc}", methods=["GET"], include_in_schema=False)
     async def download_asset_scaled(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         perc: Annotated[str, Path(alias="perc")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "downloadAssetScaled", (("appCode",), ("appCodeQuery",)))
-        ),  # noqa: B008
+        auth: Credentials = download_asset_scaled_auth,
     ) -> Response:
         result = await impl.download_asset_scaled(
             auth=auth,
@@ -4667,6 +4795,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_asset_by_size_id_auth = Depends(
+        _authorizer(impl, "downloadAssetBySizeId", (("appCode",), ("appCodeQuery",)))
+    )
+
     @app.api_route(
         "/asset/{name}/download/resizeId/{sizeId}", methods=["GET"], include_in_schema=False
     )
@@ -4674,10 +4807,7 @@ def create_app(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         size_id: Annotated[int, Path(alias="sizeId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "downloadAssetBySizeId", (("appCode",), ("appCodeQuery",)))
-        ),  # noqa: B008
+        auth: Credentials = download_asset_by_size_id_auth,
     ) -> Response:
         result = await impl.download_asset_by_size_id(
             auth=auth,
@@ -4696,18 +4826,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    invoke_plugin_get_auth = Depends(
+        _authorizer(
+            impl,
+            "invokePluginGet",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
     @app.api_route("/plugin/{name}", methods=["GET"], include_in_schema=False)
     async def invoke_plugin_get(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "invokePluginGet",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = invoke_plugin_get_auth,
     ) -> Response:
         result = await impl.invoke_plugin_get(
             auth=auth,
@@ -4727,18 +4859,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    invoke_plugin_put_auth = Depends(
+        _authorizer(
+            impl,
+            "invokePluginPut",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
     @app.api_route("/plugin/{name}", methods=["PUT"], include_in_schema=False)
     async def invoke_plugin_put(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "invokePluginPut",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = invoke_plugin_put_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -4765,18 +4899,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    invoke_plugin_post_auth = Depends(
+        _authorizer(
+            impl,
+            "invokePluginPost",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
     @app.api_route("/plugin/{name}", methods=["POST"], include_in_schema=False)
     async def invoke_plugin_post(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "invokePluginPost",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = invoke_plugin_post_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -4803,18 +4939,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    invoke_plugin_delete_auth = Depends(
+        _authorizer(
+            impl,
+            "invokePluginDelete",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
     @app.api_route("/plugin/{name}", methods=["DELETE"], include_in_schema=False)
     async def invoke_plugin_delete(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "invokePluginDelete",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = invoke_plugin_delete_auth,
     ) -> Response:
         result = await impl.invoke_plugin_delete(
             auth=auth,
@@ -4834,19 +4972,21 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    invoke_plugin_get_with_path_auth = Depends(
+        _authorizer(
+            impl,
+            "invokePluginGetWithPath",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
     @app.api_route("/plugin/{name}/{params}", methods=["GET"], include_in_schema=False)
     async def invoke_plugin_get_with_path(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         params: Annotated[str, Path(alias="params")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "invokePluginGetWithPath",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = invoke_plugin_get_with_path_auth,
     ) -> Response:
         result = await impl.invoke_plugin_get_with_path(
             auth=auth,
@@ -4867,19 +5007,21 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    invoke_plugin_put_with_path_auth = Depends(
+        _authorizer(
+            impl,
+            "invokePluginPutWithPath",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
     @app.api_route("/plugin/{name}/{params}", methods=["PUT"], include_in_schema=False)
     async def invoke_plugin_put_with_path(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         params: Annotated[str, Path(alias="params")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "invokePluginPutWithPath",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = invoke_plugin_put_with_path_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -4907,19 +5049,21 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    invoke_plugin_post_with_path_auth = Depends(
+        _authorizer(
+            impl,
+            "invokePluginPostWithPath",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
     @app.api_route("/plugin/{name}/{params}", methods=["POST"], include_in_schema=False)
     async def invoke_plugin_post_with_path(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         params: Annotated[str, Path(alias="params")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "invokePluginPostWithPath",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = invoke_plugin_post_with_path_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -4947,19 +5091,21 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    invoke_plugin_delete_with_path_auth = Depends(
+        _authorizer(
+            impl,
+            "invokePluginDeleteWithPath",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
     @app.api_route("/plugin/{name}/{params}", methods=["DELETE"], include_in_schema=False)
     async def invoke_plugin_delete_with_path(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         params: Annotated[str, Path(alias="params")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "invokePluginDeleteWithPath",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = invoke_plugin_delete_with_path_auth,
     ) -> Response:
         result = await impl.invoke_plugin_delete_with_path(
             auth=auth,
@@ -4980,6 +5126,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_list_users_auth = Depends(
+        _authorizer(
+            impl,
+            "adminListUsers",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/user", methods=["GET"], include_in_schema=False)
     async def admin_list_users(
         request: Request,
@@ -4993,14 +5148,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "adminListUsers",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = admin_list_users_auth,
     ) -> Response:
         result = await impl.admin_list_users(
             auth=auth,
@@ -5027,17 +5175,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_create_user_auth = Depends(
+        _authorizer(
+            impl,
+            "adminCreateUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/user", methods=["POST"], include_in_schema=False)
     async def admin_create_user(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "adminCreateUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = admin_create_user_auth,
     ) -> Response:
         body = await read_body(request, models.AdminCreateUserRequest, ("application/json",), True)
         result = await impl.admin_create_user(
@@ -5056,18 +5206,20 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_get_user_auth = Depends(
+        _authorizer(
+            impl,
+            "adminGetUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/user/{username}", methods=["GET"], include_in_schema=False)
     async def admin_get_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "adminGetUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = admin_get_user_auth,
     ) -> Response:
         result = await impl.admin_get_user(
             auth=auth,
@@ -5086,18 +5238,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_update_user_auth = Depends(
+        _authorizer(
+            impl,
+            "adminUpdateUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/user/{username}", methods=["PUT"], include_in_schema=False)
     async def admin_update_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "adminUpdateUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = admin_update_user_auth,
     ) -> Response:
         body = await read_body(request, models.AdminUpdateUserRequest, ("application/json",), True)
         result = await impl.admin_update_user(
@@ -5117,18 +5271,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_delete_user_auth = Depends(
+        _authorizer(
+            impl,
+            "adminDeleteUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/user/{username}", methods=["DELETE"], include_in_schema=False)
     async def admin_delete_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "adminDeleteUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = admin_delete_user_auth,
     ) -> Response:
         result = await impl.admin_delete_user(
             auth=auth,
@@ -5147,18 +5303,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_set_user_password_auth = Depends(
+        _authorizer(
+            impl,
+            "adminSetUserPassword",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/user/{username}/password", methods=["PUT"], include_in_schema=False)
     async def admin_set_user_password(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "adminSetUserPassword",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = admin_set_user_password_auth,
     ) -> Response:
         body = await read_body(request, models.SetUserPasswordRequest, ("application/json",), True)
         result = await impl.admin_set_user_password(
@@ -5178,18 +5336,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_suspend_user_auth = Depends(
+        _authorizer(
+            impl,
+            "adminSuspendUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/user/suspend/{username}", methods=["PUT"], include_in_schema=False)
     async def admin_suspend_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "adminSuspendUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = admin_suspend_user_auth,
     ) -> Response:
         result = await impl.admin_suspend_user(
             auth=auth,
@@ -5206,18 +5366,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_activate_user_auth = Depends(
+        _authorizer(
+            impl,
+            "adminActivateUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/user/activate/{username}", methods=["PUT"], include_in_schema=False)
     async def admin_activate_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "adminActivateUser",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = admin_activate_user_auth,
     ) -> Response:
         result = await impl.admin_activate_user(
             auth=auth,
@@ -5234,18 +5396,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_list_following_auth = Depends(
+        _authorizer(
+            impl,
+            "adminListFollowing",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/following/{username}", methods=["GET"], include_in_schema=False)
     async def admin_list_following(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "adminListFollowing",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = admin_list_following_auth,
     ) -> Response:
         result = await impl.admin_list_following(
             auth=auth,
@@ -5263,6 +5427,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_create_follow_auth = Depends(
+        _authorizer(
+            impl,
+            "adminCreateFollow",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route(
         "/admin/follow/{follower}/to/{theFollowed}", methods=["POST"], include_in_schema=False
     )
@@ -5270,14 +5443,7 @@ def create_app(
         request: Request,
         follower: Annotated[str, Path(alias="follower")],
         the_followed: Annotated[str, Path(alias="theFollowed")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "adminCreateFollow",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = admin_create_follow_auth,
     ) -> Response:
         result = await impl.admin_create_follow(
             auth=auth,
@@ -5297,6 +5463,15 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_delete_follow_auth = Depends(
+        _authorizer(
+            impl,
+            "adminDeleteFollow",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route(
         "/admin/follow/{follower}/to/{theFollowed}", methods=["DELETE"], include_in_schema=False
     )
@@ -5304,14 +5479,7 @@ def create_app(
         request: Request,
         follower: Annotated[str, Path(alias="follower")],
         the_followed: Annotated[str, Path(alias="theFollowed")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "adminDeleteFollow",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = admin_delete_follow_auth,
     ) -> Response:
         result = await impl.admin_delete_follow(
             auth=auth,
@@ -5330,6 +5498,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_collections_auth = Depends(
+        _authorizer(
+            impl,
+            "listCollections",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/collection", methods=["GET"], include_in_schema=False)
     async def list_collections(
         request: Request,
@@ -5343,14 +5520,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listCollections",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_collections_auth,
     ) -> Response:
         result = await impl.list_collections(
             auth=auth,
@@ -5376,18 +5546,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_collection_auth = Depends(
+        _authorizer(
+            impl,
+            "createCollection",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/collection/{name}", methods=["POST"], include_in_schema=False)
     async def create_collection(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "createCollection",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = create_collection_auth,
     ) -> Response:
         result = await impl.create_collection(
             auth=auth,
@@ -5404,18 +5576,20 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_collection_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteCollection",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/collection/{name}", methods=["DELETE"], include_in_schema=False)
     async def delete_collection(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "deleteCollection",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_collection_auth,
     ) -> Response:
         result = await impl.delete_collection(
             auth=auth,
@@ -5434,17 +5608,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_roles_auth = Depends(
+        _authorizer(
+            impl, "listRoles", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/admin/role", methods=["GET"], include_in_schema=False)
     async def list_roles(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listRoles",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_roles_auth,
     ) -> Response:
         result = await impl.list_roles(
             auth=auth,
@@ -5459,17 +5633,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_roles_deprecated_auth = Depends(
+        _authorizer(
+            impl,
+            "listRolesDeprecated",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/roles", methods=["GET"], include_in_schema=False)
     async def list_roles_deprecated(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listRolesDeprecated",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_roles_deprecated_auth,
     ) -> Response:
         result = await impl.list_roles_deprecated(
             auth=auth,
@@ -5484,18 +5660,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_role_auth = Depends(
+        _authorizer(
+            impl, "getRole", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/admin/role/{name}", methods=["GET"], include_in_schema=False)
     async def get_role(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getRole",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_role_auth,
     ) -> Response:
         result = await impl.get_role(
             auth=auth,
@@ -5512,18 +5688,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_role_auth = Depends(
+        _authorizer(
+            impl, "updateRole", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/admin/role/{name}", methods=["PUT"], include_in_schema=False)
     async def update_role(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "updateRole",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_role_auth,
     ) -> Response:
         body = await read_body(request, models.UpdateRoleRequest, ("application/json",), False)
         result = await impl.update_role(
@@ -5543,18 +5719,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_role_auth = Depends(
+        _authorizer(
+            impl, "createRole", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/admin/role/{name}", methods=["POST"], include_in_schema=False)
     async def create_role(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "createRole",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = create_role_auth,
     ) -> Response:
         body = await read_body(request, models.CreateRoleRequest, ("application/json",), False)
         result = await impl.create_role(
@@ -5573,18 +5749,18 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_role_auth = Depends(
+        _authorizer(
+            impl, "deleteRole", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/admin/role/{name}", methods=["DELETE"], include_in_schema=False)
     async def delete_role(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "deleteRole",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_role_auth,
     ) -> Response:
         result = await impl.delete_role(
             auth=auth,
@@ -5602,6 +5778,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_assets_auth = Depends(
+        _authorizer(
+            impl, "listAssets", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/admin/asset", methods=["GET"], include_in_schema=False)
     async def list_assets(
         request: Request,
@@ -5615,14 +5798,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listAssets",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_assets_auth,
     ) -> Response:
         result = await impl.list_assets(
             auth=auth,
@@ -5649,17 +5825,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_asset_auth = Depends(
+        _authorizer(
+            impl,
+            "createAsset",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/asset", methods=["POST"], include_in_schema=False)
     async def create_asset(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "createAsset",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = create_asset_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -5683,18 +5861,20 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_asset_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteAsset",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/asset/{name}", methods=["DELETE"], include_in_schema=False)
     async def delete_asset(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "deleteAsset",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_asset_auth,
     ) -> Response:
         result = await impl.delete_asset(
             auth=auth,
@@ -5711,17 +5891,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    dump_configuration_auth = Depends(
+        _authorizer(
+            impl,
+            "dumpConfiguration",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/configuration/dump.json", methods=["GET"], include_in_schema=False)
     async def dump_configuration(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "dumpConfiguration",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = dump_configuration_auth,
     ) -> Response:
         result = await impl.dump_configuration(
             auth=auth,
@@ -5736,17 +5918,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    dump_configuration_text_auth = Depends(
+        _authorizer(
+            impl,
+            "dumpConfigurationText",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/configuration/dump.txt", methods=["GET"], include_in_schema=False)
     async def dump_configuration_text(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "dumpConfigurationText",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = dump_configuration_text_auth,
     ) -> Response:
         result = await impl.dump_configuration_text(
             auth=auth,
@@ -5761,18 +5945,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_configuration_section_auth = Depends(
+        _authorizer(
+            impl,
+            "getConfigurationSection",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/configuration/{section}", methods=["GET"], include_in_schema=False)
     async def get_configuration_section(
         request: Request,
         section: Annotated[str, Path(alias="section")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getConfigurationSection",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_configuration_section_auth,
     ) -> Response:
         result = await impl.get_configuration_section(
             auth=auth,
@@ -5789,18 +5975,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    set_configuration_section_auth = Depends(
+        _authorizer(
+            impl,
+            "setConfigurationSection",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/configuration/{section}", methods=["PUT"], include_in_schema=False)
     async def set_configuration_section(
         request: Request,
         section: Annotated[str, Path(alias="section")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "setConfigurationSection",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = set_configuration_section_auth,
     ) -> Response:
         body = await read_body(
             request, models.SetConfigurationValueRequest, ("application/json",), False
@@ -5821,6 +6009,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    set_configuration_value_auth = Depends(
+        _authorizer(
+            impl,
+            "setConfigurationValue",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route(
         "/admin/configuration/{section}/{subSection}/{key}/{value}",
         methods=["PUT"],
@@ -5832,14 +6029,7 @@ def create_app(
         sub_section: Annotated[str, Path(alias="subSection")],
         key: Annotated[str, Path(alias="key")],
         value: Annotated[str, Path(alias="value")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "setConfigurationValue",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = set_configuration_value_auth,
     ) -> Response:
         body = await read_body(
             request, models.SetConfigurationValueRequest, ("application/json",), False
@@ -5865,6 +6055,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    set_configuration_value_deprecated_auth = Depends(
+        _authorizer(
+            impl,
+            "setConfigurationValueDeprecated",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route(
         "/admin/configuration/{section}/{key}/{value}", methods=["PUT"], include_in_schema=False
     )
@@ -5873,14 +6072,7 @@ def create_app(
         section: Annotated[str, Path(alias="section")],
         key: Annotated[str, Path(alias="key")],
         value: Annotated[str, Path(alias="value")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "setConfigurationValueDeprecated",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = set_configuration_value_deprecated_auth,
     ) -> Response:
         body = await read_body(
             request, models.SetConfigurationValueRequest, ("application/json",), False
@@ -5905,19 +6097,21 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    set_configuration_value_from_body_auth = Depends(
+        _authorizer(
+            impl,
+            "setConfigurationValueFromBody",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/configuration/{section}/{key}", methods=["PUT"], include_in_schema=False)
     async def set_configuration_value_from_body(
         request: Request,
         section: Annotated[str, Path(alias="section")],
         key: Annotated[str, Path(alias="key")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "setConfigurationValueFromBody",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = set_configuration_value_from_body_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -5945,17 +6139,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_endpoint_groups_auth = Depends(
+        _authorizer(
+            impl,
+            "listEndpointGroups",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/endpoints", methods=["GET"], include_in_schema=False)
     async def list_endpoint_groups(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listEndpointGroups",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_endpoint_groups_auth,
     ) -> Response:
         result = await impl.list_endpoint_groups(
             auth=auth,
@@ -5971,18 +6167,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_endpoint_group_auth = Depends(
+        _authorizer(
+            impl,
+            "getEndpointGroup",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/endpoints/{tag}", methods=["GET"], include_in_schema=False)
     async def get_endpoint_group(
         request: Request,
         tag: Annotated[str, Path(alias="tag")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getEndpointGroup",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_endpoint_group_auth,
     ) -> Response:
         result = await impl.get_endpoint_group(
             auth=auth,
@@ -6000,18 +6198,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    enable_endpoint_group_auth = Depends(
+        _authorizer(
+            impl,
+            "enableEndpointGroup",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/endpoints/{tag}/enabled", methods=["PUT"], include_in_schema=False)
     async def enable_endpoint_group(
         request: Request,
         tag: Annotated[str, Path(alias="tag")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "enableEndpointGroup",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = enable_endpoint_group_auth,
     ) -> Response:
         result = await impl.enable_endpoint_group(
             auth=auth,
@@ -6029,18 +6229,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    disable_endpoint_group_auth = Depends(
+        _authorizer(
+            impl,
+            "disableEndpointGroup",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/endpoints/{tag}/enabled", methods=["DELETE"], include_in_schema=False)
     async def disable_endpoint_group(
         request: Request,
         tag: Annotated[str, Path(alias="tag")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "disableEndpointGroup",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = disable_endpoint_group_auth,
     ) -> Response:
         result = await impl.disable_endpoint_group(
             auth=auth,
@@ -6058,28 +6260,32 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_api_version_auth = Depends(_authorizer(impl, "getApiVersion", ()))
+
     @app.api_route("/admin/apiVersion", methods=["GET"], include_in_schema=False)
     async def get_api_version(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getApiVersion", ())),  # noqa: B008
+        auth: Credentials = get_api_version_auth,
     ) -> Response:
         result = await impl.get_api_version(
             auth=auth,
         )
         return render(result, {200: Declared(models.ApiVersion, "application/json", "json")}, 200)
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_db_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "getDbStatistics",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/dbStatistics", methods=["GET"], include_in_schema=False)
     async def get_db_statistics(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getDbStatistics",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_db_statistics_auth,
     ) -> Response:
         result = await impl.get_db_statistics(
             auth=auth,
@@ -6095,17 +6301,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_latest_version_auth = Depends(
+        _authorizer(
+            impl,
+            "getLatestVersion",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/version/latest", methods=["GET"], include_in_schema=False)
     async def get_latest_version(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getLatestVersion",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_latest_version_auth,
     ) -> Response:
         result = await impl.get_latest_version(
             auth=auth,
@@ -6121,18 +6329,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    drop_database_auth = Depends(
+        _authorizer(
+            impl,
+            "dropDatabase",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/db/{timeout}", methods=["DELETE"], include_in_schema=False)
     async def drop_database(
         request: Request,
         timeout_2: Annotated[int, Path(alias="timeout")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "dropDatabase",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = drop_database_auth,
     ) -> Response:
         result = await impl.drop_database(
             auth=auth,
@@ -6149,17 +6359,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_admin_db_exports_auth = Depends(
+        _authorizer(
+            impl,
+            "listAdminDbExports",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/db/export", methods=["GET"], include_in_schema=False)
     async def list_admin_db_exports(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listAdminDbExports",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_admin_db_exports_auth,
     ) -> Response:
         result = await impl.list_admin_db_exports(
             auth=auth,
@@ -6175,17 +6387,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    start_admin_db_export_auth = Depends(
+        _authorizer(
+            impl,
+            "startAdminDbExport",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/db/export", methods=["POST"], include_in_schema=False)
     async def start_admin_db_export(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "startAdminDbExport",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = start_admin_db_export_auth,
     ) -> Response:
         result = await impl.start_admin_db_export(
             auth=auth,
@@ -6201,23 +6415,25 @@ def create_app(
             202,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_admin_db_export_auth = Depends(
+        _authorizer(
+            impl,
+            "downloadAdminDbExport",
+            (
+                ("appCode", "basicAuth"),
+                ("appCode", "bbSession"),
+                ("bbSession",),
+                ("bbSessionQuery",),
+            ),
+        )
+    )
+
     @app.api_route("/admin/db/export/{filename}", methods=["GET"], include_in_schema=False)
     async def download_admin_db_export(
         request: Request,
         filename: Annotated[str, Path(alias="filename")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "downloadAdminDbExport",
-                (
-                    ("appCode", "basicAuth"),
-                    ("appCode", "bbSession"),
-                    ("bbSession",),
-                    ("bbSessionQuery",),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = download_admin_db_export_auth,
     ) -> Response:
         result = await impl.download_admin_db_export(
             auth=auth,
@@ -6234,18 +6450,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_admin_db_export_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteAdminDbExport",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/db/export/{filename}", methods=["DELETE"], include_in_schema=False)
     async def delete_admin_db_export(
         request: Request,
         filename: Annotated[str, Path(alias="filename")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "deleteAdminDbExport",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_admin_db_export_auth,
     ) -> Response:
         result = await impl.delete_admin_db_export(
             auth=auth,
@@ -6263,17 +6481,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    import_admin_db_auth = Depends(
+        _authorizer(
+            impl,
+            "importAdminDb",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/db/import", methods=["POST"], include_in_schema=False)
     async def import_admin_db(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "importAdminDb",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = import_admin_db_auth,
     ) -> Response:
         body = await read_body(
             request, models.ImportDatabaseRequest, ("multipart/form-data",), True
@@ -6294,13 +6514,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_root_db_exports_auth = Depends(
+        _authorizer(impl, "listRootDbExports", (("appCode", "basicAuth"),))
+    )
+
     @app.api_route("/root/db/export", methods=["GET"], include_in_schema=False)
     async def list_root_db_exports(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listRootDbExports", (("appCode", "basicAuth"),))
-        ),  # noqa: B008
+        auth: Credentials = list_root_db_exports_auth,
     ) -> Response:
         result = await impl.list_root_db_exports(
             auth=auth,
@@ -6316,13 +6538,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    start_root_db_export_auth = Depends(
+        _authorizer(impl, "startRootDbExport", (("appCode", "basicAuth"),))
+    )
+
     @app.api_route("/root/db/export", methods=["POST"], include_in_schema=False)
     async def start_root_db_export(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "startRootDbExport", (("appCode", "basicAuth"),))
-        ),  # noqa: B008
+        auth: Credentials = start_root_db_export_auth,
     ) -> Response:
         result = await impl.start_root_db_export(
             auth=auth,
@@ -6338,14 +6562,16 @@ def create_app(
             202,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_root_db_export_auth = Depends(
+        _authorizer(impl, "downloadRootDbExport", (("appCode", "basicAuth"),))
+    )
+
     @app.api_route("/root/db/export/{filename}", methods=["GET"], include_in_schema=False)
     async def download_root_db_export(
         request: Request,
         filename: Annotated[str, Path(alias="filename")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "downloadRootDbExport", (("appCode", "basicAuth"),))
-        ),  # noqa: B008
+        auth: Credentials = download_root_db_export_auth,
     ) -> Response:
         result = await impl.download_root_db_export(
             auth=auth,
@@ -6362,14 +6588,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_root_db_export_auth = Depends(
+        _authorizer(impl, "deleteRootDbExport", (("appCode", "basicAuth"),))
+    )
+
     @app.api_route("/root/db/export/{filename}", methods=["DELETE"], include_in_schema=False)
     async def delete_root_db_export(
         request: Request,
         filename: Annotated[str, Path(alias="filename")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteRootDbExport", (("appCode", "basicAuth"),))
-        ),  # noqa: B008
+        auth: Credentials = delete_root_db_export_auth,
     ) -> Response:
         result = await impl.delete_root_db_export(
             auth=auth,
@@ -6387,11 +6615,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    import_root_db_auth = Depends(_authorizer(impl, "importRootDb", (("appCode", "basicAuth"),)))
+
     @app.api_route("/root/db/import", methods=["POST"], include_in_schema=False)
     async def import_root_db(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "importRootDb", (("appCode", "basicAuth"),))),  # noqa: B008
+        auth: Credentials = import_root_db_auth,
     ) -> Response:
         body = await read_body(
             request, models.ImportDatabaseRequest, ("multipart/form-data",), True
@@ -6411,6 +6641,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_plugins_auth = Depends(
+        _authorizer(
+            impl,
+            "listPlugins",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/plugin", methods=["GET"], include_in_schema=False)
     async def list_plugins(
         request: Request,
@@ -6424,14 +6663,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listPlugins",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_plugins_auth,
     ) -> Response:
         result = await impl.list_plugins(
             auth=auth,
@@ -6458,17 +6690,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_plugin_auth = Depends(
+        _authorizer(
+            impl,
+            "createPlugin",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/plugin", methods=["POST"], include_in_schema=False)
     async def create_plugin(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "createPlugin",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = create_plugin_auth,
     ) -> Response:
         body = await read_body(request, models.CreatePluginRequest, ("application/json",), True)
         result = await impl.create_plugin(
@@ -6487,13 +6721,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    stream_plugin_logs_auth = Depends(
+        _authorizer(impl, "streamPluginLogs", (("bbSession",), ("bbSessionQuery",)))
+    )
+
     @app.api_route("/admin/plugin/logs", methods=["GET"], include_in_schema=False)
     async def stream_plugin_logs(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "streamPluginLogs", (("bbSession",), ("bbSessionQuery",)))
-        ),  # noqa: B008
+        auth: Credentials = stream_plugin_logs_auth,
     ) -> Response:
         result = await impl.stream_plugin_logs(
             auth=auth,
@@ -6507,18 +6743,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_plugin_auth = Depends(
+        _authorizer(
+            impl, "getPlugin", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/admin/plugin/{name}", methods=["GET"], include_in_schema=False)
     async def get_plugin(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getPlugin",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_plugin_auth,
     ) -> Response:
         result = await impl.get_plugin(
             auth=auth,
@@ -6535,18 +6771,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_plugin_auth = Depends(
+        _authorizer(
+            impl,
+            "updatePlugin",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/plugin/{name}", methods=["PUT"], include_in_schema=False)
     async def update_plugin(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "updatePlugin",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_plugin_auth,
     ) -> Response:
         body = await read_body(request, models.UpdatePluginRequest, ("application/json",), True)
         result = await impl.update_plugin(
@@ -6567,18 +6805,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    drop_plugin_auth = Depends(
+        _authorizer(
+            impl, "dropPlugin", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route("/admin/plugin/{name}", methods=["DELETE"], include_in_schema=False)
     async def drop_plugin(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "dropPlugin",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = drop_plugin_auth,
     ) -> Response:
         result = await impl.drop_plugin(
             auth=auth,
@@ -6596,18 +6834,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_plugin_version_auth = Depends(
+        _authorizer(
+            impl,
+            "deletePluginVersion",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/plugin/{name}/last", methods=["DELETE"], include_in_schema=False)
     async def delete_plugin_version(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "deletePluginVersion",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_plugin_version_auth,
     ) -> Response:
         result = await impl.delete_plugin_version(
             auth=auth,
@@ -6625,18 +6865,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    activate_plugin_auth = Depends(
+        _authorizer(
+            impl,
+            "activatePlugin",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/plugin/{name}/active", methods=["PUT"], include_in_schema=False)
     async def activate_plugin(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "activatePlugin",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = activate_plugin_auth,
     ) -> Response:
         result = await impl.activate_plugin(
             auth=auth,
@@ -6653,18 +6895,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    deactivate_plugin_auth = Depends(
+        _authorizer(
+            impl,
+            "deactivatePlugin",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
     @app.api_route("/admin/plugin/{name}/active", methods=["DELETE"], include_in_schema=False)
     async def deactivate_plugin(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "deactivatePlugin",
-                (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-            )
-        ),  # noqa: B008
+        auth: Credentials = deactivate_plugin_auth,
     ) -> Response:
         result = await impl.deactivate_plugin(
             auth=auth,
@@ -6681,13 +6925,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    stream_system_log_auth = Depends(
+        _authorizer(impl, "streamSystemLog", (("bbSession",), ("bbSessionQuery",)))
+    )
+
     @app.api_route("/admin/log", methods=["GET"], include_in_schema=False)
     async def stream_system_log(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "streamSystemLog", (("bbSession",), ("bbSessionQuery",)))
-        ),  # noqa: B008
+        auth: Credentials = stream_system_log_auth,
     ) -> Response:
         result = await impl.stream_system_log(
             auth=auth,
@@ -6701,13 +6947,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    reset_admin_password_auth = Depends(
+        _authorizer(impl, "resetAdminPassword", (("appCode", "basicAuth"),))
+    )
+
     @app.api_route("/root/resetadminpassword", methods=["POST"], include_in_schema=False)
     async def reset_admin_password(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "resetAdminPassword", (("appCode", "basicAuth"),))
-        ),  # noqa: B008
+        auth: Credentials = reset_admin_password_auth,
     ) -> Response:
         body = await read_body(
             request, models.ResetAdminPasswordRequest, ("application/json",), True
@@ -6727,11 +6975,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    start_metrics_auth = Depends(_authorizer(impl, "startMetrics", (("appCode", "basicAuth"),)))
+
     @app.api_route("/root/metrics", methods=["POST"], include_in_schema=False)
     async def start_metrics(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "startMetrics", (("appCode", "basicAuth"),))),  # noqa: B008
+        auth: Credentials = start_metrics_auth,
     ) -> Response:
         result = await impl.start_metrics(
             auth=auth,
@@ -6746,11 +6996,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    stop_metrics_auth = Depends(_authorizer(impl, "stopMetrics", (("appCode", "basicAuth"),)))
+
     @app.api_route("/root/metrics", methods=["DELETE"], include_in_schema=False)
     async def stop_metrics(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "stopMetrics", (("appCode", "basicAuth"),))),  # noqa: B008
+        auth: Credentials = stop_metrics_auth,
     ) -> Response:
         result = await impl.stop_metrics(
             auth=auth,
@@ -6765,13 +7017,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_metrics_meters_auth = Depends(
+        _authorizer(impl, "getMetricsMeters", (("appCode", "basicAuth"),))
+    )
+
     @app.api_route("/root/metrics/meters", methods=["GET"], include_in_schema=False)
     async def get_metrics_meters(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getMetricsMeters", (("appCode", "basicAuth"),))
-        ),  # noqa: B008
+        auth: Credentials = get_metrics_meters_auth,
     ) -> Response:
         result = await impl.get_metrics_meters(
             auth=auth,
@@ -6788,13 +7042,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_metrics_counters_auth = Depends(
+        _authorizer(impl, "getMetricsCounters", (("appCode", "basicAuth"),))
+    )
+
     @app.api_route("/root/metrics/counters", methods=["GET"], include_in_schema=False)
     async def get_metrics_counters(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getMetricsCounters", (("appCode", "basicAuth"),))
-        ),  # noqa: B008
+        auth: Credentials = get_metrics_counters_auth,
     ) -> Response:
         result = await impl.get_metrics_counters(
             auth=auth,
@@ -6811,13 +7067,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_metrics_gauges_auth = Depends(
+        _authorizer(impl, "getMetricsGauges", (("appCode", "basicAuth"),))
+    )
+
     @app.api_route("/root/metrics/gauges", methods=["GET"], include_in_schema=False)
     async def get_metrics_gauges(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getMetricsGauges", (("appCode", "basicAuth"),))
-        ),  # noqa: B008
+        auth: Credentials = get_metrics_gauges_auth,
     ) -> Response:
         result = await impl.get_metrics_gauges(
             auth=auth,
@@ -6834,13 +7092,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_metrics_timers_auth = Depends(
+        _authorizer(impl, "getMetricsTimers", (("appCode", "basicAuth"),))
+    )
+
     @app.api_route("/root/metrics/timers", methods=["GET"], include_in_schema=False)
     async def get_metrics_timers(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getMetricsTimers", (("appCode", "basicAuth"),))
-        ),  # noqa: B008
+        auth: Credentials = get_metrics_timers_auth,
     ) -> Response:
         result = await impl.get_metrics_timers(
             auth=auth,
@@ -6857,13 +7117,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_metrics_histograms_auth = Depends(
+        _authorizer(impl, "getMetricsHistograms", (("appCode", "basicAuth"),))
+    )
+
     @app.api_route("/root/metrics/histograms", methods=["GET"], include_in_schema=False)
     async def get_metrics_histograms(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getMetricsHistograms", (("appCode", "basicAuth"),))
-        ),  # noqa: B008
+        auth: Credentials = get_metrics_histograms_auth,
     ) -> Response:
         result = await impl.get_metrics_histograms(
             auth=auth,
@@ -6880,11 +7142,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_uptime_auth = Depends(_authorizer(impl, "getUptime", (("appCode", "basicAuth"),)))
+
     @app.api_route("/root/metrics/uptime", methods=["GET"], include_in_schema=False)
     async def get_uptime(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getUptime", (("appCode", "basicAuth"),))),  # noqa: B008
+        auth: Credentials = get_uptime_auth,
     ) -> Response:
         result = await impl.get_uptime(
             auth=auth,
@@ -6899,13 +7163,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_root_configuration_auth = Depends(
+        _authorizer(impl, "getRootConfiguration", (("appCode", "basicAuth"),))
+    )
+
     @app.api_route("/root/configuration", methods=["GET"], include_in_schema=False)
     async def get_root_configuration(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getRootConfiguration", (("appCode", "basicAuth"),))
-        ),  # noqa: B008
+        auth: Credentials = get_root_configuration_auth,
     ) -> Response:
         result = await impl.get_root_configuration(
             auth=auth,
@@ -6921,13 +7187,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    override_root_configuration_auth = Depends(
+        _authorizer(impl, "overrideRootConfiguration", (("appCode", "basicAuth"),))
+    )
+
     @app.api_route("/root/configuration", methods=["POST"], include_in_schema=False)
     async def override_root_configuration(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "overrideRootConfiguration", (("appCode", "basicAuth"),))
-        ),  # noqa: B008
+        auth: Credentials = override_root_configuration_auth,
     ) -> Response:
         body = await read_body(
             request, models.OverrideRootConfigurationRequest, ("application/json",), True

@@ -75,6 +75,14 @@ class ApiError(Exception):
         super().__init__(f"{where}: HTTP {self.status}: {self.raw!r}"[:500])
 
 
+class UnexpectedResponse(ApiError):
+    """A success answer whose body is not JSON of the documented shape; `error` says how."""
+
+    def __init__(self, response: httpx.Response, error: ValueError) -> None:
+        super().__init__(response)
+        self.error = error
+
+
 def _check(response: httpx.Response) -> httpx.Response:
     if response.status_code >= 400:
         raise ApiError(response)
@@ -94,7 +102,10 @@ _UPLOAD_BLOB_FILE = Endpoint(
 
 def _upload_blob_file_result(response: httpx.Response) -> bytes:
     _check(response)
-    return response.content
+    try:
+        return response.content
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_ADDRESS_BOOK = Endpoint(
@@ -108,9 +119,12 @@ _GET_ADDRESS_BOOK = Endpoint(
 
 def _get_address_book_result(response: httpx.Response) -> list[models.AddressBookContact]:
     _check(response)
-    return TypeAdapter[list[models.AddressBookContact]](
-        list[models.AddressBookContact]
-    ).validate_python(response.json())
+    try:
+        return TypeAdapter[list[models.AddressBookContact]](
+            list[models.AddressBookContact]
+        ).validate_python(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPLOAD_ADDRESS_BOOK = Endpoint(
@@ -125,7 +139,10 @@ _UPLOAD_ADDRESS_BOOK = Endpoint(
 
 def _upload_address_book_result(response: httpx.Response) -> models.AddressBookUploadResult:
     _check(response)
-    return models.AddressBookUploadResult.model_validate(response.json())
+    try:
+        return models.AddressBookUploadResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_REGISTERED_CONTACTS = Endpoint(
@@ -139,7 +156,10 @@ _LIST_REGISTERED_CONTACTS = Endpoint(
 
 def _list_registered_contacts_result(response: httpx.Response) -> models.RegisteredContacts:
     _check(response)
-    return models.RegisteredContacts.model_validate(response.json())
+    try:
+        return models.RegisteredContacts.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_LIST_DIALOGS = Endpoint(
@@ -153,7 +173,10 @@ _ADMIN_LIST_DIALOGS = Endpoint(
 
 def _admin_list_dialogs_result(response: httpx.Response) -> models.DialogPage:
     _check(response)
-    return models.DialogPage.model_validate(response.json())
+    try:
+        return models.DialogPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_LIST_MESSAGES = Endpoint(
@@ -167,7 +190,10 @@ _ADMIN_LIST_MESSAGES = Endpoint(
 
 def _admin_list_messages_result(response: httpx.Response) -> models.AdminMessagePage:
     _check(response)
-    return models.AdminMessagePage.model_validate(response.json())
+    try:
+        return models.AdminMessagePage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_UPDATE_DIALOG = Endpoint(
@@ -182,7 +208,10 @@ _ADMIN_UPDATE_DIALOG = Endpoint(
 
 def _admin_update_dialog_result(response: httpx.Response) -> models.Dialog:
     _check(response)
-    return models.Dialog.model_validate(response.json())
+    try:
+        return models.Dialog.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_CREATE_MEETING = Endpoint(
@@ -197,9 +226,12 @@ _ADMIN_CREATE_MEETING = Endpoint(
 
 def _admin_create_meeting_result(response: httpx.Response) -> models.Meeting:
     _check(response)
-    if response.status_code == 200:
+    try:
+        if response.status_code == 200:
+            return models.Meeting.model_validate(response.json())
         return models.Meeting.model_validate(response.json())
-    return models.Meeting.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_LIST_MEETING_RECORDINGS = Endpoint(
@@ -215,9 +247,12 @@ def _admin_list_meeting_recordings_result(
     response: httpx.Response,
 ) -> list[models.MeetingRecording]:
     _check(response)
-    return TypeAdapter[list[models.MeetingRecording]](
-        list[models.MeetingRecording]
-    ).validate_python(response.json())
+    try:
+        return TypeAdapter[list[models.MeetingRecording]](
+            list[models.MeetingRecording]
+        ).validate_python(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_DELETE_MEETING_RECORDINGS = Endpoint(
@@ -231,7 +266,10 @@ _ADMIN_DELETE_MEETING_RECORDINGS = Endpoint(
 
 def _admin_delete_meeting_recordings_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_DIALOGS_CREATED_PER_DAY = Endpoint(
@@ -245,7 +283,10 @@ _GET_DIALOGS_CREATED_PER_DAY = Endpoint(
 
 def _get_dialogs_created_per_day_result(response: httpx.Response) -> models.StatsPerDay:
     _check(response)
-    return models.StatsPerDay.model_validate(response.json())
+    try:
+        return models.StatsPerDay.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_DIALOGS_CREATED_TOTAL = Endpoint(
@@ -259,7 +300,10 @@ _GET_DIALOGS_CREATED_TOTAL = Endpoint(
 
 def _get_dialogs_created_total_result(response: httpx.Response) -> models.StatsTotal:
     _check(response)
-    return models.StatsTotal.model_validate(response.json())
+    try:
+        return models.StatsTotal.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_MESSAGES_SENT_PER_DAY = Endpoint(
@@ -273,7 +317,10 @@ _GET_MESSAGES_SENT_PER_DAY = Endpoint(
 
 def _get_messages_sent_per_day_result(response: httpx.Response) -> models.StatsPerDay:
     _check(response)
-    return models.StatsPerDay.model_validate(response.json())
+    try:
+        return models.StatsPerDay.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_MESSAGES_SENT_TOTAL = Endpoint(
@@ -287,7 +334,10 @@ _GET_MESSAGES_SENT_TOTAL = Endpoint(
 
 def _get_messages_sent_total_result(response: httpx.Response) -> models.StatsTotal:
     _check(response)
-    return models.StatsTotal.model_validate(response.json())
+    try:
+        return models.StatsTotal.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADMIN_DELETE_USER = Endpoint(
@@ -301,7 +351,10 @@ _ADMIN_DELETE_USER = Endpoint(
 
 def _admin_delete_user_result(response: httpx.Response) -> models.AdminDeleteUserResponse:
     _check(response)
-    return models.AdminDeleteUserResponse.model_validate(response.json())
+    try:
+        return models.AdminDeleteUserResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_BLOBS = Endpoint(
@@ -315,7 +368,10 @@ _LIST_BLOBS = Endpoint(
 
 def _list_blobs_result(response: httpx.Response) -> models.BlobPage:
     _check(response)
-    return models.BlobPage.model_validate(response.json())
+    try:
+        return models.BlobPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_BLOB = Endpoint(
@@ -330,9 +386,12 @@ _CREATE_BLOB = Endpoint(
 
 def _create_blob_result(response: httpx.Response) -> models.BlobEnvelope:
     _check(response)
-    if response.status_code == 200:
+    try:
+        if response.status_code == 200:
+            return models.BlobEnvelope.model_validate(response.json())
         return models.BlobEnvelope.model_validate(response.json())
-    return models.BlobEnvelope.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_BLOB = Endpoint(
@@ -346,7 +405,10 @@ _GET_BLOB = Endpoint(
 
 def _get_blob_result(response: httpx.Response) -> models.BlobEnvelope:
     _check(response)
-    return models.BlobEnvelope.model_validate(response.json())
+    try:
+        return models.BlobEnvelope.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_BLOB = Endpoint(
@@ -361,7 +423,10 @@ _UPDATE_BLOB = Endpoint(
 
 def _update_blob_result(response: httpx.Response) -> models.BlobEnvelope:
     _check(response)
-    return models.BlobEnvelope.model_validate(response.json())
+    try:
+        return models.BlobEnvelope.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_BLOB = Endpoint(
@@ -418,7 +483,10 @@ _GET_BLOB_OBJECT = Endpoint(
 
 def _get_blob_object_result(response: httpx.Response) -> models.BlobEnvelope:
     _check(response)
-    return models.BlobEnvelope.model_validate(response.json())
+    try:
+        return models.BlobEnvelope.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REJECT_CALL = Endpoint(
@@ -433,7 +501,10 @@ _REJECT_CALL = Endpoint(
 
 def _reject_call_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_DIALOGS = Endpoint(
@@ -447,7 +518,10 @@ _LIST_DIALOGS = Endpoint(
 
 def _list_dialogs_result(response: httpx.Response) -> models.DialogPage:
     _check(response)
-    return models.DialogPage.model_validate(response.json())
+    try:
+        return models.DialogPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_DIALOG = Endpoint(
@@ -462,9 +536,12 @@ _CREATE_DIALOG = Endpoint(
 
 def _create_dialog_result(response: httpx.Response) -> models.Dialog:
     _check(response)
-    if response.status_code == 200:
+    try:
+        if response.status_code == 200:
+            return models.Dialog.model_validate(response.json())
         return models.Dialog.model_validate(response.json())
-    return models.Dialog.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CLEAR_DIALOG_HISTORY = Endpoint(
@@ -493,7 +570,10 @@ _UPDATE_DIALOG = Endpoint(
 
 def _update_dialog_result(response: httpx.Response) -> models.Dialog:
     _check(response)
-    return models.Dialog.model_validate(response.json())
+    try:
+        return models.Dialog.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_DIALOGS = Endpoint(
@@ -507,7 +587,10 @@ _DELETE_DIALOGS = Endpoint(
 
 def _delete_dialogs_result(response: httpx.Response) -> models.DeleteResult:
     _check(response)
-    return models.DeleteResult.model_validate(response.json())
+    try:
+        return models.DeleteResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_DIALOG_ADMINS = Endpoint(
@@ -522,7 +605,10 @@ _UPDATE_DIALOG_ADMINS = Endpoint(
 
 def _update_dialog_admins_result(response: httpx.Response) -> models.Dialog:
     _check(response)
-    return models.Dialog.model_validate(response.json())
+    try:
+        return models.Dialog.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_DIALOG_NOTIFICATIONS = Endpoint(
@@ -538,7 +624,10 @@ def _get_dialog_notifications_result(
     response: httpx.Response,
 ) -> models.DialogNotificationsResponse:
     _check(response)
-    return models.DialogNotificationsResponse.model_validate(response.json())
+    try:
+        return models.DialogNotificationsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_DIALOG_NOTIFICATIONS = Endpoint(
@@ -555,7 +644,10 @@ def _update_dialog_notifications_result(
     response: httpx.Response,
 ) -> models.DialogNotificationsResponse:
     _check(response)
-    return models.DialogNotificationsResponse.model_validate(response.json())
+    try:
+        return models.DialogNotificationsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_DIALOG_OCCUPANTS = Endpoint(
@@ -569,7 +661,10 @@ _LIST_DIALOG_OCCUPANTS = Endpoint(
 
 def _list_dialog_occupants_result(response: httpx.Response) -> models.DialogOccupants:
     _check(response)
-    return models.DialogOccupants.model_validate(response.json())
+    try:
+        return models.DialogOccupants.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SUBSCRIBE_TO_DIALOG = Endpoint(
@@ -583,7 +678,10 @@ _SUBSCRIBE_TO_DIALOG = Endpoint(
 
 def _subscribe_to_dialog_result(response: httpx.Response) -> models.Dialog:
     _check(response)
-    return models.Dialog.model_validate(response.json())
+    try:
+        return models.Dialog.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UNSUBSCRIBE_FROM_DIALOG = Endpoint(
@@ -611,7 +709,10 @@ _LIST_BLOCKED_DIALOG_USERS = Endpoint(
 
 def _list_blocked_dialog_users_result(response: httpx.Response) -> models.DialogBlockList:
     _check(response)
-    return models.DialogBlockList.model_validate(response.json())
+    try:
+        return models.DialogBlockList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _BLOCK_DIALOG_USER = Endpoint(
@@ -655,7 +756,10 @@ _LIST_MESSAGES = Endpoint(
 
 def _list_messages_result(response: httpx.Response) -> models.MessagePage:
     _check(response)
-    return models.MessagePage.model_validate(response.json())
+    try:
+        return models.MessagePage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_DIALOG_MESSAGES = Endpoint(
@@ -685,9 +789,12 @@ _CREATE_MESSAGE = Endpoint(
 
 def _create_message_result(response: httpx.Response) -> models.Message:
     _check(response)
-    if response.status_code == 200:
+    try:
+        if response.status_code == 200:
+            return models.Message.model_validate(response.json())
         return models.Message.model_validate(response.json())
-    return models.Message.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SEND_SYSTEM_MESSAGE = Endpoint(
@@ -702,7 +809,10 @@ _SEND_SYSTEM_MESSAGE = Endpoint(
 
 def _send_system_message_result(response: httpx.Response) -> models.SystemMessageResponse:
     _check(response)
-    return models.SystemMessageResponse.model_validate(response.json())
+    try:
+        return models.SystemMessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_UNREAD_MESSAGES_COUNT = Endpoint(
@@ -716,7 +826,10 @@ _GET_UNREAD_MESSAGES_COUNT = Endpoint(
 
 def _get_unread_messages_count_result(response: httpx.Response) -> models.UnreadMessagesCount:
     _check(response)
-    return models.UnreadMessagesCount.model_validate(response.json())
+    try:
+        return models.UnreadMessagesCount.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_MESSAGES = Endpoint(
@@ -745,7 +858,10 @@ _DELETE_MESSAGES = Endpoint(
 
 def _delete_messages_result(response: httpx.Response) -> models.DeleteResult:
     _check(response)
-    return models.DeleteResult.model_validate(response.json())
+    try:
+        return models.DeleteResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_MESSAGE_REACTIONS = Endpoint(
@@ -759,7 +875,10 @@ _LIST_MESSAGE_REACTIONS = Endpoint(
 
 def _list_message_reactions_result(response: httpx.Response) -> models.MessageReactionUsers:
     _check(response)
-    return models.MessageReactionUsers.model_validate(response.json())
+    try:
+        return models.MessageReactionUsers.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_MESSAGE_REACTIONS = Endpoint(
@@ -788,7 +907,10 @@ _SEARCH_CHAT = Endpoint(
 
 def _search_chat_result(response: httpx.Response) -> models.ChatSearchResponse:
     _check(response)
-    return models.ChatSearchResponse.model_validate(response.json())
+    try:
+        return models.ChatSearchResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CUSTOM_OBJECTS = Endpoint(
@@ -802,7 +924,10 @@ _LIST_CUSTOM_OBJECTS = Endpoint(
 
 def _list_custom_objects_result(response: httpx.Response) -> models.CustomObjectList:
     _check(response)
-    return models.CustomObjectList.model_validate(response.json())
+    try:
+        return models.CustomObjectList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_CUSTOM_OBJECT = Endpoint(
@@ -817,9 +942,12 @@ _CREATE_CUSTOM_OBJECT = Endpoint(
 
 def _create_custom_object_result(response: httpx.Response) -> models.CustomObject:
     _check(response)
-    if response.status_code == 200:
+    try:
+        if response.status_code == 200:
+            return models.CustomObject.model_validate(response.json())
         return models.CustomObject.model_validate(response.json())
-    return models.CustomObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_CUSTOM_OBJECTS_BY_CRITERIA = Endpoint(
@@ -836,7 +964,10 @@ def _update_custom_objects_by_criteria_result(
     response: httpx.Response,
 ) -> models.CustomObjectsUpdateResult:
     _check(response)
-    return models.CustomObjectsUpdateResult.model_validate(response.json())
+    try:
+        return models.CustomObjectsUpdateResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_CUSTOM_OBJECTS_BY_CRITERIA = Endpoint(
@@ -852,7 +983,10 @@ def _delete_custom_objects_by_criteria_result(
     response: httpx.Response,
 ) -> models.CustomObjectDeleteCount:
     _check(response)
-    return models.CustomObjectDeleteCount.model_validate(response.json())
+    try:
+        return models.CustomObjectDeleteCount.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_CUSTOM_OBJECTS = Endpoint(
@@ -867,7 +1001,10 @@ _UPDATE_CUSTOM_OBJECTS = Endpoint(
 
 def _update_custom_objects_result(response: httpx.Response) -> models.CustomObjectsUpdateResult:
     _check(response)
-    return models.CustomObjectsUpdateResult.model_validate(response.json())
+    try:
+        return models.CustomObjectsUpdateResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_CUSTOM_OBJECTS = Endpoint(
@@ -882,9 +1019,12 @@ _CREATE_CUSTOM_OBJECTS = Endpoint(
 
 def _create_custom_objects_result(response: httpx.Response) -> models.CustomObjectList:
     _check(response)
-    if response.status_code == 200:
+    try:
+        if response.status_code == 200:
+            return models.CustomObjectList.model_validate(response.json())
         return models.CustomObjectList.model_validate(response.json())
-    return models.CustomObjectList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_CUSTOM_OBJECTS = Endpoint(
@@ -900,9 +1040,12 @@ def _get_custom_objects_result(
     response: httpx.Response,
 ) -> models.CustomObjectList | models.CustomObjectPermissionsResponse:
     _check(response)
-    return TypeAdapter[models.CustomObjectList | models.CustomObjectPermissionsResponse](
-        models.CustomObjectList | models.CustomObjectPermissionsResponse
-    ).validate_python(response.json())
+    try:
+        return TypeAdapter[models.CustomObjectList | models.CustomObjectPermissionsResponse](
+            models.CustomObjectList | models.CustomObjectPermissionsResponse
+        ).validate_python(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_CUSTOM_OBJECT = Endpoint(
@@ -917,7 +1060,10 @@ _UPDATE_CUSTOM_OBJECT = Endpoint(
 
 def _update_custom_object_result(response: httpx.Response) -> models.CustomObject:
     _check(response)
-    return models.CustomObject.model_validate(response.json())
+    try:
+        return models.CustomObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_CUSTOM_OBJECTS = Endpoint(
@@ -931,7 +1077,10 @@ _DELETE_CUSTOM_OBJECTS = Endpoint(
 
 def _delete_custom_objects_result(response: httpx.Response) -> models.DeleteResult:
     _check(response)
-    return models.DeleteResult.model_validate(response.json())
+    try:
+        return models.DeleteResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_EVENT = Endpoint(
@@ -946,13 +1095,16 @@ _CREATE_EVENT = Endpoint(
 
 def _create_event_result(response: httpx.Response) -> list[models.EventEnvelope]:
     _check(response)
-    if response.status_code == 200:
+    try:
+        if response.status_code == 200:
+            return TypeAdapter[list[models.EventEnvelope]](
+                list[models.EventEnvelope]
+            ).validate_python(response.json())
         return TypeAdapter[list[models.EventEnvelope]](list[models.EventEnvelope]).validate_python(
             response.json()
         )
-    return TypeAdapter[list[models.EventEnvelope]](list[models.EventEnvelope]).validate_python(
-        response.json()
-    )
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LOGIN_USER = Endpoint(
@@ -967,9 +1119,12 @@ _LOGIN_USER = Endpoint(
 
 def _login_user_result(response: httpx.Response) -> models.UserEnvelope:
     _check(response)
-    if response.status_code == 200:
+    try:
+        if response.status_code == 200:
+            return models.UserEnvelope.model_validate(response.json())
         return models.UserEnvelope.model_validate(response.json())
-    return models.UserEnvelope.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LOGOUT_USER = Endpoint(
@@ -997,7 +1152,12 @@ _LIST_MEETINGS = Endpoint(
 
 def _list_meetings_result(response: httpx.Response) -> list[models.Meeting]:
     _check(response)
-    return TypeAdapter[list[models.Meeting]](list[models.Meeting]).validate_python(response.json())
+    try:
+        return TypeAdapter[list[models.Meeting]](list[models.Meeting]).validate_python(
+            response.json()
+        )
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_MEETING = Endpoint(
@@ -1012,9 +1172,12 @@ _CREATE_MEETING = Endpoint(
 
 def _create_meeting_result(response: httpx.Response) -> models.Meeting:
     _check(response)
-    if response.status_code == 200:
+    try:
+        if response.status_code == 200:
+            return models.Meeting.model_validate(response.json())
         return models.Meeting.model_validate(response.json())
-    return models.Meeting.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_MEETING_RECORDINGS = Endpoint(
@@ -1028,9 +1191,12 @@ _LIST_MEETING_RECORDINGS = Endpoint(
 
 def _list_meeting_recordings_result(response: httpx.Response) -> list[models.MeetingRecording]:
     _check(response)
-    return TypeAdapter[list[models.MeetingRecording]](
-        list[models.MeetingRecording]
-    ).validate_python(response.json())
+    try:
+        return TypeAdapter[list[models.MeetingRecording]](
+            list[models.MeetingRecording]
+        ).validate_python(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_MEETING = Endpoint(
@@ -1045,7 +1211,10 @@ _UPDATE_MEETING = Endpoint(
 
 def _update_meeting_result(response: httpx.Response) -> models.Meeting:
     _check(response)
-    return models.Meeting.model_validate(response.json())
+    try:
+        return models.Meeting.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_MEETING = Endpoint(
@@ -1073,7 +1242,10 @@ _GET_SESSION = Endpoint(
 
 def _get_session_result(response: httpx.Response) -> models.SessionEnvelope:
     _check(response)
-    return models.SessionEnvelope.model_validate(response.json())
+    try:
+        return models.SessionEnvelope.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_SESSION = Endpoint(
@@ -1099,9 +1271,12 @@ _CREATE_SESSION = Endpoint(
 
 def _create_session_result(response: httpx.Response) -> models.SessionEnvelope:
     _check(response)
-    if response.status_code == 200:
+    try:
+        if response.status_code == 200:
+            return models.SessionEnvelope.model_validate(response.json())
         return models.SessionEnvelope.model_validate(response.json())
-    return models.SessionEnvelope.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DESTROY_SESSION = Endpoint(
@@ -1144,7 +1319,10 @@ _CREATE_WEB_SESSION = Endpoint(
 
 def _create_web_session_result(response: httpx.Response) -> models.WebSessionResponse:
     _check(response)
-    return models.WebSessionResponse.model_validate(response.json())
+    try:
+        return models.WebSessionResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPGRADE_WEB_SESSION = Endpoint(
@@ -1173,9 +1351,12 @@ _LIST_SUBSCRIPTIONS = Endpoint(
 
 def _list_subscriptions_result(response: httpx.Response) -> list[models.SubscriptionEnvelope]:
     _check(response)
-    return TypeAdapter[list[models.SubscriptionEnvelope]](
-        list[models.SubscriptionEnvelope]
-    ).validate_python(response.json())
+    try:
+        return TypeAdapter[list[models.SubscriptionEnvelope]](
+            list[models.SubscriptionEnvelope]
+        ).validate_python(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_SUBSCRIPTION = Endpoint(
@@ -1190,13 +1371,16 @@ _CREATE_SUBSCRIPTION = Endpoint(
 
 def _create_subscription_result(response: httpx.Response) -> list[models.SubscriptionEnvelope]:
     _check(response)
-    if response.status_code == 200:
+    try:
+        if response.status_code == 200:
+            return TypeAdapter[list[models.SubscriptionEnvelope]](
+                list[models.SubscriptionEnvelope]
+            ).validate_python(response.json())
         return TypeAdapter[list[models.SubscriptionEnvelope]](
             list[models.SubscriptionEnvelope]
         ).validate_python(response.json())
-    return TypeAdapter[list[models.SubscriptionEnvelope]](
-        list[models.SubscriptionEnvelope]
-    ).validate_python(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_SUBSCRIPTION = Endpoint(
@@ -1226,7 +1410,10 @@ _GET_LINK_PREVIEW = Endpoint(
 
 def _get_link_preview_result(response: httpx.Response) -> models.LinkPreview:
     _check(response)
-    return models.LinkPreview.model_validate(response.json())
+    try:
+        return models.LinkPreview.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_USERS = Endpoint(
@@ -1240,7 +1427,10 @@ _LIST_USERS = Endpoint(
 
 def _list_users_result(response: httpx.Response) -> models.UserPage:
     _check(response)
-    return models.UserPage.model_validate(response.json())
+    try:
+        return models.UserPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_USER = Endpoint(
@@ -1255,9 +1445,12 @@ _CREATE_USER = Endpoint(
 
 def _create_user_result(response: httpx.Response) -> models.UserEnvelope:
     _check(response)
-    if response.status_code == 200:
+    try:
+        if response.status_code == 200:
+            return models.UserEnvelope.model_validate(response.json())
         return models.UserEnvelope.model_validate(response.json())
-    return models.UserEnvelope.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER_BY_EMAIL = Endpoint(
@@ -1271,7 +1464,10 @@ _GET_USER_BY_EMAIL = Endpoint(
 
 def _get_user_by_email_result(response: httpx.Response) -> models.UserEnvelope:
     _check(response)
-    return models.UserEnvelope.model_validate(response.json())
+    try:
+        return models.UserEnvelope.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER_BY_FACEBOOK_ID = Endpoint(
@@ -1285,7 +1481,10 @@ _GET_USER_BY_FACEBOOK_ID = Endpoint(
 
 def _get_user_by_facebook_id_result(response: httpx.Response) -> models.UserEnvelope:
     _check(response)
-    return models.UserEnvelope.model_validate(response.json())
+    try:
+        return models.UserEnvelope.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_USERS_BY_FULL_NAME = Endpoint(
@@ -1299,7 +1498,10 @@ _LIST_USERS_BY_FULL_NAME = Endpoint(
 
 def _list_users_by_full_name_result(response: httpx.Response) -> models.UserPage:
     _check(response)
-    return models.UserPage.model_validate(response.json())
+    try:
+        return models.UserPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER_BY_LOGIN = Endpoint(
@@ -1313,7 +1515,10 @@ _GET_USER_BY_LOGIN = Endpoint(
 
 def _get_user_by_login_result(response: httpx.Response) -> models.UserEnvelope:
     _check(response)
-    return models.UserEnvelope.model_validate(response.json())
+    try:
+        return models.UserEnvelope.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_USERS_BY_TAGS = Endpoint(
@@ -1327,7 +1532,10 @@ _LIST_USERS_BY_TAGS = Endpoint(
 
 def _list_users_by_tags_result(response: httpx.Response) -> models.UserPage:
     _check(response)
-    return models.UserPage.model_validate(response.json())
+    try:
+        return models.UserPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER_BY_TWITTER_ID = Endpoint(
@@ -1341,7 +1549,10 @@ _GET_USER_BY_TWITTER_ID = Endpoint(
 
 def _get_user_by_twitter_id_result(response: httpx.Response) -> models.UserEnvelope:
     _check(response)
-    return models.UserEnvelope.model_validate(response.json())
+    try:
+        return models.UserEnvelope.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER_BY_EXTERNAL_ID = Endpoint(
@@ -1355,7 +1566,10 @@ _GET_USER_BY_EXTERNAL_ID = Endpoint(
 
 def _get_user_by_external_id_result(response: httpx.Response) -> models.UserEnvelope:
     _check(response)
-    return models.UserEnvelope.model_validate(response.json())
+    try:
+        return models.UserEnvelope.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_USER_BY_EXTERNAL_ID = Endpoint(
@@ -1385,9 +1599,12 @@ def _list_online_users_result(
     response: httpx.Response,
 ) -> models.OnlineUsers | models.OnlineUsersCount:
     _check(response)
-    return TypeAdapter[models.OnlineUsers | models.OnlineUsersCount](
-        models.OnlineUsers | models.OnlineUsersCount
-    ).validate_python(response.json())
+    try:
+        return TypeAdapter[models.OnlineUsers | models.OnlineUsersCount](
+            models.OnlineUsers | models.OnlineUsersCount
+        ).validate_python(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _RESET_PASSWORD_BY_QUERY = Endpoint(
@@ -1430,9 +1647,12 @@ _GET_USER_BY_PHONE = Endpoint(
 
 def _get_user_by_phone_result(response: httpx.Response) -> models.UserEnvelope | models.UserPage:
     _check(response)
-    return TypeAdapter[models.UserEnvelope | models.UserPage](
-        models.UserEnvelope | models.UserPage
-    ).validate_python(response.json())
+    try:
+        return TypeAdapter[models.UserEnvelope | models.UserPage](
+            models.UserEnvelope | models.UserPage
+        ).validate_python(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SEARCH_USERS = Endpoint(
@@ -1446,7 +1666,10 @@ _SEARCH_USERS = Endpoint(
 
 def _search_users_result(response: httpx.Response) -> models.UserSearchPage:
     _check(response)
-    return models.UserSearchPage.model_validate(response.json())
+    try:
+        return models.UserSearchPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER = Endpoint(
@@ -1460,7 +1683,10 @@ _GET_USER = Endpoint(
 
 def _get_user_result(response: httpx.Response) -> models.UserEnvelope:
     _check(response)
-    return models.UserEnvelope.model_validate(response.json())
+    try:
+        return models.UserEnvelope.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_USER = Endpoint(
@@ -1475,7 +1701,10 @@ _UPDATE_USER = Endpoint(
 
 def _update_user_result(response: httpx.Response) -> models.UserEnvelope:
     _check(response)
-    return models.UserEnvelope.model_validate(response.json())
+    try:
+        return models.UserEnvelope.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_USER = Endpoint(
@@ -1503,9 +1732,12 @@ _LIST_WHITEBOARDS = Endpoint(
 
 def _list_whiteboards_result(response: httpx.Response) -> list[models.Whiteboard]:
     _check(response)
-    return TypeAdapter[list[models.Whiteboard]](list[models.Whiteboard]).validate_python(
-        response.json()
-    )
+    try:
+        return TypeAdapter[list[models.Whiteboard]](list[models.Whiteboard]).validate_python(
+            response.json()
+        )
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_WHITEBOARD = Endpoint(
@@ -1520,9 +1752,12 @@ _CREATE_WHITEBOARD = Endpoint(
 
 def _create_whiteboard_result(response: httpx.Response) -> models.Whiteboard:
     _check(response)
-    if response.status_code == 200:
+    try:
+        if response.status_code == 200:
+            return models.Whiteboard.model_validate(response.json())
         return models.Whiteboard.model_validate(response.json())
-    return models.Whiteboard.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_WHITEBOARD = Endpoint(
@@ -1537,7 +1772,10 @@ _UPDATE_WHITEBOARD = Endpoint(
 
 def _update_whiteboard_result(response: httpx.Response) -> models.Whiteboard:
     _check(response)
-    return models.Whiteboard.model_validate(response.json())
+    try:
+        return models.Whiteboard.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_WHITEBOARD = Endpoint(

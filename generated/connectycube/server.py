@@ -1770,11 +1770,13 @@ def create_app(
         async def openapi_json() -> Response:
             return Response(json.dumps(document, ensure_ascii=False), media_type="application/json")
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    upload_blob_file_auth = Depends(_authorizer(impl, "uploadBlobFile", ()))
+
     @app.api_route("/", methods=["POST"], include_in_schema=False)
     async def upload_blob_file(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "uploadBlobFile", ())),  # noqa: B008
+        auth: Credentials = upload_blob_file_auth,
     ) -> Response:
         body = await read_body(
             request, models.UploadBlobFileRequest, ("multipart/form-data",), True
@@ -1793,12 +1795,14 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_address_book_auth = Depends(_authorizer(impl, "getAddressBook", (("cbToken",),)))
+
     @app.api_route("/address_book", methods=["GET"], include_in_schema=False)
     async def get_address_book(
         request: Request,
         udid: Annotated[str | None, Query(alias="udid")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getAddressBook", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = get_address_book_auth,
     ) -> Response:
         result = await impl.get_address_book(
             auth=auth,
@@ -1813,11 +1817,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    upload_address_book_auth = Depends(_authorizer(impl, "uploadAddressBook", (("cbToken",),)))
+
     @app.api_route("/address_book", methods=["POST"], include_in_schema=False)
     async def upload_address_book(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "uploadAddressBook", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = upload_address_book_auth,
     ) -> Response:
         body = await read_body(
             request, models.UploadAddressBookRequest, ("application/json",), True
@@ -1836,13 +1842,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_registered_contacts_auth = Depends(
+        _authorizer(impl, "listRegisteredContacts", (("cbToken",),))
+    )
+
     @app.api_route("/address_book/registered_users", methods=["GET"], include_in_schema=False)
     async def list_registered_contacts(
         request: Request,
         udid: Annotated[str | None, Query(alias="udid")] = None,
         compact: Annotated[int | None, Query(alias="compact")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listRegisteredContacts", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = list_registered_contacts_auth,
     ) -> Response:
         result = await impl.list_registered_contacts(
             auth=auth,
@@ -1857,6 +1867,9 @@ def create_app(
             },
             200,
         )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_list_dialogs_auth = Depends(_authorizer(impl, "adminListDialogs", (("adminApiKey",),)))
 
     @app.api_route("/admin/chat/list", methods=["GET"], include_in_schema=False)
     async def admin_list_dialogs(
@@ -1882,8 +1895,7 @@ def create_app(
         id_gte: Annotated[str | None, Query(alias="_id[gte]")] = None,
         id_lte: Annotated[str | None, Query(alias="_id[lte]")] = None,
         type: Annotated[int | None, Query(alias="type")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "adminListDialogs", (("adminApiKey",),))),  # noqa: B008
+        auth: Credentials = admin_list_dialogs_auth,
     ) -> Response:
         result = await impl.admin_list_dialogs(
             auth=auth,
@@ -1915,6 +1927,9 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_list_messages_auth = Depends(_authorizer(impl, "adminListMessages", (("adminApiKey",),)))
+
     @app.api_route("/admin/chat/messages/list", methods=["GET"], include_in_schema=False)
     async def admin_list_messages(
         request: Request,
@@ -1939,8 +1954,7 @@ def create_app(
         id_gte: Annotated[str | None, Query(alias="_id[gte]")] = None,
         id_lte: Annotated[str | None, Query(alias="_id[lte]")] = None,
         chat_dialog_id: Annotated[str | None, Query(alias="chat_dialog_id")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "adminListMessages", (("adminApiKey",),))),  # noqa: B008
+        auth: Credentials = admin_list_messages_auth,
     ) -> Response:
         result = await impl.admin_list_messages(
             auth=auth,
@@ -1972,12 +1986,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_update_dialog_auth = Depends(_authorizer(impl, "adminUpdateDialog", (("adminApiKey",),)))
+
     @app.api_route("/admin/chat/{dialog_id}", methods=["PUT"], include_in_schema=False)
     async def admin_update_dialog(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "adminUpdateDialog", (("adminApiKey",),))),  # noqa: B008
+        auth: Credentials = admin_update_dialog_auth,
     ) -> Response:
         body = await read_body(
             request, models.AdminUpdateDialogRequest, ("application/json",), True
@@ -1999,11 +2015,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_create_meeting_auth = Depends(
+        _authorizer(impl, "adminCreateMeeting", (("adminApiKey",),))
+    )
+
     @app.api_route("/admin/meetings", methods=["POST"], include_in_schema=False)
     async def admin_create_meeting(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "adminCreateMeeting", (("adminApiKey",),))),  # noqa: B008
+        auth: Credentials = admin_create_meeting_auth,
     ) -> Response:
         body = await read_body(
             request, models.AdminCreateMeetingRequest, ("application/json",), True
@@ -2024,16 +2044,18 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_list_meeting_recordings_auth = Depends(
+        _authorizer(impl, "adminListMeetingRecordings", (("adminApiKey",),))
+    )
+
     @app.api_route(
         "/admin/meetings/recordings/{meeting_id}", methods=["GET"], include_in_schema=False
     )
     async def admin_list_meeting_recordings(
         request: Request,
         meeting_id: Annotated[str, Path(alias="meeting_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "adminListMeetingRecordings", (("adminApiKey",),))
-        ),  # noqa: B008
+        auth: Credentials = admin_list_meeting_recordings_auth,
     ) -> Response:
         result = await impl.admin_list_meeting_recordings(
             auth=auth,
@@ -2050,16 +2072,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_delete_meeting_recordings_auth = Depends(
+        _authorizer(impl, "adminDeleteMeetingRecordings", (("adminApiKey",),))
+    )
+
     @app.api_route(
         "/admin/meetings/recordings/{meeting_id}", methods=["DELETE"], include_in_schema=False
     )
     async def admin_delete_meeting_recordings(
         request: Request,
         meeting_id: Annotated[str, Path(alias="meeting_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "adminDeleteMeetingRecordings", (("adminApiKey",),))
-        ),  # noqa: B008
+        auth: Credentials = admin_delete_meeting_recordings_auth,
     ) -> Response:
         result = await impl.admin_delete_meeting_recordings(
             auth=auth,
@@ -2076,6 +2100,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_dialogs_created_per_day_auth = Depends(
+        _authorizer(impl, "getDialogsCreatedPerDay", (("adminApiKey",),))
+    )
+
     @app.api_route("/admin/stats/dialogs/created-per-day", methods=["GET"], include_in_schema=False)
     async def get_dialogs_created_per_day(
         request: Request,
@@ -2084,10 +2113,7 @@ def create_app(
         types: Annotated[list[int] | None, Query(alias="types[]")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
         offset: Annotated[int | None, Query(alias="offset")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getDialogsCreatedPerDay", (("adminApiKey",),))
-        ),  # noqa: B008
+        auth: Credentials = get_dialogs_created_per_day_auth,
     ) -> Response:
         result = await impl.get_dialogs_created_per_day(
             auth=auth,
@@ -2107,16 +2133,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_dialogs_created_total_auth = Depends(
+        _authorizer(impl, "getDialogsCreatedTotal", (("adminApiKey",),))
+    )
+
     @app.api_route("/admin/stats/dialogs/created-total", methods=["GET"], include_in_schema=False)
     async def get_dialogs_created_total(
         request: Request,
         start_date: Annotated[int | None, Query(alias="start_date")] = None,
         end_date: Annotated[int | None, Query(alias="end_date")] = None,
         types: Annotated[list[int] | None, Query(alias="types[]")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getDialogsCreatedTotal", (("adminApiKey",),))
-        ),  # noqa: B008
+        auth: Credentials = get_dialogs_created_total_auth,
     ) -> Response:
         result = await impl.get_dialogs_created_total(
             auth=auth,
@@ -2134,6 +2162,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_messages_sent_per_day_auth = Depends(
+        _authorizer(impl, "getMessagesSentPerDay", (("adminApiKey",),))
+    )
+
     @app.api_route("/admin/stats/messages/sent-per-day", methods=["GET"], include_in_schema=False)
     async def get_messages_sent_per_day(
         request: Request,
@@ -2141,10 +2174,7 @@ def create_app(
         end_date: Annotated[int | None, Query(alias="end_date")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
         offset: Annotated[int | None, Query(alias="offset")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getMessagesSentPerDay", (("adminApiKey",),))
-        ),  # noqa: B008
+        auth: Credentials = get_messages_sent_per_day_auth,
     ) -> Response:
         result = await impl.get_messages_sent_per_day(
             auth=auth,
@@ -2163,13 +2193,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_messages_sent_total_auth = Depends(
+        _authorizer(impl, "getMessagesSentTotal", (("adminApiKey",),))
+    )
+
     @app.api_route("/admin/stats/messages/sent-total", methods=["GET"], include_in_schema=False)
     async def get_messages_sent_total(
         request: Request,
         start_date: Annotated[int | None, Query(alias="start_date")] = None,
         end_date: Annotated[int | None, Query(alias="end_date")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getMessagesSentTotal", (("adminApiKey",),))),  # noqa: B008
+        auth: Credentials = get_messages_sent_total_auth,
     ) -> Response:
         result = await impl.get_messages_sent_total(
             auth=auth,
@@ -2186,12 +2220,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_delete_user_auth = Depends(_authorizer(impl, "adminDeleteUser", (("adminApiKey",),)))
+
     @app.api_route("/admin/user/{user_id}", methods=["DELETE"], include_in_schema=False)
     async def admin_delete_user(
         request: Request,
         user_id: Annotated[int, Path(alias="user_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "adminDeleteUser", (("adminApiKey",),))),  # noqa: B008
+        auth: Credentials = admin_delete_user_auth,
     ) -> Response:
         result = await impl.admin_delete_user(
             auth=auth,
@@ -2208,13 +2244,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_blobs_auth = Depends(_authorizer(impl, "listBlobs", (("cbToken",),)))
+
     @app.api_route("/blobs", methods=["GET"], include_in_schema=False)
     async def list_blobs(
         request: Request,
         page: Annotated[int | None, Query(alias="page")] = None,
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listBlobs", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = list_blobs_auth,
     ) -> Response:
         result = await impl.list_blobs(
             auth=auth,
@@ -2230,11 +2268,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_blob_auth = Depends(_authorizer(impl, "createBlob", (("cbToken",),)))
+
     @app.api_route("/blobs", methods=["POST"], include_in_schema=False)
     async def create_blob(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "createBlob", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = create_blob_auth,
     ) -> Response:
         body = await read_body(request, models.CreateBlobRequest, ("application/json",), True)
         result = await impl.create_blob(
@@ -2252,13 +2292,15 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_blob_auth = Depends(_authorizer(impl, "getBlob", (("cbToken",), ())))
+
     @app.api_route("/blobs/{blob_id}", methods=["GET"], include_in_schema=False)
     async def get_blob(
         request: Request,
         blob_id: Annotated[int | str, Path(alias="blob_id")],
         token: Annotated[str | None, Query(alias="token")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getBlob", (("cbToken",), ()))),  # noqa: B008
+        auth: Credentials = get_blob_auth,
     ) -> Response:
         result = await impl.get_blob(
             auth=auth,
@@ -2277,12 +2319,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_blob_auth = Depends(_authorizer(impl, "updateBlob", (("cbToken",),)))
+
     @app.api_route("/blobs/{blob_id}", methods=["PUT"], include_in_schema=False)
     async def update_blob(
         request: Request,
         blob_id: Annotated[int, Path(alias="blob_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "updateBlob", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = update_blob_auth,
     ) -> Response:
         body = await read_body(request, models.UpdateBlobRequest, ("application/json",), True)
         result = await impl.update_blob(
@@ -2302,12 +2346,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_blob_auth = Depends(_authorizer(impl, "deleteBlob", (("cbToken",),)))
+
     @app.api_route("/blobs/{blob_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_blob(
         request: Request,
         blob_id: Annotated[int, Path(alias="blob_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "deleteBlob", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = delete_blob_auth,
     ) -> Response:
         result = await impl.delete_blob(
             auth=auth,
@@ -2324,12 +2370,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    complete_blob_upload_auth = Depends(_authorizer(impl, "completeBlobUpload", (("cbToken",),)))
+
     @app.api_route("/blobs/{blob_id}/complete", methods=["PUT"], include_in_schema=False)
     async def complete_blob_upload(
         request: Request,
         blob_id: Annotated[int, Path(alias="blob_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "completeBlobUpload", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = complete_blob_upload_auth,
     ) -> Response:
         body = await read_body(
             request, models.CompleteBlobUploadRequest, ("application/json",), True
@@ -2350,12 +2398,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_blob_auth = Depends(_authorizer(impl, "downloadBlob", (("cbToken",), ())))
+
     @app.api_route("/blobs/{blob_uid}/download", methods=["GET"], include_in_schema=False)
     async def download_blob(
         request: Request,
         blob_uid: Annotated[str, Path(alias="blob_uid")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "downloadBlob", (("cbToken",), ()))),  # noqa: B008
+        auth: Credentials = download_blob_auth,
     ) -> Response:
         result = await impl.download_blob(
             auth=auth,
@@ -2373,13 +2423,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_blob_object_auth = Depends(_authorizer(impl, "getBlobObject", (("cbToken",),)))
+
     @app.api_route("/blobs/{blob_uid}/object", methods=["GET"], include_in_schema=False)
     async def get_blob_object(
         request: Request,
         blob_uid: Annotated[str, Path(alias="blob_uid")],
         download_url: Annotated[int | str | None, Query(alias="download_url")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getBlobObject", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = get_blob_object_auth,
     ) -> Response:
         result = await impl.get_blob_object(
             auth=auth,
@@ -2396,11 +2448,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    reject_call_auth = Depends(_authorizer(impl, "rejectCall", (("cbToken",),)))
+
     @app.api_route("/calls/reject", methods=["POST"], include_in_schema=False)
     async def reject_call(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "rejectCall", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = reject_call_auth,
     ) -> Response:
         body = await read_body(request, models.RejectCallRequest, ("application/json",), True)
         result = await impl.reject_call(
@@ -2416,6 +2470,9 @@ def create_app(
             },
             200,
         )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_dialogs_auth = Depends(_authorizer(impl, "listDialogs", (("cbToken",),)))
 
     @app.api_route("/chat/Dialog", methods=["GET"], include_in_schema=False)
     async def list_dialogs(
@@ -2503,8 +2560,7 @@ def create_app(
         updated_at_nin: Annotated[str | None, Query(alias="updated_at[nin]")] = None,
         updated_at_all: Annotated[str | None, Query(alias="updated_at[all]")] = None,
         updated_at_ctn: Annotated[str | int | None, Query(alias="updated_at[ctn]")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listDialogs", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = list_dialogs_auth,
     ) -> Response:
         result = await impl.list_dialogs(
             auth=auth,
@@ -2584,11 +2640,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_dialog_auth = Depends(_authorizer(impl, "createDialog", (("cbToken",),)))
+
     @app.api_route("/chat/Dialog", methods=["POST"], include_in_schema=False)
     async def create_dialog(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "createDialog", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = create_dialog_auth,
     ) -> Response:
         body = await read_body(request, models.CreateDialogRequest, ("application/json",), True)
         result = await impl.create_dialog(
@@ -2607,6 +2665,9 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    clear_dialog_history_auth = Depends(_authorizer(impl, "clearDialogHistory", (("cbToken",),)))
+
     @app.api_route(
         "/chat/Dialog/clearHistory/{dialog_id}", methods=["DELETE"], include_in_schema=False
     )
@@ -2614,8 +2675,7 @@ def create_app(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
         force: Annotated[int | None, Query(alias="force")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "clearDialogHistory", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = clear_dialog_history_auth,
     ) -> Response:
         result = await impl.clear_dialog_history(
             auth=auth,
@@ -2633,12 +2693,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_dialog_auth = Depends(_authorizer(impl, "updateDialog", (("cbToken",),)))
+
     @app.api_route("/chat/Dialog/{dialog_id}", methods=["PUT"], include_in_schema=False)
     async def update_dialog(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "updateDialog", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = update_dialog_auth,
     ) -> Response:
         body = await read_body(request, models.UpdateDialogRequest, ("application/json",), True)
         result = await impl.update_dialog(
@@ -2658,13 +2720,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_dialogs_auth = Depends(_authorizer(impl, "deleteDialogs", (("cbToken",),)))
+
     @app.api_route("/chat/Dialog/{dialog_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_dialogs(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
         force: Annotated[int | None, Query(alias="force")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "deleteDialogs", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = delete_dialogs_auth,
     ) -> Response:
         result = await impl.delete_dialogs(
             auth=auth,
@@ -2682,12 +2746,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_dialog_admins_auth = Depends(_authorizer(impl, "updateDialogAdmins", (("cbToken",),)))
+
     @app.api_route("/chat/Dialog/{dialog_id}/admins", methods=["PUT"], include_in_schema=False)
     async def update_dialog_admins(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "updateDialogAdmins", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = update_dialog_admins_auth,
     ) -> Response:
         body = await read_body(
             request, models.UpdateDialogAdminsRequest, ("application/json",), True
@@ -2709,14 +2775,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_dialog_notifications_auth = Depends(
+        _authorizer(impl, "getDialogNotifications", (("cbToken",),))
+    )
+
     @app.api_route(
         "/chat/Dialog/{dialog_id}/notifications", methods=["GET"], include_in_schema=False
     )
     async def get_dialog_notifications(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getDialogNotifications", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = get_dialog_notifications_auth,
     ) -> Response:
         result = await impl.get_dialog_notifications(
             auth=auth,
@@ -2732,16 +2802,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_dialog_notifications_auth = Depends(
+        _authorizer(impl, "updateDialogNotifications", (("cbToken",),))
+    )
+
     @app.api_route(
         "/chat/Dialog/{dialog_id}/notifications", methods=["PUT"], include_in_schema=False
     )
     async def update_dialog_notifications(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "updateDialogNotifications", (("cbToken",),))
-        ),  # noqa: B008
+        auth: Credentials = update_dialog_notifications_auth,
     ) -> Response:
         body = await read_body(
             request, models.DialogNotificationsRequest, ("application/json",), True
@@ -2762,14 +2834,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_dialog_occupants_auth = Depends(_authorizer(impl, "listDialogOccupants", (("cbToken",),)))
+
     @app.api_route("/chat/Dialog/{dialog_id}/occupants", methods=["GET"], include_in_schema=False)
     async def list_dialog_occupants(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         skip: Annotated[int | None, Query(alias="skip")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listDialogOccupants", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = list_dialog_occupants_auth,
     ) -> Response:
         result = await impl.list_dialog_occupants(
             auth=auth,
@@ -2787,12 +2861,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    subscribe_to_dialog_auth = Depends(_authorizer(impl, "subscribeToDialog", (("cbToken",),)))
+
     @app.api_route("/chat/Dialog/{dialog_id}/subscribe", methods=["POST"], include_in_schema=False)
     async def subscribe_to_dialog(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "subscribeToDialog", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = subscribe_to_dialog_auth,
     ) -> Response:
         result = await impl.subscribe_to_dialog(
             auth=auth,
@@ -2809,14 +2885,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    unsubscribe_from_dialog_auth = Depends(
+        _authorizer(impl, "unsubscribeFromDialog", (("cbToken",),))
+    )
+
     @app.api_route(
         "/chat/Dialog/{dialog_id}/subscribe", methods=["DELETE"], include_in_schema=False
     )
     async def unsubscribe_from_dialog(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "unsubscribeFromDialog", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = unsubscribe_from_dialog_auth,
     ) -> Response:
         result = await impl.unsubscribe_from_dialog(
             auth=auth,
@@ -2832,12 +2912,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_blocked_dialog_users_auth = Depends(
+        _authorizer(impl, "listBlockedDialogUsers", (("cbToken",),))
+    )
+
     @app.api_route("/chat/dialog/{dialog_id}/block", methods=["GET"], include_in_schema=False)
     async def list_blocked_dialog_users(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listBlockedDialogUsers", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = list_blocked_dialog_users_auth,
     ) -> Response:
         result = await impl.list_blocked_dialog_users(
             auth=auth,
@@ -2854,12 +2938,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    block_dialog_user_auth = Depends(_authorizer(impl, "blockDialogUser", (("cbToken",),)))
+
     @app.api_route("/chat/dialog/{dialog_id}/block", methods=["POST"], include_in_schema=False)
     async def block_dialog_user(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "blockDialogUser", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = block_dialog_user_auth,
     ) -> Response:
         body = await read_body(request, models.DialogBlockRequest, ("application/json",), True)
         result = await impl.block_dialog_user(
@@ -2878,12 +2964,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    unblock_dialog_user_auth = Depends(_authorizer(impl, "unblockDialogUser", (("cbToken",),)))
+
     @app.api_route("/chat/dialog/{dialog_id}/block", methods=["DELETE"], include_in_schema=False)
     async def unblock_dialog_user(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "unblockDialogUser", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = unblock_dialog_user_auth,
     ) -> Response:
         body = await read_body(request, models.DialogBlockRequest, ("application/json",), True)
         result = await impl.unblock_dialog_user(
@@ -2901,6 +2989,9 @@ def create_app(
             },
             200,
         )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_messages_auth = Depends(_authorizer(impl, "listMessages", (("cbToken",),)))
 
     @app.api_route("/chat/Message", methods=["GET"], include_in_schema=False)
     async def list_messages(
@@ -2982,8 +3073,7 @@ def create_app(
         updated_at_nin: Annotated[str | None, Query(alias="updated_at[nin]")] = None,
         updated_at_all: Annotated[str | None, Query(alias="updated_at[all]")] = None,
         updated_at_ctn: Annotated[str | int | None, Query(alias="updated_at[ctn]")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listMessages", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = list_messages_auth,
     ) -> Response:
         result = await impl.list_messages(
             auth=auth,
@@ -3076,11 +3166,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_dialog_messages_auth = Depends(
+        _authorizer(impl, "updateDialogMessages", (("cbToken",),))
+    )
+
     @app.api_route("/chat/Message", methods=["PUT"], include_in_schema=False)
     async def update_dialog_messages(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "updateDialogMessages", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = update_dialog_messages_auth,
     ) -> Response:
         body = await read_body(request, models.UpdateMessageRequest, ("application/json",), True)
         result = await impl.update_dialog_messages(
@@ -3098,11 +3192,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_message_auth = Depends(_authorizer(impl, "createMessage", (("cbToken",),)))
+
     @app.api_route("/chat/Message", methods=["POST"], include_in_schema=False)
     async def create_message(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "createMessage", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = create_message_auth,
     ) -> Response:
         body = await read_body(request, models.CreateMessageRequest, ("application/json",), True)
         result = await impl.create_message(
@@ -3122,11 +3218,13 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_system_message_auth = Depends(_authorizer(impl, "sendSystemMessage", (("cbToken",),)))
+
     @app.api_route("/chat/Message/system", methods=["POST"], include_in_schema=False)
     async def send_system_message(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "sendSystemMessage", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = send_system_message_auth,
     ) -> Response:
         body = await read_body(
             request, models.SendSystemMessageRequest, ("application/json",), True
@@ -3145,12 +3243,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_unread_messages_count_auth = Depends(
+        _authorizer(impl, "getUnreadMessagesCount", (("cbToken",),))
+    )
+
     @app.api_route("/chat/Message/unread", methods=["GET"], include_in_schema=False)
     async def get_unread_messages_count(
         request: Request,
         chat_dialog_ids: Annotated[str | None, Query(alias="chat_dialog_ids")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getUnreadMessagesCount", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = get_unread_messages_count_auth,
     ) -> Response:
         result = await impl.get_unread_messages_count(
             auth=auth,
@@ -3165,12 +3267,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_messages_auth = Depends(_authorizer(impl, "updateMessages", (("cbToken",),)))
+
     @app.api_route("/chat/Message/{message_id}", methods=["PUT"], include_in_schema=False)
     async def update_messages(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "updateMessages", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = update_messages_auth,
     ) -> Response:
         body = await read_body(request, models.UpdateMessageRequest, ("application/json",), True)
         result = await impl.update_messages(
@@ -3190,13 +3294,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_messages_auth = Depends(_authorizer(impl, "deleteMessages", (("cbToken",),)))
+
     @app.api_route("/chat/Message/{message_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_messages(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
         force: Annotated[int | None, Query(alias="force")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "deleteMessages", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = delete_messages_auth,
     ) -> Response:
         result = await impl.delete_messages(
             auth=auth,
@@ -3214,12 +3320,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_message_reactions_auth = Depends(
+        _authorizer(impl, "listMessageReactions", (("cbToken",),))
+    )
+
     @app.api_route("/chat/Message/{message_id}/reactions", methods=["GET"], include_in_schema=False)
     async def list_message_reactions(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listMessageReactions", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = list_message_reactions_auth,
     ) -> Response:
         result = await impl.list_message_reactions(
             auth=auth,
@@ -3235,12 +3345,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_message_reactions_auth = Depends(
+        _authorizer(impl, "updateMessageReactions", (("cbToken",),))
+    )
+
     @app.api_route("/chat/Message/{message_id}/reactions", methods=["PUT"], include_in_schema=False)
     async def update_message_reactions(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "updateMessageReactions", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = update_message_reactions_auth,
     ) -> Response:
         body = await read_body(
             request, models.UpdateMessageReactionsRequest, ("application/json",), True
@@ -3261,6 +3375,9 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    search_chat_auth = Depends(_authorizer(impl, "searchChat", (("cbToken",),)))
+
     @app.api_route("/chat/search", methods=["GET"], include_in_schema=False)
     async def search_chat(
         request: Request,
@@ -3269,8 +3386,7 @@ def create_app(
         start_date: Annotated[str | int | None, Query(alias="start_date")] = None,
         end_date: Annotated[str | int | None, Query(alias="end_date")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "searchChat", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = search_chat_auth,
     ) -> Response:
         result = await impl.search_chat(
             auth=auth,
@@ -3289,6 +3405,9 @@ def create_app(
             },
             200,
         )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_custom_objects_auth = Depends(_authorizer(impl, "listCustomObjects", (("cbToken",),)))
 
     @app.api_route("/data/{class_name}", methods=["GET"], include_in_schema=False)
     async def list_custom_objects(
@@ -3347,8 +3466,7 @@ def create_app(
         updated_at_all: Annotated[str | None, Query(alias="updated_at[all]")] = None,
         updated_at_or: Annotated[str | None, Query(alias="updated_at[or]")] = None,
         updated_at_ctn: Annotated[int | None, Query(alias="updated_at[ctn]")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listCustomObjects", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = list_custom_objects_auth,
     ) -> Response:
         result = await impl.list_custom_objects(
             auth=auth,
@@ -3419,12 +3537,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_custom_object_auth = Depends(_authorizer(impl, "createCustomObject", (("cbToken",),)))
+
     @app.api_route("/data/{class_name}", methods=["POST"], include_in_schema=False)
     async def create_custom_object(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "createCustomObject", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = create_custom_object_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -3450,14 +3570,16 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_custom_objects_by_criteria_auth = Depends(
+        _authorizer(impl, "updateCustomObjectsByCriteria", (("cbToken",),))
+    )
+
     @app.api_route("/data/{class_name}/by_criteria", methods=["PUT"], include_in_schema=False)
     async def update_custom_objects_by_criteria(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "updateCustomObjectsByCriteria", (("cbToken",),))
-        ),  # noqa: B008
+        auth: Credentials = update_custom_objects_by_criteria_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -3481,6 +3603,11 @@ def create_app(
             },
             200,
         )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_custom_objects_by_criteria_auth = Depends(
+        _authorizer(impl, "deleteCustomObjectsByCriteria", (("cbToken",),))
+    )
 
     @app.api_route("/data/{class_name}/by_criteria", methods=["DELETE"], include_in_schema=False)
     async def delete_custom_objects_by_criteria(
@@ -3530,10 +3657,7 @@ def create_app(
         updated_at_all: Annotated[str | None, Query(alias="updated_at[all]")] = None,
         updated_at_or: Annotated[str | None, Query(alias="updated_at[or]")] = None,
         updated_at_ctn: Annotated[int | None, Query(alias="updated_at[ctn]")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteCustomObjectsByCriteria", (("cbToken",),))
-        ),  # noqa: B008
+        auth: Credentials = delete_custom_objects_by_criteria_auth,
     ) -> Response:
         result = await impl.delete_custom_objects_by_criteria(
             auth=auth,
@@ -3594,12 +3718,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_custom_objects_auth = Depends(_authorizer(impl, "updateCustomObjects", (("cbToken",),)))
+
     @app.api_route("/data/{class_name}/multi", methods=["PUT"], include_in_schema=False)
     async def update_custom_objects(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "updateCustomObjects", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = update_custom_objects_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -3624,12 +3750,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_custom_objects_auth = Depends(_authorizer(impl, "createCustomObjects", (("cbToken",),)))
+
     @app.api_route("/data/{class_name}/multi", methods=["POST"], include_in_schema=False)
     async def create_custom_objects(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "createCustomObjects", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = create_custom_objects_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -3655,14 +3783,16 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_custom_objects_auth = Depends(_authorizer(impl, "getCustomObjects", (("cbToken",),)))
+
     @app.api_route("/data/{class_name}/{record_id}", methods=["GET"], include_in_schema=False)
     async def get_custom_objects(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
         permissions: Annotated[int | None, Query(alias="permissions")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getCustomObjects", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = get_custom_objects_auth,
     ) -> Response:
         result = await impl.get_custom_objects(
             auth=auth,
@@ -3685,13 +3815,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_custom_object_auth = Depends(_authorizer(impl, "updateCustomObject", (("cbToken",),)))
+
     @app.api_route("/data/{class_name}/{record_id}", methods=["PUT"], include_in_schema=False)
     async def update_custom_object(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "updateCustomObject", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = update_custom_object_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -3717,13 +3849,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_custom_objects_auth = Depends(_authorizer(impl, "deleteCustomObjects", (("cbToken",),)))
+
     @app.api_route("/data/{class_name}/{record_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_custom_objects(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "deleteCustomObjects", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = delete_custom_objects_auth,
     ) -> Response:
         result = await impl.delete_custom_objects(
             auth=auth,
@@ -3741,11 +3875,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_event_auth = Depends(_authorizer(impl, "createEvent", (("cbToken",),)))
+
     @app.api_route("/events", methods=["POST"], include_in_schema=False)
     async def create_event(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "createEvent", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = create_event_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -3769,11 +3905,13 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    login_user_auth = Depends(_authorizer(impl, "loginUser", (("cbToken",),)))
+
     @app.api_route("/login", methods=["POST"], include_in_schema=False)
     async def login_user(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "loginUser", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = login_user_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -3796,11 +3934,13 @@ def create_app(
             202,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    logout_user_auth = Depends(_authorizer(impl, "logoutUser", (("cbToken",),)))
+
     @app.api_route("/login", methods=["DELETE"], include_in_schema=False)
     async def logout_user(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "logoutUser", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = logout_user_auth,
     ) -> Response:
         result = await impl.logout_user(
             auth=auth,
@@ -3813,6 +3953,9 @@ def create_app(
             },
             200,
         )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_meetings_auth = Depends(_authorizer(impl, "listMeetings", (("cbToken",),)))
 
     @app.api_route("/meetings", methods=["GET"], include_in_schema=False)
     async def list_meetings(
@@ -3841,8 +3984,7 @@ def create_app(
         updated_at_gte: Annotated[str | None, Query(alias="updated_at[gte]")] = None,
         updated_at_lt: Annotated[str | None, Query(alias="updated_at[lt]")] = None,
         updated_at_lte: Annotated[str | None, Query(alias="updated_at[lte]")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listMeetings", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = list_meetings_auth,
     ) -> Response:
         result = await impl.list_meetings(
             auth=auth,
@@ -3880,11 +4022,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_meeting_auth = Depends(_authorizer(impl, "createMeeting", (("cbToken",),)))
+
     @app.api_route("/meetings", methods=["POST"], include_in_schema=False)
     async def create_meeting(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "createMeeting", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = create_meeting_auth,
     ) -> Response:
         body = await read_body(request, models.CreateMeetingRequest, ("application/json",), True)
         result = await impl.create_meeting(
@@ -3902,12 +4046,16 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_meeting_recordings_auth = Depends(
+        _authorizer(impl, "listMeetingRecordings", (("cbToken",),))
+    )
+
     @app.api_route("/meetings/recordings/{meeting_id}", methods=["GET"], include_in_schema=False)
     async def list_meeting_recordings(
         request: Request,
         meeting_id: Annotated[str, Path(alias="meeting_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listMeetingRecordings", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = list_meeting_recordings_auth,
     ) -> Response:
         result = await impl.list_meeting_recordings(
             auth=auth,
@@ -3924,12 +4072,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_meeting_auth = Depends(_authorizer(impl, "updateMeeting", (("cbToken",),)))
+
     @app.api_route("/meetings/{meeting_id}", methods=["PUT"], include_in_schema=False)
     async def update_meeting(
         request: Request,
         meeting_id: Annotated[str, Path(alias="meeting_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "updateMeeting", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = update_meeting_auth,
     ) -> Response:
         body = await read_body(request, models.UpdateMeetingRequest, ("application/json",), True)
         result = await impl.update_meeting(
@@ -3949,12 +4099,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_meeting_auth = Depends(_authorizer(impl, "deleteMeeting", (("cbToken",),)))
+
     @app.api_route("/meetings/{meeting_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_meeting(
         request: Request,
         meeting_id: Annotated[str, Path(alias="meeting_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "deleteMeeting", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = delete_meeting_auth,
     ) -> Response:
         result = await impl.delete_meeting(
             auth=auth,
@@ -3971,11 +4123,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_session_auth = Depends(_authorizer(impl, "getSession", (("cbToken",),)))
+
     @app.api_route("/session", methods=["GET"], include_in_schema=False)
     async def get_session(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getSession", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = get_session_auth,
     ) -> Response:
         result = await impl.get_session(
             auth=auth,
@@ -3989,11 +4143,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_session_auth = Depends(_authorizer(impl, "createSession", ()))
+
     @app.api_route("/session", methods=["POST"], include_in_schema=False)
     async def create_session(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "createSession", ())),  # noqa: B008
+        auth: Credentials = create_session_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -4017,11 +4173,13 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    destroy_session_auth = Depends(_authorizer(impl, "destroySession", (("cbToken",),)))
+
     @app.api_route("/session", methods=["DELETE"], include_in_schema=False)
     async def destroy_session(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "destroySession", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = destroy_session_auth,
     ) -> Response:
         result = await impl.destroy_session(
             auth=auth,
@@ -4036,11 +4194,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_web_session_auth = Depends(_authorizer(impl, "createWebSession", ()))
+
     @app.api_route("/session/web", methods=["POST"], include_in_schema=False)
     async def create_web_session(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "createWebSession", ())),  # noqa: B008
+        auth: Credentials = create_web_session_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -4062,11 +4222,13 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    upgrade_web_session_auth = Depends(_authorizer(impl, "upgradeWebSession", (("cbToken",),)))
+
     @app.api_route("/session/web", methods=["PATCH"], include_in_schema=False)
     async def upgrade_web_session(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "upgradeWebSession", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = upgrade_web_session_auth,
     ) -> Response:
         body = await read_body(
             request, models.UpgradeWebSessionRequest, ("application/json",), True
@@ -4085,11 +4247,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_subscriptions_auth = Depends(_authorizer(impl, "listSubscriptions", (("cbToken",),)))
+
     @app.api_route("/subscriptions", methods=["GET"], include_in_schema=False)
     async def list_subscriptions(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listSubscriptions", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = list_subscriptions_auth,
     ) -> Response:
         result = await impl.list_subscriptions(
             auth=auth,
@@ -4104,11 +4268,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_subscription_auth = Depends(_authorizer(impl, "createSubscription", (("cbToken",),)))
+
     @app.api_route("/subscriptions", methods=["POST"], include_in_schema=False)
     async def create_subscription(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "createSubscription", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = create_subscription_auth,
     ) -> Response:
         body = await read_body(
             request, models.CreateSubscriptionRequest, ("application/json",), True
@@ -4128,12 +4294,14 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_subscription_auth = Depends(_authorizer(impl, "deleteSubscription", (("cbToken",),)))
+
     @app.api_route("/subscriptions/{subscription_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_subscription(
         request: Request,
         subscription_id: Annotated[int, Path(alias="subscription_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "deleteSubscription", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = delete_subscription_auth,
     ) -> Response:
         result = await impl.delete_subscription(
             auth=auth,
@@ -4149,11 +4317,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_link_preview_auth = Depends(_authorizer(impl, "getLinkPreview", (("cbToken",),)))
+
     @app.api_route("/unfurl", methods=["POST"], include_in_schema=False)
     async def get_link_preview(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getLinkPreview", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = get_link_preview_auth,
     ) -> Response:
         body = await read_body(request, models.LinkPreviewRequest, ("application/json",), True)
         result = await impl.get_link_preview(
@@ -4170,6 +4340,9 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_users_auth = Depends(_authorizer(impl, "listUsers", (("cbToken",),)))
+
     @app.api_route("/users", methods=["GET"], include_in_schema=False)
     async def list_users(
         request: Request,
@@ -4177,8 +4350,7 @@ def create_app(
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
         filter: Annotated[list[str] | None, Query(alias="filter[]")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listUsers", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = list_users_auth,
     ) -> Response:
         result = await impl.list_users(
             auth=auth,
@@ -4197,13 +4369,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_user_auth = Depends(_authorizer(impl, "createUser", (("cbToken",), ("cbAuthKey",))))
+
     @app.api_route("/users", methods=["POST"], include_in_schema=False)
     async def create_user(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "createUser", (("cbToken",), ("cbAuthKey",)))
-        ),  # noqa: B008
+        auth: Credentials = create_user_auth,
     ) -> Response:
         body = await read_body(request, models.CreateUserRequest, ("application/json",), True)
         result = await impl.create_user(
@@ -4222,12 +4394,14 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_email_auth = Depends(_authorizer(impl, "getUserByEmail", (("cbToken",),)))
+
     @app.api_route("/users/by_email", methods=["GET"], include_in_schema=False)
     async def get_user_by_email(
         request: Request,
         email: Annotated[str, Query(alias="email")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getUserByEmail", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = get_user_by_email_auth,
     ) -> Response:
         result = await impl.get_user_by_email(
             auth=auth,
@@ -4243,12 +4417,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_facebook_id_auth = Depends(
+        _authorizer(impl, "getUserByFacebookId", (("cbToken",),))
+    )
+
     @app.api_route("/users/by_facebook_id", methods=["GET"], include_in_schema=False)
     async def get_user_by_facebook_id(
         request: Request,
         facebook_id: Annotated[str, Query(alias="facebook_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getUserByFacebookId", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = get_user_by_facebook_id_auth,
     ) -> Response:
         result = await impl.get_user_by_facebook_id(
             auth=auth,
@@ -4264,14 +4442,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_users_by_full_name_auth = Depends(
+        _authorizer(impl, "listUsersByFullName", (("cbToken",),))
+    )
+
     @app.api_route("/users/by_full_name", methods=["GET"], include_in_schema=False)
     async def list_users_by_full_name(
         request: Request,
         full_name: Annotated[str, Query(alias="full_name")],
         page: Annotated[int | None, Query(alias="page")] = None,
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listUsersByFullName", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = list_users_by_full_name_auth,
     ) -> Response:
         result = await impl.list_users_by_full_name(
             auth=auth,
@@ -4288,12 +4470,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_login_auth = Depends(_authorizer(impl, "getUserByLogin", (("cbToken",),)))
+
     @app.api_route("/users/by_login", methods=["GET"], include_in_schema=False)
     async def get_user_by_login(
         request: Request,
         login: Annotated[str, Query(alias="login")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getUserByLogin", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = get_user_by_login_auth,
     ) -> Response:
         result = await impl.get_user_by_login(
             auth=auth,
@@ -4309,14 +4493,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_users_by_tags_auth = Depends(_authorizer(impl, "listUsersByTags", (("cbToken",),)))
+
     @app.api_route("/users/by_tags", methods=["GET"], include_in_schema=False)
     async def list_users_by_tags(
         request: Request,
         tags: Annotated[str, Query(alias="tags")],
         page: Annotated[int | None, Query(alias="page")] = None,
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listUsersByTags", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = list_users_by_tags_auth,
     ) -> Response:
         result = await impl.list_users_by_tags(
             auth=auth,
@@ -4333,12 +4519,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_twitter_id_auth = Depends(_authorizer(impl, "getUserByTwitterId", (("cbToken",),)))
+
     @app.api_route("/users/by_twitter_id", methods=["GET"], include_in_schema=False)
     async def get_user_by_twitter_id(
         request: Request,
         twitter_id: Annotated[str, Query(alias="twitter_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getUserByTwitterId", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = get_user_by_twitter_id_auth,
     ) -> Response:
         result = await impl.get_user_by_twitter_id(
             auth=auth,
@@ -4354,12 +4542,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_external_id_auth = Depends(
+        _authorizer(impl, "getUserByExternalId", (("cbToken",),))
+    )
+
     @app.api_route("/users/external/{external_user_id}", methods=["GET"], include_in_schema=False)
     async def get_user_by_external_id(
         request: Request,
         external_user_id: Annotated[int | str, Path(alias="external_user_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getUserByExternalId", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = get_user_by_external_id_auth,
     ) -> Response:
         result = await impl.get_user_by_external_id(
             auth=auth,
@@ -4375,14 +4567,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_user_by_external_id_auth = Depends(
+        _authorizer(impl, "deleteUserByExternalId", (("cbToken",),))
+    )
+
     @app.api_route(
         "/users/external/{external_user_id}", methods=["DELETE"], include_in_schema=False
     )
     async def delete_user_by_external_id(
         request: Request,
         external_user_id: Annotated[int | str, Path(alias="external_user_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "deleteUserByExternalId", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = delete_user_by_external_id_auth,
     ) -> Response:
         result = await impl.delete_user_by_external_id(
             auth=auth,
@@ -4399,14 +4595,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_online_users_auth = Depends(_authorizer(impl, "listOnlineUsers", (("cbToken",),)))
+
     @app.api_route("/users/online", methods=["GET"], include_in_schema=False)
     async def list_online_users(
         request: Request,
         limit: Annotated[int | None, Query(alias="limit")] = None,
         offset: Annotated[int | None, Query(alias="offset")] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listOnlineUsers", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = list_online_users_auth,
     ) -> Response:
         result = await impl.list_online_users(
             auth=auth,
@@ -4425,12 +4623,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    reset_password_by_query_auth = Depends(
+        _authorizer(impl, "resetPasswordByQuery", (("cbToken",),))
+    )
+
     @app.api_route("/users/password/reset", methods=["GET"], include_in_schema=False)
     async def reset_password_by_query(
         request: Request,
         email: Annotated[str, Query(alias="email")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "resetPasswordByQuery", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = reset_password_by_query_auth,
     ) -> Response:
         result = await impl.reset_password_by_query(
             auth=auth,
@@ -4447,11 +4649,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    reset_password_auth = Depends(_authorizer(impl, "resetPassword", (("cbToken",),)))
+
     @app.api_route("/users/password/reset", methods=["POST"], include_in_schema=False)
     async def reset_password(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "resetPassword", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = reset_password_auth,
     ) -> Response:
         body = await read_body(request, models.ResetPasswordRequest, ("application/json",), True)
         result = await impl.reset_password(
@@ -4469,12 +4673,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_phone_auth = Depends(_authorizer(impl, "getUserByPhone", (("cbToken",),)))
+
     @app.api_route("/users/phone", methods=["GET"], include_in_schema=False)
     async def get_user_by_phone(
         request: Request,
         phone: Annotated[str, Query(alias="phone")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getUserByPhone", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = get_user_by_phone_auth,
     ) -> Response:
         result = await impl.get_user_by_phone(
             auth=auth,
@@ -4489,6 +4695,9 @@ def create_app(
             },
             200,
         )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    search_users_auth = Depends(_authorizer(impl, "searchUsers", (("cbToken",),)))
 
     @app.api_route("/users/v2", methods=["GET"], include_in_schema=False)
     async def search_users(
@@ -4553,8 +4762,7 @@ def create_app(
         updated_at_lt: Annotated[str | int | None, Query(alias="updated_at[lt]")] = None,
         updated_at_gte: Annotated[str | int | None, Query(alias="updated_at[gte]")] = None,
         updated_at_lte: Annotated[str | int | None, Query(alias="updated_at[lte]")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "searchUsers", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = search_users_auth,
     ) -> Response:
         result = await impl.search_users(
             auth=auth,
@@ -4621,12 +4829,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_auth = Depends(_authorizer(impl, "getUser", (("cbToken",),)))
+
     @app.api_route("/users/{user_id}", methods=["GET"], include_in_schema=False)
     async def get_user(
         request: Request,
         user_id: Annotated[int, Path(alias="user_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getUser", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = get_user_auth,
     ) -> Response:
         result = await impl.get_user(
             auth=auth,
@@ -4642,12 +4852,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_user_auth = Depends(_authorizer(impl, "updateUser", (("cbToken",),)))
+
     @app.api_route("/users/{user_id}", methods=["PUT"], include_in_schema=False)
     async def update_user(
         request: Request,
         user_id: Annotated[int, Path(alias="user_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "updateUser", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = update_user_auth,
     ) -> Response:
         body = await read_body(request, models.UpdateUserRequest, ("application/json",), True)
         result = await impl.update_user(
@@ -4667,12 +4879,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_user_auth = Depends(_authorizer(impl, "deleteUser", (("cbToken",),)))
+
     @app.api_route("/users/{user_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_user(
         request: Request,
         user_id: Annotated[int, Path(alias="user_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "deleteUser", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = delete_user_auth,
     ) -> Response:
         result = await impl.delete_user(
             auth=auth,
@@ -4689,12 +4903,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_whiteboards_auth = Depends(_authorizer(impl, "listWhiteboards", (("cbToken",),)))
+
     @app.api_route("/whiteboards", methods=["GET"], include_in_schema=False)
     async def list_whiteboards(
         request: Request,
         chat_dialog_id: Annotated[str, Query(alias="chat_dialog_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listWhiteboards", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = list_whiteboards_auth,
     ) -> Response:
         result = await impl.list_whiteboards(
             auth=auth,
@@ -4711,11 +4927,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_whiteboard_auth = Depends(_authorizer(impl, "createWhiteboard", (("cbToken",),)))
+
     @app.api_route("/whiteboards", methods=["POST"], include_in_schema=False)
     async def create_whiteboard(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "createWhiteboard", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = create_whiteboard_auth,
     ) -> Response:
         body = await read_body(request, models.CreateWhiteboardRequest, ("application/json",), True)
         result = await impl.create_whiteboard(
@@ -4735,12 +4953,14 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_whiteboard_auth = Depends(_authorizer(impl, "updateWhiteboard", (("cbToken",),)))
+
     @app.api_route("/whiteboards/{whiteboard_id}", methods=["PUT"], include_in_schema=False)
     async def update_whiteboard(
         request: Request,
         whiteboard_id: Annotated[str, Path(alias="whiteboard_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "updateWhiteboard", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = update_whiteboard_auth,
     ) -> Response:
         body = await read_body(request, models.UpdateWhiteboardRequest, ("application/json",), True)
         result = await impl.update_whiteboard(
@@ -4760,12 +4980,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_whiteboard_auth = Depends(_authorizer(impl, "deleteWhiteboard", (("cbToken",),)))
+
     @app.api_route("/whiteboards/{whiteboard_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_whiteboard(
         request: Request,
         whiteboard_id: Annotated[str, Path(alias="whiteboard_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "deleteWhiteboard", (("cbToken",),))),  # noqa: B008
+        auth: Credentials = delete_whiteboard_auth,
     ) -> Response:
         result = await impl.delete_whiteboard(
             auth=auth,

@@ -100,6 +100,14 @@ class ApiError(Exception):
         super().__init__(f"{where}: HTTP {self.status}: {self.raw!r}"[:500])
 
 
+class UnexpectedResponse(ApiError):
+    """A success answer whose body is not JSON of the documented shape; `error` says how."""
+
+    def __init__(self, response: httpx.Response, error: ValueError) -> None:
+        super().__init__(response)
+        self.error = error
+
+
 def _check(response: httpx.Response) -> httpx.Response:
     if response.status_code >= 400:
         raise ApiError(response)
@@ -117,7 +125,10 @@ _QUERY_OBJECTS = Endpoint(
 
 def _query_objects_result(response: httpx.Response) -> models.ObjectList:
     _check(response)
-    return models.ObjectList.model_validate(response.json())
+    try:
+        return models.ObjectList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_OBJECT = Endpoint(
@@ -132,7 +143,10 @@ _CREATE_OBJECT = Endpoint(
 
 def _create_object_result(response: httpx.Response) -> models.CreatedObject:
     _check(response)
-    return models.CreatedObject.model_validate(response.json())
+    try:
+        return models.CreatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_OBJECT = Endpoint(
@@ -146,7 +160,10 @@ _GET_OBJECT = Endpoint(
 
 def _get_object_result(response: httpx.Response) -> models.LcObject:
     _check(response)
-    return models.LcObject.model_validate(response.json())
+    try:
+        return models.LcObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_OBJECT = Endpoint(
@@ -161,7 +178,10 @@ _UPDATE_OBJECT = Endpoint(
 
 def _update_object_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_OBJECT = Endpoint(
@@ -176,7 +196,10 @@ _DELETE_OBJECT = Endpoint(
 
 def _delete_object_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SCAN_OBJECTS = Endpoint(
@@ -190,7 +213,10 @@ _SCAN_OBJECTS = Endpoint(
 
 def _scan_objects_result(response: httpx.Response) -> models.ScanResult:
     _check(response)
-    return models.ScanResult.model_validate(response.json())
+    try:
+        return models.ScanResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _BATCH = Endpoint(
@@ -205,9 +231,12 @@ _BATCH = Endpoint(
 
 def _batch_result(response: httpx.Response) -> list[models.BatchResult]:
     _check(response)
-    return TypeAdapter[list[models.BatchResult]](list[models.BatchResult]).validate_python(
-        response.json()
-    )
+    try:
+        return TypeAdapter[list[models.BatchResult]](list[models.BatchResult]).validate_python(
+            response.json()
+        )
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CLOUD_QUERY = Endpoint(
@@ -221,7 +250,10 @@ _CLOUD_QUERY = Endpoint(
 
 def _cloud_query_result(response: httpx.Response) -> models.CloudQueryResult:
     _check(response)
-    return models.CloudQueryResult.model_validate(response.json())
+    try:
+        return models.CloudQueryResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_SCHEMAS = Endpoint(
@@ -235,7 +267,10 @@ _LIST_SCHEMAS = Endpoint(
 
 def _list_schemas_result(response: httpx.Response) -> models.AppSchemas:
     _check(response)
-    return models.AppSchemas.model_validate(response.json())
+    try:
+        return models.AppSchemas.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_CLASS_SCHEMA = Endpoint(
@@ -249,7 +284,10 @@ _GET_CLASS_SCHEMA = Endpoint(
 
 def _get_class_schema_result(response: httpx.Response) -> models.ClassSchema:
     _check(response)
-    return models.ClassSchema.model_validate(response.json())
+    try:
+        return models.ClassSchema.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_SERVER_DATE = Endpoint(
@@ -263,7 +301,10 @@ _GET_SERVER_DATE = Endpoint(
 
 def _get_server_date_result(response: httpx.Response) -> models.Date:
     _check(response)
-    return models.Date.model_validate(response.json())
+    try:
+        return models.Date.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _EXPORT_DATA = Endpoint(
@@ -278,7 +319,10 @@ _EXPORT_DATA = Endpoint(
 
 def _export_data_result(response: httpx.Response) -> models.ExportJob:
     _check(response)
-    return models.ExportJob.model_validate(response.json())
+    try:
+        return models.ExportJob.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_EXPORT_JOB = Endpoint(
@@ -292,7 +336,10 @@ _GET_EXPORT_JOB = Endpoint(
 
 def _get_export_job_result(response: httpx.Response) -> models.ExportJob:
     _check(response)
-    return models.ExportJob.model_validate(response.json())
+    try:
+        return models.ExportJob.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _COLLECT_ANALYTICS = Endpoint(
@@ -307,7 +354,10 @@ _COLLECT_ANALYTICS = Endpoint(
 
 def _collect_analytics_result(response: httpx.Response) -> models.AnyObject:
     _check(response)
-    return models.AnyObject.model_validate(response.json())
+    try:
+        return models.AnyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _QUERY_USERS = Endpoint(
@@ -321,7 +371,10 @@ _QUERY_USERS = Endpoint(
 
 def _query_users_result(response: httpx.Response) -> models.UserList:
     _check(response)
-    return models.UserList.model_validate(response.json())
+    try:
+        return models.UserList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SIGN_UP = Endpoint(
@@ -339,9 +392,12 @@ _SIGN_UP = Endpoint(
 
 def _sign_up_result(response: httpx.Response) -> models.SessionUser:
     _check(response)
-    if response.status_code == 201:
+    try:
+        if response.status_code == 201:
+            return models.SessionUser.model_validate(response.json())
         return models.SessionUser.model_validate(response.json())
-    return models.SessionUser.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SIGN_UP_OR_LOG_IN_WITH_MOBILE_PHONE = Endpoint(
@@ -359,7 +415,10 @@ _SIGN_UP_OR_LOG_IN_WITH_MOBILE_PHONE = Endpoint(
 
 def _sign_up_or_log_in_with_mobile_phone_result(response: httpx.Response) -> models.SessionUser:
     _check(response)
-    return models.SessionUser.model_validate(response.json())
+    try:
+        return models.SessionUser.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LOG_IN = Endpoint(
@@ -377,7 +436,10 @@ _LOG_IN = Endpoint(
 
 def _log_in_result(response: httpx.Response) -> models.SessionUser:
     _check(response)
-    return models.SessionUser.model_validate(response.json())
+    try:
+        return models.SessionUser.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_CURRENT_USER = Endpoint(
@@ -397,7 +459,10 @@ _GET_CURRENT_USER = Endpoint(
 
 def _get_current_user_result(response: httpx.Response) -> models.SessionUser:
     _check(response)
-    return models.SessionUser.model_validate(response.json())
+    try:
+        return models.SessionUser.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_FRIENDSHIP_REQUEST = Endpoint(
@@ -416,7 +481,10 @@ _CREATE_FRIENDSHIP_REQUEST = Endpoint(
 
 def _create_friendship_request_result(response: httpx.Response) -> models.CreatedObject:
     _check(response)
-    return models.CreatedObject.model_validate(response.json())
+    try:
+        return models.CreatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER = Endpoint(
@@ -430,7 +498,10 @@ _GET_USER = Endpoint(
 
 def _get_user_result(response: httpx.Response) -> models.User:
     _check(response)
-    return models.User.model_validate(response.json())
+    try:
+        return models.User.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_USER = Endpoint(
@@ -449,7 +520,10 @@ _UPDATE_USER = Endpoint(
 
 def _update_user_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_USER = Endpoint(
@@ -467,7 +541,10 @@ _DELETE_USER = Endpoint(
 
 def _delete_user_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REFRESH_SESSION_TOKEN = Endpoint(
@@ -488,7 +565,10 @@ _REFRESH_SESSION_TOKEN = Endpoint(
 
 def _refresh_session_token_result(response: httpx.Response) -> models.SessionUser:
     _check(response)
-    return models.SessionUser.model_validate(response.json())
+    try:
+        return models.SessionUser.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_PASSWORD = Endpoint(
@@ -507,7 +587,10 @@ _UPDATE_PASSWORD = Endpoint(
 
 def _update_password_result(response: httpx.Response) -> models.User:
     _check(response)
-    return models.User.model_validate(response.json())
+    try:
+        return models.User.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REQUEST_PASSWORD_RESET = Endpoint(
@@ -522,7 +605,10 @@ _REQUEST_PASSWORD_RESET = Endpoint(
 
 def _request_password_reset_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REQUEST_EMAIL_VERIFY = Endpoint(
@@ -537,7 +623,10 @@ _REQUEST_EMAIL_VERIFY = Endpoint(
 
 def _request_email_verify_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REQUEST_MOBILE_PHONE_VERIFY = Endpoint(
@@ -552,7 +641,10 @@ _REQUEST_MOBILE_PHONE_VERIFY = Endpoint(
 
 def _request_mobile_phone_verify_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _VERIFY_MOBILE_PHONE = Endpoint(
@@ -567,7 +659,10 @@ _VERIFY_MOBILE_PHONE = Endpoint(
 
 def _verify_mobile_phone_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REQUEST_LOGIN_SMS_CODE = Endpoint(
@@ -582,7 +677,10 @@ _REQUEST_LOGIN_SMS_CODE = Endpoint(
 
 def _request_login_sms_code_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REQUEST_PASSWORD_RESET_BY_SMS_CODE = Endpoint(
@@ -597,7 +695,10 @@ _REQUEST_PASSWORD_RESET_BY_SMS_CODE = Endpoint(
 
 def _request_password_reset_by_sms_code_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _RESET_PASSWORD_BY_SMS_CODE = Endpoint(
@@ -612,7 +713,10 @@ _RESET_PASSWORD_BY_SMS_CODE = Endpoint(
 
 def _reset_password_by_sms_code_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REQUEST_CHANGE_PHONE_NUMBER = Endpoint(
@@ -631,7 +735,10 @@ _REQUEST_CHANGE_PHONE_NUMBER = Endpoint(
 
 def _request_change_phone_number_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CHANGE_PHONE_NUMBER = Endpoint(
@@ -650,7 +757,10 @@ _CHANGE_PHONE_NUMBER = Endpoint(
 
 def _change_phone_number_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REQUEST_SMS_CODE = Endpoint(
@@ -665,7 +775,10 @@ _REQUEST_SMS_CODE = Endpoint(
 
 def _request_sms_code_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _VERIFY_SMS_CODE = Endpoint(
@@ -680,7 +793,10 @@ _VERIFY_SMS_CODE = Endpoint(
 
 def _verify_sms_code_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REQUEST_CAPTCHA = Endpoint(
@@ -694,7 +810,10 @@ _REQUEST_CAPTCHA = Endpoint(
 
 def _request_captcha_result(response: httpx.Response) -> models.Captcha:
     _check(response)
-    return models.Captcha.model_validate(response.json())
+    try:
+        return models.Captcha.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _VERIFY_CAPTCHA = Endpoint(
@@ -709,7 +828,10 @@ _VERIFY_CAPTCHA = Endpoint(
 
 def _verify_captcha_result(response: httpx.Response) -> models.CaptchaValidation:
     _check(response)
-    return models.CaptchaValidation.model_validate(response.json())
+    try:
+        return models.CaptchaValidation.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_FOLLOW = Endpoint(
@@ -728,7 +850,10 @@ _UPDATE_FOLLOW = Endpoint(
 
 def _update_follow_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _FOLLOW_USER = Endpoint(
@@ -747,7 +872,10 @@ _FOLLOW_USER = Endpoint(
 
 def _follow_user_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UNFOLLOW_USER = Endpoint(
@@ -765,7 +893,10 @@ _UNFOLLOW_USER = Endpoint(
 
 def _unfollow_user_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_FOLLOWERS = Endpoint(
@@ -783,7 +914,10 @@ _LIST_FOLLOWERS = Endpoint(
 
 def _list_followers_result(response: httpx.Response) -> models.FollowList:
     _check(response)
-    return models.FollowList.model_validate(response.json())
+    try:
+        return models.FollowList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_FOLLOWEES = Endpoint(
@@ -801,7 +935,10 @@ _LIST_FOLLOWEES = Endpoint(
 
 def _list_followees_result(response: httpx.Response) -> models.FollowList:
     _check(response)
-    return models.FollowList.model_validate(response.json())
+    try:
+        return models.FollowList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_MUTUAL_FOLLOWEES = Endpoint(
@@ -819,7 +956,10 @@ _LIST_MUTUAL_FOLLOWEES = Endpoint(
 
 def _list_mutual_followees_result(response: httpx.Response) -> models.FollowList:
     _check(response)
-    return models.FollowList.model_validate(response.json())
+    try:
+        return models.FollowList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_FOLLOWERS_AND_FOLLOWEES = Endpoint(
@@ -837,7 +977,10 @@ _LIST_FOLLOWERS_AND_FOLLOWEES = Endpoint(
 
 def _list_followers_and_followees_result(response: httpx.Response) -> models.FollowersAndFollowees:
     _check(response)
-    return models.FollowersAndFollowees.model_validate(response.json())
+    try:
+        return models.FollowersAndFollowees.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ACCEPT_FRIENDSHIP_REQUEST = Endpoint(
@@ -856,7 +999,10 @@ _ACCEPT_FRIENDSHIP_REQUEST = Endpoint(
 
 def _accept_friendship_request_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DECLINE_FRIENDSHIP_REQUEST = Endpoint(
@@ -874,7 +1020,10 @@ _DECLINE_FRIENDSHIP_REQUEST = Endpoint(
 
 def _decline_friendship_request_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _PUBLISH_STATUS = Endpoint(
@@ -893,7 +1042,10 @@ _PUBLISH_STATUS = Endpoint(
 
 def _publish_status_result(response: httpx.Response) -> models.CreatedObject:
     _check(response)
-    return models.CreatedObject.model_validate(response.json())
+    try:
+        return models.CreatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_STATUS = Endpoint(
@@ -911,7 +1063,10 @@ _DELETE_STATUS = Endpoint(
 
 def _delete_status_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_INBOX_STATUSES = Endpoint(
@@ -929,7 +1084,10 @@ _LIST_INBOX_STATUSES = Endpoint(
 
 def _list_inbox_statuses_result(response: httpx.Response) -> models.StatusList:
     _check(response)
-    return models.StatusList.model_validate(response.json())
+    try:
+        return models.StatusList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _COUNT_INBOX_STATUSES = Endpoint(
@@ -947,7 +1105,10 @@ _COUNT_INBOX_STATUSES = Endpoint(
 
 def _count_inbox_statuses_result(response: httpx.Response) -> models.StatusCount:
     _check(response)
-    return models.StatusCount.model_validate(response.json())
+    try:
+        return models.StatusCount.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _QUERY_ROLES = Endpoint(
@@ -961,7 +1122,10 @@ _QUERY_ROLES = Endpoint(
 
 def _query_roles_result(response: httpx.Response) -> models.RoleList:
     _check(response)
-    return models.RoleList.model_validate(response.json())
+    try:
+        return models.RoleList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_ROLE = Endpoint(
@@ -976,7 +1140,10 @@ _CREATE_ROLE = Endpoint(
 
 def _create_role_result(response: httpx.Response) -> models.CreatedObject:
     _check(response)
-    return models.CreatedObject.model_validate(response.json())
+    try:
+        return models.CreatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_ROLE = Endpoint(
@@ -990,7 +1157,10 @@ _GET_ROLE = Endpoint(
 
 def _get_role_result(response: httpx.Response) -> models.Role:
     _check(response)
-    return models.Role.model_validate(response.json())
+    try:
+        return models.Role.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_ROLE = Endpoint(
@@ -1009,7 +1179,10 @@ _UPDATE_ROLE = Endpoint(
 
 def _update_role_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_ROLE = Endpoint(
@@ -1027,7 +1200,10 @@ _DELETE_ROLE = Endpoint(
 
 def _delete_role_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_FILE_TOKEN = Endpoint(
@@ -1042,7 +1218,10 @@ _CREATE_FILE_TOKEN = Endpoint(
 
 def _create_file_token_result(response: httpx.Response) -> models.FileToken:
     _check(response)
-    return models.FileToken.model_validate(response.json())
+    try:
+        return models.FileToken.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _FILE_CALLBACK = Endpoint(
@@ -1057,7 +1236,10 @@ _FILE_CALLBACK = Endpoint(
 
 def _file_callback_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_FILE = Endpoint(
@@ -1072,7 +1254,10 @@ _CREATE_FILE = Endpoint(
 
 def _create_file_result(response: httpx.Response) -> models.CreatedObject:
     _check(response)
-    return models.CreatedObject.model_validate(response.json())
+    try:
+        return models.CreatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_FILE = Endpoint(
@@ -1086,7 +1271,10 @@ _GET_FILE = Endpoint(
 
 def _get_file_result(response: httpx.Response) -> models.LcFile:
     _check(response)
-    return models.LcFile.model_validate(response.json())
+    try:
+        return models.LcFile.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_FILE = Endpoint(
@@ -1100,7 +1288,10 @@ _DELETE_FILE = Endpoint(
 
 def _delete_file_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CENSOR_FILE = Endpoint(
@@ -1114,7 +1305,10 @@ _CENSOR_FILE = Endpoint(
 
 def _censor_file_result(response: httpx.Response) -> models.CensorResult:
     _check(response)
-    return models.CensorResult.model_validate(response.json())
+    try:
+        return models.CensorResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _QUERY_INSTALLATIONS = Endpoint(
@@ -1128,7 +1322,10 @@ _QUERY_INSTALLATIONS = Endpoint(
 
 def _query_installations_result(response: httpx.Response) -> models.InstallationList:
     _check(response)
-    return models.InstallationList.model_validate(response.json())
+    try:
+        return models.InstallationList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_INSTALLATION = Endpoint(
@@ -1143,7 +1340,10 @@ _CREATE_INSTALLATION = Endpoint(
 
 def _create_installation_result(response: httpx.Response) -> models.CreatedObject:
     _check(response)
-    return models.CreatedObject.model_validate(response.json())
+    try:
+        return models.CreatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_INSTALLATION = Endpoint(
@@ -1157,7 +1357,10 @@ _GET_INSTALLATION = Endpoint(
 
 def _get_installation_result(response: httpx.Response) -> models.Installation:
     _check(response)
-    return models.Installation.model_validate(response.json())
+    try:
+        return models.Installation.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_INSTALLATION = Endpoint(
@@ -1172,7 +1375,10 @@ _UPDATE_INSTALLATION = Endpoint(
 
 def _update_installation_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_INSTALLATION = Endpoint(
@@ -1186,7 +1392,10 @@ _DELETE_INSTALLATION = Endpoint(
 
 def _delete_installation_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SEND_PUSH = Endpoint(
@@ -1201,7 +1410,10 @@ _SEND_PUSH = Endpoint(
 
 def _send_push_result(response: httpx.Response) -> models.CreatedObject:
     _check(response)
-    return models.CreatedObject.model_validate(response.json())
+    try:
+        return models.CreatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SEND_PUSH_TO_DEVICES = Endpoint(
@@ -1216,7 +1428,10 @@ _SEND_PUSH_TO_DEVICES = Endpoint(
 
 def _send_push_to_devices_result(response: httpx.Response) -> models.CreatedObject:
     _check(response)
-    return models.CreatedObject.model_validate(response.json())
+    try:
+        return models.CreatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_PUSH_RECORD = Endpoint(
@@ -1230,7 +1445,10 @@ _GET_PUSH_RECORD = Endpoint(
 
 def _get_push_record_result(response: httpx.Response) -> models.Notification:
     _check(response)
-    return models.Notification.model_validate(response.json())
+    try:
+        return models.Notification.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_NOTIFICATIONS = Endpoint(
@@ -1244,7 +1462,10 @@ _LIST_NOTIFICATIONS = Endpoint(
 
 def _list_notifications_result(response: httpx.Response) -> models.NotificationList:
     _check(response)
-    return models.NotificationList.model_validate(response.json())
+    try:
+        return models.NotificationList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_NOTIFICATION = Endpoint(
@@ -1258,7 +1479,10 @@ _GET_NOTIFICATION = Endpoint(
 
 def _get_notification_result(response: httpx.Response) -> models.Notification:
     _check(response)
-    return models.Notification.model_validate(response.json())
+    try:
+        return models.Notification.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_NOTIFICATION = Endpoint(
@@ -1272,7 +1496,10 @@ _DELETE_NOTIFICATION = Endpoint(
 
 def _delete_notification_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_SCHEDULED_PUSHES = Endpoint(
@@ -1286,7 +1513,10 @@ _LIST_SCHEDULED_PUSHES = Endpoint(
 
 def _list_scheduled_pushes_result(response: httpx.Response) -> models.ScheduledPushList:
     _check(response)
-    return models.ScheduledPushList.model_validate(response.json())
+    try:
+        return models.ScheduledPushList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CANCEL_SCHEDULED_PUSH = Endpoint(
@@ -1300,7 +1530,10 @@ _CANCEL_SCHEDULED_PUSH = Endpoint(
 
 def _cancel_scheduled_push_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _RUN_CLOUD_FUNCTION = Endpoint(
@@ -1321,7 +1554,10 @@ _RUN_CLOUD_FUNCTION = Endpoint(
 
 def _run_cloud_function_result(response: httpx.Response) -> models.CloudFunctionResult:
     _check(response)
-    return models.CloudFunctionResult.model_validate(response.json())
+    try:
+        return models.CloudFunctionResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CALL_CLOUD_FUNCTION = Endpoint(
@@ -1342,7 +1578,10 @@ _CALL_CLOUD_FUNCTION = Endpoint(
 
 def _call_cloud_function_result(response: httpx.Response) -> models.CloudFunctionResult:
     _check(response)
-    return models.CloudFunctionResult.model_validate(response.json())
+    try:
+        return models.CloudFunctionResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SEARCH_OBJECTS = Endpoint(
@@ -1356,7 +1595,10 @@ _SEARCH_OBJECTS = Endpoint(
 
 def _search_objects_result(response: httpx.Response) -> models.SearchResult:
     _check(response)
-    return models.SearchResult.model_validate(response.json())
+    try:
+        return models.SearchResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SEARCH_MORE_LIKE_THIS = Endpoint(
@@ -1370,7 +1612,10 @@ _SEARCH_MORE_LIKE_THIS = Endpoint(
 
 def _search_more_like_this_result(response: httpx.Response) -> models.SearchResult:
     _check(response)
-    return models.SearchResult.model_validate(response.json())
+    try:
+        return models.SearchResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ANALYZE_TEXT = Endpoint(
@@ -1384,7 +1629,10 @@ _ANALYZE_TEXT = Endpoint(
 
 def _analyze_text_result(response: httpx.Response) -> models.AnalyzeResult:
     _check(response)
-    return models.AnalyzeResult.model_validate(response.json())
+    try:
+        return models.AnalyzeResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_LEADERBOARD = Endpoint(
@@ -1399,7 +1647,10 @@ _CREATE_LEADERBOARD = Endpoint(
 
 def _create_leaderboard_result(response: httpx.Response) -> models.Leaderboard:
     _check(response)
-    return models.Leaderboard.model_validate(response.json())
+    try:
+        return models.Leaderboard.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_LEADERBOARD = Endpoint(
@@ -1413,7 +1664,10 @@ _GET_LEADERBOARD = Endpoint(
 
 def _get_leaderboard_result(response: httpx.Response) -> models.Leaderboard:
     _check(response)
-    return models.Leaderboard.model_validate(response.json())
+    try:
+        return models.Leaderboard.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_LEADERBOARD = Endpoint(
@@ -1428,7 +1682,10 @@ _UPDATE_LEADERBOARD = Endpoint(
 
 def _update_leaderboard_result(response: httpx.Response) -> models.Leaderboard:
     _check(response)
-    return models.Leaderboard.model_validate(response.json())
+    try:
+        return models.Leaderboard.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_LEADERBOARD = Endpoint(
@@ -1442,7 +1699,10 @@ _DELETE_LEADERBOARD = Endpoint(
 
 def _delete_leaderboard_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _RESET_LEADERBOARD = Endpoint(
@@ -1456,7 +1716,10 @@ _RESET_LEADERBOARD = Endpoint(
 
 def _reset_leaderboard_result(response: httpx.Response) -> models.Leaderboard:
     _check(response)
-    return models.Leaderboard.model_validate(response.json())
+    try:
+        return models.Leaderboard.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_LEADERBOARD_ARCHIVES = Endpoint(
@@ -1470,7 +1733,10 @@ _LIST_LEADERBOARD_ARCHIVES = Endpoint(
 
 def _list_leaderboard_archives_result(response: httpx.Response) -> models.LeaderboardArchiveList:
     _check(response)
-    return models.LeaderboardArchiveList.model_validate(response.json())
+    try:
+        return models.LeaderboardArchiveList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_CURRENT_USER_STATISTICS = Endpoint(
@@ -1488,7 +1754,10 @@ _GET_CURRENT_USER_STATISTICS = Endpoint(
 
 def _get_current_user_statistics_result(response: httpx.Response) -> models.StatisticList:
     _check(response)
-    return models.StatisticList.model_validate(response.json())
+    try:
+        return models.StatisticList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_CURRENT_USER_STATISTICS = Endpoint(
@@ -1507,7 +1776,10 @@ _UPDATE_CURRENT_USER_STATISTICS = Endpoint(
 
 def _update_current_user_statistics_result(response: httpx.Response) -> models.StatisticList:
     _check(response)
-    return models.StatisticList.model_validate(response.json())
+    try:
+        return models.StatisticList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_CURRENT_USER_STATISTICS = Endpoint(
@@ -1525,7 +1797,10 @@ _DELETE_CURRENT_USER_STATISTICS = Endpoint(
 
 def _delete_current_user_statistics_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER_STATISTICS = Endpoint(
@@ -1539,7 +1814,10 @@ _GET_USER_STATISTICS = Endpoint(
 
 def _get_user_statistics_result(response: httpx.Response) -> models.StatisticList:
     _check(response)
-    return models.StatisticList.model_validate(response.json())
+    try:
+        return models.StatisticList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_USER_STATISTICS = Endpoint(
@@ -1558,7 +1836,10 @@ _UPDATE_USER_STATISTICS = Endpoint(
 
 def _update_user_statistics_result(response: httpx.Response) -> models.StatisticList:
     _check(response)
-    return models.StatisticList.model_validate(response.json())
+    try:
+        return models.StatisticList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_USER_STATISTICS = Endpoint(
@@ -1576,7 +1857,10 @@ _DELETE_USER_STATISTICS = Endpoint(
 
 def _delete_user_statistics_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USERS_STATISTICS_BY_IDS = Endpoint(
@@ -1591,7 +1875,10 @@ _GET_USERS_STATISTICS_BY_IDS = Endpoint(
 
 def _get_users_statistics_by_ids_result(response: httpx.Response) -> models.StatisticList:
     _check(response)
-    return models.StatisticList.model_validate(response.json())
+    try:
+        return models.StatisticList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_OBJECT_STATISTICS = Endpoint(
@@ -1605,7 +1892,10 @@ _GET_OBJECT_STATISTICS = Endpoint(
 
 def _get_object_statistics_result(response: httpx.Response) -> models.StatisticList:
     _check(response)
-    return models.StatisticList.model_validate(response.json())
+    try:
+        return models.StatisticList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_OBJECT_STATISTICS = Endpoint(
@@ -1620,7 +1910,10 @@ _UPDATE_OBJECT_STATISTICS = Endpoint(
 
 def _update_object_statistics_result(response: httpx.Response) -> models.StatisticList:
     _check(response)
-    return models.StatisticList.model_validate(response.json())
+    try:
+        return models.StatisticList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_OBJECT_STATISTICS = Endpoint(
@@ -1634,7 +1927,10 @@ _DELETE_OBJECT_STATISTICS = Endpoint(
 
 def _delete_object_statistics_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_OBJECTS_STATISTICS_BY_IDS = Endpoint(
@@ -1649,7 +1945,10 @@ _GET_OBJECTS_STATISTICS_BY_IDS = Endpoint(
 
 def _get_objects_statistics_by_ids_result(response: httpx.Response) -> models.StatisticList:
     _check(response)
-    return models.StatisticList.model_validate(response.json())
+    try:
+        return models.StatisticList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_ENTITY_STATISTICS = Endpoint(
@@ -1663,7 +1962,10 @@ _GET_ENTITY_STATISTICS = Endpoint(
 
 def _get_entity_statistics_result(response: httpx.Response) -> models.StatisticList:
     _check(response)
-    return models.StatisticList.model_validate(response.json())
+    try:
+        return models.StatisticList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_ENTITY_STATISTICS = Endpoint(
@@ -1678,7 +1980,10 @@ _UPDATE_ENTITY_STATISTICS = Endpoint(
 
 def _update_entity_statistics_result(response: httpx.Response) -> models.StatisticList:
     _check(response)
-    return models.StatisticList.model_validate(response.json())
+    try:
+        return models.StatisticList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_ENTITY_STATISTICS = Endpoint(
@@ -1692,7 +1997,10 @@ _DELETE_ENTITY_STATISTICS = Endpoint(
 
 def _delete_entity_statistics_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_ENTITIES_STATISTICS_BY_IDS = Endpoint(
@@ -1707,7 +2015,10 @@ _GET_ENTITIES_STATISTICS_BY_IDS = Endpoint(
 
 def _get_entities_statistics_by_ids_result(response: httpx.Response) -> models.StatisticList:
     _check(response)
-    return models.StatisticList.model_validate(response.json())
+    try:
+        return models.StatisticList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER_LEADERBOARD_RANKS = Endpoint(
@@ -1721,7 +2032,10 @@ _GET_USER_LEADERBOARD_RANKS = Endpoint(
 
 def _get_user_leaderboard_ranks_result(response: httpx.Response) -> models.RankingList:
     _check(response)
-    return models.RankingList.model_validate(response.json())
+    try:
+        return models.RankingList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER_LEADERBOARD_RANKS_AROUND = Endpoint(
@@ -1735,7 +2049,10 @@ _GET_USER_LEADERBOARD_RANKS_AROUND = Endpoint(
 
 def _get_user_leaderboard_ranks_around_result(response: httpx.Response) -> models.RankingList:
     _check(response)
-    return models.RankingList.model_validate(response.json())
+    try:
+        return models.RankingList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_OBJECT_LEADERBOARD_RANKS = Endpoint(
@@ -1749,7 +2066,10 @@ _GET_OBJECT_LEADERBOARD_RANKS = Endpoint(
 
 def _get_object_leaderboard_ranks_result(response: httpx.Response) -> models.RankingList:
     _check(response)
-    return models.RankingList.model_validate(response.json())
+    try:
+        return models.RankingList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_OBJECT_LEADERBOARD_RANKS_AROUND = Endpoint(
@@ -1763,7 +2083,10 @@ _GET_OBJECT_LEADERBOARD_RANKS_AROUND = Endpoint(
 
 def _get_object_leaderboard_ranks_around_result(response: httpx.Response) -> models.RankingList:
     _check(response)
-    return models.RankingList.model_validate(response.json())
+    try:
+        return models.RankingList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_ENTITY_LEADERBOARD_RANKS = Endpoint(
@@ -1777,7 +2100,10 @@ _GET_ENTITY_LEADERBOARD_RANKS = Endpoint(
 
 def _get_entity_leaderboard_ranks_result(response: httpx.Response) -> models.RankingList:
     _check(response)
-    return models.RankingList.model_validate(response.json())
+    try:
+        return models.RankingList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_ENTITY_LEADERBOARD_RANKS_AROUND = Endpoint(
@@ -1791,7 +2117,10 @@ _GET_ENTITY_LEADERBOARD_RANKS_AROUND = Endpoint(
 
 def _get_entity_leaderboard_ranks_around_result(response: httpx.Response) -> models.RankingList:
     _check(response)
-    return models.RankingList.model_validate(response.json())
+    try:
+        return models.RankingList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_LEADERBOARD_RANKS = Endpoint(
@@ -1805,7 +2134,10 @@ _GET_LEADERBOARD_RANKS = Endpoint(
 
 def _get_leaderboard_ranks_result(response: httpx.Response) -> models.RankingList:
     _check(response)
-    return models.RankingList.model_validate(response.json())
+    try:
+        return models.RankingList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_LEADERBOARD_RANKS_AROUND_USER = Endpoint(
@@ -1825,7 +2157,10 @@ _GET_LEADERBOARD_RANKS_AROUND_USER = Endpoint(
 
 def _get_leaderboard_ranks_around_user_result(response: httpx.Response) -> models.RankingList:
     _check(response)
-    return models.RankingList.model_validate(response.json())
+    try:
+        return models.RankingList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _QUERY_CONVERSATIONS = Endpoint(
@@ -1839,7 +2174,10 @@ _QUERY_CONVERSATIONS = Endpoint(
 
 def _query_conversations_result(response: httpx.Response) -> models.ConversationList:
     _check(response)
-    return models.ConversationList.model_validate(response.json())
+    try:
+        return models.ConversationList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_CONVERSATION = Endpoint(
@@ -1854,7 +2192,10 @@ _CREATE_CONVERSATION = Endpoint(
 
 def _create_conversation_result(response: httpx.Response) -> models.Conversation:
     _check(response)
-    return models.Conversation.model_validate(response.json())
+    try:
+        return models.Conversation.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_CONVERSATION = Endpoint(
@@ -1869,7 +2210,10 @@ _UPDATE_CONVERSATION = Endpoint(
 
 def _update_conversation_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_CONVERSATION = Endpoint(
@@ -1883,7 +2227,10 @@ _DELETE_CONVERSATION = Endpoint(
 
 def _delete_conversation_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CONVERSATION_MEMBERS = Endpoint(
@@ -1897,7 +2244,10 @@ _LIST_CONVERSATION_MEMBERS = Endpoint(
 
 def _list_conversation_members_result(response: httpx.Response) -> models.ClientIdResult:
     _check(response)
-    return models.ClientIdResult.model_validate(response.json())
+    try:
+        return models.ClientIdResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADD_CONVERSATION_MEMBERS = Endpoint(
@@ -1912,7 +2262,10 @@ _ADD_CONVERSATION_MEMBERS = Endpoint(
 
 def _add_conversation_members_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REMOVE_CONVERSATION_MEMBERS = Endpoint(
@@ -1927,7 +2280,10 @@ _REMOVE_CONVERSATION_MEMBERS = Endpoint(
 
 def _remove_conversation_members_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CONVERSATION_MUTES = Endpoint(
@@ -1941,7 +2297,10 @@ _LIST_CONVERSATION_MUTES = Endpoint(
 
 def _list_conversation_mutes_result(response: httpx.Response) -> models.ClientIdResult:
     _check(response)
-    return models.ClientIdResult.model_validate(response.json())
+    try:
+        return models.ClientIdResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADD_CONVERSATION_MUTES = Endpoint(
@@ -1956,7 +2315,10 @@ _ADD_CONVERSATION_MUTES = Endpoint(
 
 def _add_conversation_mutes_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REMOVE_CONVERSATION_MUTES = Endpoint(
@@ -1971,7 +2333,10 @@ _REMOVE_CONVERSATION_MUTES = Endpoint(
 
 def _remove_conversation_mutes_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CONVERSATION_TEMPORARY_SILENCES = Endpoint(
@@ -1985,7 +2350,10 @@ _LIST_CONVERSATION_TEMPORARY_SILENCES = Endpoint(
 
 def _list_conversation_temporary_silences_result(response: httpx.Response) -> models.ClientIdPage:
     _check(response)
-    return models.ClientIdPage.model_validate(response.json())
+    try:
+        return models.ClientIdPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADD_CONVERSATION_TEMPORARY_SILENCE = Endpoint(
@@ -2000,7 +2368,10 @@ _ADD_CONVERSATION_TEMPORARY_SILENCE = Endpoint(
 
 def _add_conversation_temporary_silence_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REMOVE_CONVERSATION_TEMPORARY_SILENCE = Endpoint(
@@ -2014,7 +2385,10 @@ _REMOVE_CONVERSATION_TEMPORARY_SILENCE = Endpoint(
 
 def _remove_conversation_temporary_silence_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CONVERSATION_PERMANENT_SILENCES = Endpoint(
@@ -2028,7 +2402,10 @@ _LIST_CONVERSATION_PERMANENT_SILENCES = Endpoint(
 
 def _list_conversation_permanent_silences_result(response: httpx.Response) -> models.ClientIdPage:
     _check(response)
-    return models.ClientIdPage.model_validate(response.json())
+    try:
+        return models.ClientIdPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADD_CONVERSATION_PERMANENT_SILENCES = Endpoint(
@@ -2043,7 +2420,10 @@ _ADD_CONVERSATION_PERMANENT_SILENCES = Endpoint(
 
 def _add_conversation_permanent_silences_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REMOVE_CONVERSATION_PERMANENT_SILENCES = Endpoint(
@@ -2058,7 +2438,10 @@ _REMOVE_CONVERSATION_PERMANENT_SILENCES = Endpoint(
 
 def _remove_conversation_permanent_silences_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CONVERSATION_BLACKLIST = Endpoint(
@@ -2072,7 +2455,10 @@ _LIST_CONVERSATION_BLACKLIST = Endpoint(
 
 def _list_conversation_blacklist_result(response: httpx.Response) -> models.ClientIdPage:
     _check(response)
-    return models.ClientIdPage.model_validate(response.json())
+    try:
+        return models.ClientIdPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADD_CONVERSATION_BLACKLIST = Endpoint(
@@ -2087,7 +2473,10 @@ _ADD_CONVERSATION_BLACKLIST = Endpoint(
 
 def _add_conversation_blacklist_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REMOVE_CONVERSATION_BLACKLIST = Endpoint(
@@ -2102,7 +2491,10 @@ _REMOVE_CONVERSATION_BLACKLIST = Endpoint(
 
 def _remove_conversation_blacklist_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CONVERSATION_MEMBER_INFOS = Endpoint(
@@ -2116,7 +2508,10 @@ _LIST_CONVERSATION_MEMBER_INFOS = Endpoint(
 
 def _list_conversation_member_infos_result(response: httpx.Response) -> models.MemberInfoList:
     _check(response)
-    return models.MemberInfoList.model_validate(response.json())
+    try:
+        return models.MemberInfoList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADD_CONVERSATION_MEMBER_INFO = Endpoint(
@@ -2131,7 +2526,10 @@ _ADD_CONVERSATION_MEMBER_INFO = Endpoint(
 
 def _add_conversation_member_info_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_CONVERSATION_MEMBER_INFO = Endpoint(
@@ -2146,7 +2544,10 @@ _UPDATE_CONVERSATION_MEMBER_INFO = Endpoint(
 
 def _update_conversation_member_info_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_CONVERSATION_MEMBER_INFO = Endpoint(
@@ -2160,7 +2561,10 @@ _DELETE_CONVERSATION_MEMBER_INFO = Endpoint(
 
 def _delete_conversation_member_info_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CONVERSATION_MESSAGES = Endpoint(
@@ -2174,9 +2578,12 @@ _LIST_CONVERSATION_MESSAGES = Endpoint(
 
 def _list_conversation_messages_result(response: httpx.Response) -> list[models.RtmMessage]:
     _check(response)
-    return TypeAdapter[list[models.RtmMessage]](list[models.RtmMessage]).validate_python(
-        response.json()
-    )
+    try:
+        return TypeAdapter[list[models.RtmMessage]](list[models.RtmMessage]).validate_python(
+            response.json()
+        )
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SEND_CONVERSATION_MESSAGE = Endpoint(
@@ -2191,7 +2598,10 @@ _SEND_CONVERSATION_MESSAGE = Endpoint(
 
 def _send_conversation_message_result(response: httpx.Response) -> models.MessageSent:
     _check(response)
-    return models.MessageSent.model_validate(response.json())
+    try:
+        return models.MessageSent.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_CONVERSATION_MESSAGE = Endpoint(
@@ -2206,7 +2616,10 @@ _UPDATE_CONVERSATION_MESSAGE = Endpoint(
 
 def _update_conversation_message_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_CONVERSATION_MESSAGE = Endpoint(
@@ -2220,7 +2633,10 @@ _DELETE_CONVERSATION_MESSAGE = Endpoint(
 
 def _delete_conversation_message_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _RECALL_CONVERSATION_MESSAGE = Endpoint(
@@ -2235,7 +2651,10 @@ _RECALL_CONVERSATION_MESSAGE = Endpoint(
 
 def _recall_conversation_message_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _QUERY_CHATROOMS = Endpoint(
@@ -2249,7 +2668,10 @@ _QUERY_CHATROOMS = Endpoint(
 
 def _query_chatrooms_result(response: httpx.Response) -> models.ConversationList:
     _check(response)
-    return models.ConversationList.model_validate(response.json())
+    try:
+        return models.ConversationList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_CHATROOM = Endpoint(
@@ -2264,7 +2686,10 @@ _CREATE_CHATROOM = Endpoint(
 
 def _create_chatroom_result(response: httpx.Response) -> models.Conversation:
     _check(response)
-    return models.Conversation.model_validate(response.json())
+    try:
+        return models.Conversation.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_CHATROOM = Endpoint(
@@ -2279,7 +2704,10 @@ _UPDATE_CHATROOM = Endpoint(
 
 def _update_chatroom_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_CHATROOM = Endpoint(
@@ -2293,7 +2721,10 @@ _DELETE_CHATROOM = Endpoint(
 
 def _delete_chatroom_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CHATROOM_ONLINE_MEMBERS = Endpoint(
@@ -2307,7 +2738,10 @@ _LIST_CHATROOM_ONLINE_MEMBERS = Endpoint(
 
 def _list_chatroom_online_members_result(response: httpx.Response) -> models.ClientIdResult:
     _check(response)
-    return models.ClientIdResult.model_validate(response.json())
+    try:
+        return models.ClientIdResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _COUNT_CHATROOM_ONLINE_MEMBERS = Endpoint(
@@ -2321,7 +2755,10 @@ _COUNT_CHATROOM_ONLINE_MEMBERS = Endpoint(
 
 def _count_chatroom_online_members_result(response: httpx.Response) -> models.OnlineCount:
     _check(response)
-    return models.OnlineCount.model_validate(response.json())
+    try:
+        return models.OnlineCount.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CHATROOM_MESSAGES = Endpoint(
@@ -2335,9 +2772,12 @@ _LIST_CHATROOM_MESSAGES = Endpoint(
 
 def _list_chatroom_messages_result(response: httpx.Response) -> list[models.RtmMessage]:
     _check(response)
-    return TypeAdapter[list[models.RtmMessage]](list[models.RtmMessage]).validate_python(
-        response.json()
-    )
+    try:
+        return TypeAdapter[list[models.RtmMessage]](list[models.RtmMessage]).validate_python(
+            response.json()
+        )
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SEND_CHATROOM_MESSAGE = Endpoint(
@@ -2352,7 +2792,10 @@ _SEND_CHATROOM_MESSAGE = Endpoint(
 
 def _send_chatroom_message_result(response: httpx.Response) -> models.MessageSent:
     _check(response)
-    return models.MessageSent.model_validate(response.json())
+    try:
+        return models.MessageSent.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_CHATROOM_MESSAGE = Endpoint(
@@ -2367,7 +2810,10 @@ _UPDATE_CHATROOM_MESSAGE = Endpoint(
 
 def _update_chatroom_message_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_CHATROOM_MESSAGE = Endpoint(
@@ -2381,7 +2827,10 @@ _DELETE_CHATROOM_MESSAGE = Endpoint(
 
 def _delete_chatroom_message_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _RECALL_CHATROOM_MESSAGE = Endpoint(
@@ -2396,7 +2845,10 @@ _RECALL_CHATROOM_MESSAGE = Endpoint(
 
 def _recall_chatroom_message_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CHATROOM_TEMPORARY_SILENCES = Endpoint(
@@ -2410,7 +2862,10 @@ _LIST_CHATROOM_TEMPORARY_SILENCES = Endpoint(
 
 def _list_chatroom_temporary_silences_result(response: httpx.Response) -> models.ClientIdPage:
     _check(response)
-    return models.ClientIdPage.model_validate(response.json())
+    try:
+        return models.ClientIdPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADD_CHATROOM_TEMPORARY_SILENCE = Endpoint(
@@ -2425,7 +2880,10 @@ _ADD_CHATROOM_TEMPORARY_SILENCE = Endpoint(
 
 def _add_chatroom_temporary_silence_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REMOVE_CHATROOM_TEMPORARY_SILENCE = Endpoint(
@@ -2439,7 +2897,10 @@ _REMOVE_CHATROOM_TEMPORARY_SILENCE = Endpoint(
 
 def _remove_chatroom_temporary_silence_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CHATROOM_PERMANENT_SILENCES = Endpoint(
@@ -2453,7 +2914,10 @@ _LIST_CHATROOM_PERMANENT_SILENCES = Endpoint(
 
 def _list_chatroom_permanent_silences_result(response: httpx.Response) -> models.ClientIdPage:
     _check(response)
-    return models.ClientIdPage.model_validate(response.json())
+    try:
+        return models.ClientIdPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADD_CHATROOM_PERMANENT_SILENCES = Endpoint(
@@ -2468,7 +2932,10 @@ _ADD_CHATROOM_PERMANENT_SILENCES = Endpoint(
 
 def _add_chatroom_permanent_silences_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REMOVE_CHATROOM_PERMANENT_SILENCES = Endpoint(
@@ -2483,7 +2950,10 @@ _REMOVE_CHATROOM_PERMANENT_SILENCES = Endpoint(
 
 def _remove_chatroom_permanent_silences_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CHATROOM_BLACKLIST = Endpoint(
@@ -2497,7 +2967,10 @@ _LIST_CHATROOM_BLACKLIST = Endpoint(
 
 def _list_chatroom_blacklist_result(response: httpx.Response) -> models.ClientIdPage:
     _check(response)
-    return models.ClientIdPage.model_validate(response.json())
+    try:
+        return models.ClientIdPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADD_CHATROOM_BLACKLIST = Endpoint(
@@ -2512,7 +2985,10 @@ _ADD_CHATROOM_BLACKLIST = Endpoint(
 
 def _add_chatroom_blacklist_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REMOVE_CHATROOM_BLACKLIST = Endpoint(
@@ -2527,7 +3003,10 @@ _REMOVE_CHATROOM_BLACKLIST = Endpoint(
 
 def _remove_chatroom_blacklist_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CHATROOM_MEMBER_INFOS = Endpoint(
@@ -2541,7 +3020,10 @@ _LIST_CHATROOM_MEMBER_INFOS = Endpoint(
 
 def _list_chatroom_member_infos_result(response: httpx.Response) -> models.MemberInfoList:
     _check(response)
-    return models.MemberInfoList.model_validate(response.json())
+    try:
+        return models.MemberInfoList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADD_CHATROOM_MEMBER_INFO = Endpoint(
@@ -2556,7 +3038,10 @@ _ADD_CHATROOM_MEMBER_INFO = Endpoint(
 
 def _add_chatroom_member_info_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_CHATROOM_MEMBER_INFO = Endpoint(
@@ -2571,7 +3056,10 @@ _UPDATE_CHATROOM_MEMBER_INFO = Endpoint(
 
 def _update_chatroom_member_info_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_CHATROOM_MEMBER_INFO = Endpoint(
@@ -2585,7 +3073,10 @@ _DELETE_CHATROOM_MEMBER_INFO = Endpoint(
 
 def _delete_chatroom_member_info_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _QUERY_SERVICE_CONVERSATIONS = Endpoint(
@@ -2599,7 +3090,10 @@ _QUERY_SERVICE_CONVERSATIONS = Endpoint(
 
 def _query_service_conversations_result(response: httpx.Response) -> models.ConversationList:
     _check(response)
-    return models.ConversationList.model_validate(response.json())
+    try:
+        return models.ConversationList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_SERVICE_CONVERSATION = Endpoint(
@@ -2614,7 +3108,10 @@ _CREATE_SERVICE_CONVERSATION = Endpoint(
 
 def _create_service_conversation_result(response: httpx.Response) -> models.Conversation:
     _check(response)
-    return models.Conversation.model_validate(response.json())
+    try:
+        return models.Conversation.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_SERVICE_CONVERSATION = Endpoint(
@@ -2629,7 +3126,10 @@ _UPDATE_SERVICE_CONVERSATION = Endpoint(
 
 def _update_service_conversation_result(response: httpx.Response) -> models.UpdatedObject:
     _check(response)
-    return models.UpdatedObject.model_validate(response.json())
+    try:
+        return models.UpdatedObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_SERVICE_CONVERSATION = Endpoint(
@@ -2643,7 +3143,10 @@ _DELETE_SERVICE_CONVERSATION = Endpoint(
 
 def _delete_service_conversation_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_SERVICE_CONVERSATION_SUBSCRIBERS = Endpoint(
@@ -2659,9 +3162,12 @@ def _list_service_conversation_subscribers_result(
     response: httpx.Response,
 ) -> list[models.Subscription]:
     _check(response)
-    return TypeAdapter[list[models.Subscription]](list[models.Subscription]).validate_python(
-        response.json()
-    )
+    try:
+        return TypeAdapter[list[models.Subscription]](list[models.Subscription]).validate_python(
+            response.json()
+        )
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SUBSCRIBE_SERVICE_CONVERSATION = Endpoint(
@@ -2676,7 +3182,10 @@ _SUBSCRIBE_SERVICE_CONVERSATION = Endpoint(
 
 def _subscribe_service_conversation_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _COUNT_SERVICE_CONVERSATION_SUBSCRIBERS = Endpoint(
@@ -2690,7 +3199,10 @@ _COUNT_SERVICE_CONVERSATION_SUBSCRIBERS = Endpoint(
 
 def _count_service_conversation_subscribers_result(response: httpx.Response) -> models.CountResult:
     _check(response)
-    return models.CountResult.model_validate(response.json())
+    try:
+        return models.CountResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UNSUBSCRIBE_SERVICE_CONVERSATION = Endpoint(
@@ -2704,7 +3216,10 @@ _UNSUBSCRIBE_SERVICE_CONVERSATION = Endpoint(
 
 def _unsubscribe_service_conversation_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_SERVICE_CONVERSATION_SUBSCRIBER_MESSAGES = Endpoint(
@@ -2720,9 +3235,12 @@ def _list_service_conversation_subscriber_messages_result(
     response: httpx.Response,
 ) -> list[models.RtmMessage]:
     _check(response)
-    return TypeAdapter[list[models.RtmMessage]](list[models.RtmMessage]).validate_python(
-        response.json()
-    )
+    try:
+        return TypeAdapter[list[models.RtmMessage]](list[models.RtmMessage]).validate_python(
+            response.json()
+        )
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_SERVICE_CONVERSATION_SUBSCRIBER_MESSAGE = Endpoint(
@@ -2738,7 +3256,10 @@ def _delete_service_conversation_subscriber_message_result(
     response: httpx.Response,
 ) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _BROADCAST_SERVICE_CONVERSATION_MESSAGE = Endpoint(
@@ -2753,7 +3274,10 @@ _BROADCAST_SERVICE_CONVERSATION_MESSAGE = Endpoint(
 
 def _broadcast_service_conversation_message_result(response: httpx.Response) -> models.MessageSent:
     _check(response)
-    return models.MessageSent.model_validate(response.json())
+    try:
+        return models.MessageSent.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SEND_SERVICE_CONVERSATION_MESSAGE = Endpoint(
@@ -2768,7 +3292,10 @@ _SEND_SERVICE_CONVERSATION_MESSAGE = Endpoint(
 
 def _send_service_conversation_message_result(response: httpx.Response) -> models.MessageSent:
     _check(response)
-    return models.MessageSent.model_validate(response.json())
+    try:
+        return models.MessageSent.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_SERVICE_CONVERSATION_MESSAGE = Endpoint(
@@ -2783,7 +3310,10 @@ _UPDATE_SERVICE_CONVERSATION_MESSAGE = Endpoint(
 
 def _update_service_conversation_message_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _RECALL_SERVICE_CONVERSATION_MESSAGE = Endpoint(
@@ -2798,7 +3328,10 @@ _RECALL_SERVICE_CONVERSATION_MESSAGE = Endpoint(
 
 def _recall_service_conversation_message_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_SERVICE_CONVERSATION_BLACKLIST = Endpoint(
@@ -2812,7 +3345,10 @@ _LIST_SERVICE_CONVERSATION_BLACKLIST = Endpoint(
 
 def _list_service_conversation_blacklist_result(response: httpx.Response) -> models.ClientIdPage:
     _check(response)
-    return models.ClientIdPage.model_validate(response.json())
+    try:
+        return models.ClientIdPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADD_SERVICE_CONVERSATION_BLACKLIST = Endpoint(
@@ -2827,7 +3363,10 @@ _ADD_SERVICE_CONVERSATION_BLACKLIST = Endpoint(
 
 def _add_service_conversation_blacklist_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REMOVE_SERVICE_CONVERSATION_BLACKLIST = Endpoint(
@@ -2842,7 +3381,10 @@ _REMOVE_SERVICE_CONVERSATION_BLACKLIST = Endpoint(
 
 def _remove_service_conversation_blacklist_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CHECK_CLIENTS_ONLINE = Endpoint(
@@ -2857,7 +3399,10 @@ _CHECK_CLIENTS_ONLINE = Endpoint(
 
 def _check_clients_online_result(response: httpx.Response) -> models.CheckOnlineResult:
     _check(response)
-    return models.CheckOnlineResult.model_validate(response.json())
+    try:
+        return models.CheckOnlineResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_CLIENT_LOGIN_SIGNATURE = Endpoint(
@@ -2871,7 +3416,10 @@ _GET_CLIENT_LOGIN_SIGNATURE = Endpoint(
 
 def _get_client_login_signature_result(response: httpx.Response) -> models.ClientSignature:
     _check(response)
-    return models.ClientSignature.model_validate(response.json())
+    try:
+        return models.ClientSignature.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_CLIENT_UNREAD_COUNT = Endpoint(
@@ -2885,7 +3433,10 @@ _GET_CLIENT_UNREAD_COUNT = Endpoint(
 
 def _get_client_unread_count_result(response: httpx.Response) -> models.CountResult:
     _check(response)
-    return models.CountResult.model_validate(response.json())
+    try:
+        return models.CountResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _KICK_CLIENT = Endpoint(
@@ -2900,7 +3451,10 @@ _KICK_CLIENT = Endpoint(
 
 def _kick_client_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CLIENT_SERVICE_CONVERSATIONS = Endpoint(
@@ -2916,9 +3470,12 @@ def _list_client_service_conversations_result(
     response: httpx.Response,
 ) -> list[models.Subscription]:
     _check(response)
-    return TypeAdapter[list[models.Subscription]](list[models.Subscription]).validate_python(
-        response.json()
-    )
+    try:
+        return TypeAdapter[list[models.Subscription]](list[models.Subscription]).validate_python(
+            response.json()
+        )
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CLIENT_MESSAGES = Endpoint(
@@ -2932,9 +3489,12 @@ _LIST_CLIENT_MESSAGES = Endpoint(
 
 def _list_client_messages_result(response: httpx.Response) -> list[models.RtmMessage]:
     _check(response)
-    return TypeAdapter[list[models.RtmMessage]](list[models.RtmMessage]).validate_python(
-        response.json()
-    )
+    try:
+        return TypeAdapter[list[models.RtmMessage]](list[models.RtmMessage]).validate_python(
+            response.json()
+        )
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_CLIENT_BLACKLIST = Endpoint(
@@ -2948,7 +3508,10 @@ _LIST_CLIENT_BLACKLIST = Endpoint(
 
 def _list_client_blacklist_result(response: httpx.Response) -> models.ClientBlacklistPage:
     _check(response)
-    return models.ClientBlacklistPage.model_validate(response.json())
+    try:
+        return models.ClientBlacklistPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADD_CLIENT_BLACKLIST = Endpoint(
@@ -2963,7 +3526,10 @@ _ADD_CLIENT_BLACKLIST = Endpoint(
 
 def _add_client_blacklist_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REMOVE_CLIENT_BLACKLIST = Endpoint(
@@ -2978,7 +3544,10 @@ _REMOVE_CLIENT_BLACKLIST = Endpoint(
 
 def _remove_client_blacklist_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_RTM_STATS = Endpoint(
@@ -2992,7 +3561,10 @@ _GET_RTM_STATS = Endpoint(
 
 def _get_rtm_stats_result(response: httpx.Response) -> models.RtmStats:
     _check(response)
-    return models.RtmStats.model_validate(response.json())
+    try:
+        return models.RtmStats.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _QUERY_ALL_CONVERSATIONS = Endpoint(
@@ -3006,7 +3578,10 @@ _QUERY_ALL_CONVERSATIONS = Endpoint(
 
 def _query_all_conversations_result(response: httpx.Response) -> models.ConversationList:
     _check(response)
-    return models.ConversationList.model_validate(response.json())
+    try:
+        return models.ConversationList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_BROADCASTS = Endpoint(
@@ -3020,9 +3595,12 @@ _LIST_BROADCASTS = Endpoint(
 
 def _list_broadcasts_result(response: httpx.Response) -> list[models.AnyObject]:
     _check(response)
-    return TypeAdapter[list[models.AnyObject]](list[models.AnyObject]).validate_python(
-        response.json()
-    )
+    try:
+        return TypeAdapter[list[models.AnyObject]](list[models.AnyObject]).validate_python(
+            response.json()
+        )
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_BROADCAST = Endpoint(
@@ -3037,7 +3615,10 @@ _CREATE_BROADCAST = Endpoint(
 
 def _create_broadcast_result(response: httpx.Response) -> models.MessageSent:
     _check(response)
-    return models.MessageSent.model_validate(response.json())
+    try:
+        return models.MessageSent.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_BROADCAST = Endpoint(
@@ -3051,7 +3632,10 @@ _DELETE_BROADCAST = Endpoint(
 
 def _delete_broadcast_result(response: httpx.Response) -> models.EmptyObject:
     _check(response)
-    return models.EmptyObject.model_validate(response.json())
+    try:
+        return models.EmptyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_ALL_MESSAGES = Endpoint(
@@ -3065,9 +3649,12 @@ _LIST_ALL_MESSAGES = Endpoint(
 
 def _list_all_messages_result(response: httpx.Response) -> list[models.RtmMessage]:
     _check(response)
-    return TypeAdapter[list[models.RtmMessage]](list[models.RtmMessage]).validate_python(
-        response.json()
-    )
+    try:
+        return TypeAdapter[list[models.RtmMessage]](list[models.RtmMessage]).validate_python(
+            response.json()
+        )
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_LEGACY_MESSAGE_LOGS = Endpoint(
@@ -3081,9 +3668,12 @@ _LIST_LEGACY_MESSAGE_LOGS = Endpoint(
 
 def _list_legacy_message_logs_result(response: httpx.Response) -> list[models.RtmMessage]:
     _check(response)
-    return TypeAdapter[list[models.RtmMessage]](list[models.RtmMessage]).validate_python(
-        response.json()
-    )
+    try:
+        return TypeAdapter[list[models.RtmMessage]](list[models.RtmMessage]).validate_python(
+            response.json()
+        )
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_LEGACY_MESSAGE_HISTORY = Endpoint(
@@ -3097,9 +3687,12 @@ _LIST_LEGACY_MESSAGE_HISTORY = Endpoint(
 
 def _list_legacy_message_history_result(response: httpx.Response) -> list[models.RtmMessage]:
     _check(response)
-    return TypeAdapter[list[models.RtmMessage]](list[models.RtmMessage]).validate_python(
-        response.json()
-    )
+    try:
+        return TypeAdapter[list[models.RtmMessage]](list[models.RtmMessage]).validate_python(
+            response.json()
+        )
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SEND_LEGACY_MESSAGE = Endpoint(
@@ -3114,7 +3707,10 @@ _SEND_LEGACY_MESSAGE = Endpoint(
 
 def _send_legacy_message_result(response: httpx.Response) -> models.AnyObject:
     _check(response)
-    return models.AnyObject.model_validate(response.json())
+    try:
+        return models.AnyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SEND_LEGACY_BROADCAST = Endpoint(
@@ -3129,7 +3725,10 @@ _SEND_LEGACY_BROADCAST = Endpoint(
 
 def _send_legacy_broadcast_result(response: httpx.Response) -> models.AnyObject:
     _check(response)
-    return models.AnyObject.model_validate(response.json())
+    try:
+        return models.AnyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _PATCH_LEGACY_MESSAGE = Endpoint(
@@ -3144,7 +3743,10 @@ _PATCH_LEGACY_MESSAGE = Endpoint(
 
 def _patch_legacy_message_result(response: httpx.Response) -> models.AnyObject:
     _check(response)
-    return models.AnyObject.model_validate(response.json())
+    try:
+        return models.AnyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SEND_LEGACY_SUBSCRIBER_BROADCAST = Endpoint(
@@ -3159,7 +3761,10 @@ _SEND_LEGACY_SUBSCRIBER_BROADCAST = Endpoint(
 
 def _send_legacy_subscriber_broadcast_result(response: httpx.Response) -> models.AnyObject:
     _check(response)
-    return models.AnyObject.model_validate(response.json())
+    try:
+        return models.AnyObject.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _COUNT_LEGACY_TRANSIENT_GROUP_ONLINES = Endpoint(
@@ -3173,7 +3778,10 @@ _COUNT_LEGACY_TRANSIENT_GROUP_ONLINES = Endpoint(
 
 def _count_legacy_transient_group_onlines_result(response: httpx.Response) -> models.OnlineCount:
     _check(response)
-    return models.OnlineCount.model_validate(response.json())
+    try:
+        return models.OnlineCount.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 class Client:

@@ -3149,6 +3149,13 @@ def create_app(
         async def openapi_json() -> Response:
             return Response(json.dumps(document, ensure_ascii=False), media_type="application/json")
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    query_objects_auth = Depends(
+        _authorizer(
+            impl, "queryObjects", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/classes/{className}", methods=["GET"], include_in_schema=False)
     async def query_objects(
         request: Request,
@@ -3161,14 +3168,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "queryObjects",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = query_objects_auth,
     ) -> Response:
         result = await impl.query_objects(
             auth=auth,
@@ -3194,20 +3194,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_object_auth = Depends(
+        _authorizer(
+            impl, "createObject", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/classes/{className}", methods=["POST"], include_in_schema=False)
     async def create_object(
         request: Request,
         class_name: Annotated[str, Path(alias="className")],
         fetch_when_save: Annotated[bool | None, Query(alias="fetchWhenSave")] = None,
         new: Annotated[bool | None, Query(alias="new")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "createObject",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = create_object_auth,
     ) -> Response:
         body = await read_body(request, models.ObjectFields, ("application/json",), True)
         result = await impl.create_object(
@@ -3228,6 +3228,13 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_object_auth = Depends(
+        _authorizer(
+            impl, "getObject", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/classes/{className}/{objectId}", methods=["GET"], include_in_schema=False)
     async def get_object(
         request: Request,
@@ -3236,12 +3243,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "getObject", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_object_auth,
     ) -> Response:
         result = await impl.get_object(
             auth=auth,
@@ -3263,6 +3265,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_object_auth = Depends(
+        _authorizer(
+            impl, "updateObject", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/classes/{className}/{objectId}", methods=["PUT"], include_in_schema=False)
     async def update_object(
         request: Request,
@@ -3271,14 +3280,7 @@ def create_app(
         where: Annotated[str | None, Query(alias="where")] = None,
         fetch_when_save: Annotated[bool | None, Query(alias="fetchWhenSave")] = None,
         new: Annotated[bool | None, Query(alias="new")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "updateObject",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_object_auth,
     ) -> Response:
         body = await read_body(request, models.ObjectFields, ("application/json",), True)
         result = await impl.update_object(
@@ -3302,6 +3304,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_object_auth = Depends(
+        _authorizer(
+            impl, "deleteObject", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route(
         "/1.1/classes/{className}/{objectId}", methods=["DELETE"], include_in_schema=False
     )
@@ -3310,14 +3319,7 @@ def create_app(
         class_name: Annotated[str, Path(alias="className")],
         object_id: Annotated[str, Path(alias="objectId")],
         where: Annotated[str | None, Query(alias="where")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "deleteObject",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_object_auth,
     ) -> Response:
         body = await read_body(request, models.DeleteObjectRequest, ("application/json",), False)
         result = await impl.delete_object(
@@ -3339,6 +3341,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    scan_objects_auth = Depends(
+        _authorizer(impl, "scanObjects", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/scan/classes/{className}", methods=["GET"], include_in_schema=False)
     async def scan_objects(
         request: Request,
@@ -3349,10 +3356,7 @@ def create_app(
         scan_key: Annotated[str | None, Query(alias="scan_key")] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "scanObjects", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = scan_objects_auth,
     ) -> Response:
         result = await impl.scan_objects(
             auth=auth,
@@ -3376,15 +3380,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    batch_auth = Depends(
+        _authorizer(impl, "batch", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")))
+    )
+
     @app.api_route("/1.1/batch", methods=["POST"], include_in_schema=False)
     async def batch(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "batch", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = batch_auth,
     ) -> Response:
         body = await read_body(request, models.BatchRequest, ("application/json",), True)
         result = await impl.batch(
@@ -3401,17 +3405,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    cloud_query_auth = Depends(
+        _authorizer(
+            impl, "cloudQuery", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/cloudQuery", methods=["GET"], include_in_schema=False)
     async def cloud_query(
         request: Request,
         cql: Annotated[str, Query(alias="cql")],
         pvalues: Annotated[str | None, Query(alias="pvalues")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "cloudQuery", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = cloud_query_auth,
     ) -> Response:
         result = await impl.cloud_query(
             auth=auth,
@@ -3429,13 +3435,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_schemas_auth = Depends(
+        _authorizer(impl, "listSchemas", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/schemas", methods=["GET"], include_in_schema=False)
     async def list_schemas(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listSchemas", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = list_schemas_auth,
     ) -> Response:
         result = await impl.list_schemas(
             auth=auth,
@@ -3450,14 +3458,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_class_schema_auth = Depends(
+        _authorizer(impl, "getClassSchema", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/schemas/{className}", methods=["GET"], include_in_schema=False)
     async def get_class_schema(
         request: Request,
         class_name: Annotated[str, Path(alias="className")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getClassSchema", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = get_class_schema_auth,
     ) -> Response:
         result = await impl.get_class_schema(
             auth=auth,
@@ -3474,17 +3484,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_server_date_auth = Depends(
+        _authorizer(
+            impl, "getServerDate", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/date", methods=["GET"], include_in_schema=False)
     async def get_server_date(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getServerDate",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_server_date_auth,
     ) -> Response:
         result = await impl.get_server_date(
             auth=auth,
@@ -3498,13 +3508,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    export_data_auth = Depends(
+        _authorizer(impl, "exportData", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/exportData", methods=["POST"], include_in_schema=False)
     async def export_data(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "exportData", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = export_data_auth,
     ) -> Response:
         body = await read_body(request, models.ExportDataRequest, ("application/json",), True)
         result = await impl.export_data(
@@ -3522,14 +3534,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_export_job_auth = Depends(
+        _authorizer(impl, "getExportJob", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/exportData/{id}", methods=["GET"], include_in_schema=False)
     async def get_export_job(
         request: Request,
         id: Annotated[str, Path(alias="id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getExportJob", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = get_export_job_auth,
     ) -> Response:
         result = await impl.get_export_job(
             auth=auth,
@@ -3546,17 +3560,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    collect_analytics_auth = Depends(
+        _authorizer(
+            impl,
+            "collectAnalytics",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route("/1.1/collect", methods=["POST"], include_in_schema=False)
     async def collect_analytics(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "collectAnalytics",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = collect_analytics_auth,
     ) -> Response:
         body = await read_body(request, models.CollectRequest, ("application/json",), True)
         result = await impl.collect_analytics(
@@ -3573,6 +3589,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    query_users_auth = Depends(
+        _authorizer(
+            impl, "queryUsers", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/users", methods=["GET"], include_in_schema=False)
     async def query_users(
         request: Request,
@@ -3584,12 +3607,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "queryUsers", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = query_users_auth,
     ) -> Response:
         result = await impl.query_users(
             auth=auth,
@@ -3613,16 +3631,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    sign_up_auth = Depends(
+        _authorizer(
+            impl, "signUp", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/users", methods=["POST"], include_in_schema=False)
     async def sign_up(
         request: Request,
         fail_on_not_exist: Annotated[bool | None, Query(alias="failOnNotExist")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "signUp", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = sign_up_auth,
     ) -> Response:
         body = await read_body(request, models.SignUpRequest, ("application/json",), True)
         result = await impl.sign_up(
@@ -3641,17 +3661,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    sign_up_or_log_in_with_mobile_phone_auth = Depends(
+        _authorizer(
+            impl,
+            "signUpOrLogInWithMobilePhone",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route("/1.1/usersByMobilePhone", methods=["POST"], include_in_schema=False)
     async def sign_up_or_log_in_with_mobile_phone(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "signUpOrLogInWithMobilePhone",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = sign_up_or_log_in_with_mobile_phone_auth,
     ) -> Response:
         body = await read_body(request, models.MobileSignUpRequest, ("application/json",), True)
         result = await impl.sign_up_or_log_in_with_mobile_phone(
@@ -3668,15 +3690,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    log_in_auth = Depends(
+        _authorizer(impl, "logIn", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")))
+    )
+
     @app.api_route("/1.1/login", methods=["POST"], include_in_schema=False)
     async def log_in(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "logIn", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = log_in_auth,
     ) -> Response:
         body = await read_body(request, models.LoginRequest, ("application/json",), True)
         result = await impl.log_in(
@@ -3693,24 +3715,26 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_current_user_auth = Depends(
+        _authorizer(
+            impl,
+            "getCurrentUser",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcKey"),
+                ("lcId", "lcSign"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/users/me", methods=["GET"], include_in_schema=False)
     async def get_current_user(
         request: Request,
         session_token: Annotated[str | None, Query(alias="session_token")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getCurrentUser",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcKey"),
-                    ("lcId", "lcSign"),
-                    ("lcId", "lcMasterKey"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_current_user_auth,
     ) -> Response:
         result = await impl.get_current_user(
             auth=auth,
@@ -3727,21 +3751,23 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_friendship_request_auth = Depends(
+        _authorizer(
+            impl,
+            "createFriendshipRequest",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/users/friendshipRequests", methods=["POST"], include_in_schema=False)
     async def create_friendship_request(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "createFriendshipRequest",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = create_friendship_request_auth,
     ) -> Response:
         body = await read_body(request, models.FriendshipRequestCreate, ("application/json",), True)
         result = await impl.create_friendship_request(
@@ -3759,18 +3785,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_auth = Depends(
+        _authorizer(
+            impl, "getUser", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/users/{objectId}", methods=["GET"], include_in_schema=False)
     async def get_user(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         include: Annotated[str | None, Query(alias="include")] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "getUser", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_user_auth,
     ) -> Response:
         result = await impl.get_user(
             auth=auth,
@@ -3789,23 +3817,25 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_user_auth = Depends(
+        _authorizer(
+            impl,
+            "updateUser",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/users/{objectId}", methods=["PUT"], include_in_schema=False)
     async def update_user(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         fetch_when_save: Annotated[bool | None, Query(alias="fetchWhenSave")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "updateUser",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_user_auth,
     ) -> Response:
         body = await read_body(request, models.ObjectFields, ("application/json",), True)
         result = await impl.update_user(
@@ -3825,22 +3855,24 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_user_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteUser",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/users/{objectId}", methods=["DELETE"], include_in_schema=False)
     async def delete_user(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "deleteUser",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_user_auth,
     ) -> Response:
         result = await impl.delete_user(
             auth=auth,
@@ -3857,24 +3889,26 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    refresh_session_token_auth = Depends(
+        _authorizer(
+            impl,
+            "refreshSessionToken",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
     @app.api_route(
         "/1.1/users/{objectId}/refreshSessionToken", methods=["PUT"], include_in_schema=False
     )
     async def refresh_session_token(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "refreshSessionToken",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = refresh_session_token_auth,
     ) -> Response:
         result = await impl.refresh_session_token(
             auth=auth,
@@ -3890,22 +3924,24 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_password_auth = Depends(
+        _authorizer(
+            impl,
+            "updatePassword",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/users/{objectId}/updatePassword", methods=["PUT"], include_in_schema=False)
     async def update_password(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "updatePassword",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_password_auth,
     ) -> Response:
         body = await read_body(request, models.UpdatePasswordRequest, ("application/json",), True)
         result = await impl.update_password(
@@ -3924,17 +3960,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_password_reset_auth = Depends(
+        _authorizer(
+            impl,
+            "requestPasswordReset",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route("/1.1/requestPasswordReset", methods=["POST"], include_in_schema=False)
     async def request_password_reset(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "requestPasswordReset",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = request_password_reset_auth,
     ) -> Response:
         body = await read_body(request, models.EmailRequest, ("application/json",), True)
         result = await impl.request_password_reset(
@@ -3951,17 +3989,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_email_verify_auth = Depends(
+        _authorizer(
+            impl,
+            "requestEmailVerify",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route("/1.1/requestEmailVerify", methods=["POST"], include_in_schema=False)
     async def request_email_verify(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "requestEmailVerify",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = request_email_verify_auth,
     ) -> Response:
         body = await read_body(request, models.EmailRequest, ("application/json",), True)
         result = await impl.request_email_verify(
@@ -3978,17 +4018,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_mobile_phone_verify_auth = Depends(
+        _authorizer(
+            impl,
+            "requestMobilePhoneVerify",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route("/1.1/requestMobilePhoneVerify", methods=["POST"], include_in_schema=False)
     async def request_mobile_phone_verify(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "requestMobilePhoneVerify",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = request_mobile_phone_verify_auth,
     ) -> Response:
         body = await read_body(request, models.PhoneCodeRequest, ("application/json",), True)
         result = await impl.request_mobile_phone_verify(
@@ -4006,18 +4048,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    verify_mobile_phone_auth = Depends(
+        _authorizer(
+            impl,
+            "verifyMobilePhone",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route("/1.1/verifyMobilePhone/{code}", methods=["POST"], include_in_schema=False)
     async def verify_mobile_phone(
         request: Request,
         code: Annotated[str, Path(alias="code")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "verifyMobilePhone",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = verify_mobile_phone_auth,
     ) -> Response:
         body = await read_body(request, models.PhoneNumberRequest, ("application/json",), False)
         result = await impl.verify_mobile_phone(
@@ -4035,17 +4079,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_login_sms_code_auth = Depends(
+        _authorizer(
+            impl,
+            "requestLoginSmsCode",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route("/1.1/requestLoginSmsCode", methods=["POST"], include_in_schema=False)
     async def request_login_sms_code(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "requestLoginSmsCode",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = request_login_sms_code_auth,
     ) -> Response:
         body = await read_body(request, models.PhoneCodeRequest, ("application/json",), True)
         result = await impl.request_login_sms_code(
@@ -4063,17 +4109,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_password_reset_by_sms_code_auth = Depends(
+        _authorizer(
+            impl,
+            "requestPasswordResetBySmsCode",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route("/1.1/requestPasswordResetBySmsCode", methods=["POST"], include_in_schema=False)
     async def request_password_reset_by_sms_code(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "requestPasswordResetBySmsCode",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = request_password_reset_by_sms_code_auth,
     ) -> Response:
         body = await read_body(request, models.PhoneCodeRequest, ("application/json",), True)
         result = await impl.request_password_reset_by_sms_code(
@@ -4091,18 +4139,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    reset_password_by_sms_code_auth = Depends(
+        _authorizer(
+            impl,
+            "resetPasswordBySmsCode",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route("/1.1/resetPasswordBySmsCode/{code}", methods=["PUT"], include_in_schema=False)
     async def reset_password_by_sms_code(
         request: Request,
         code: Annotated[str, Path(alias="code")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "resetPasswordBySmsCode",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = reset_password_by_sms_code_auth,
     ) -> Response:
         body = await read_body(
             request, models.ResetPasswordBySmsCodeRequest, ("application/json",), True
@@ -4122,21 +4172,23 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_change_phone_number_auth = Depends(
+        _authorizer(
+            impl,
+            "requestChangePhoneNumber",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/requestChangePhoneNumber", methods=["POST"], include_in_schema=False)
     async def request_change_phone_number(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "requestChangePhoneNumber",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = request_change_phone_number_auth,
     ) -> Response:
         body = await read_body(
             request, models.RequestChangePhoneNumberRequest, ("application/json",), True
@@ -4157,21 +4209,23 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    change_phone_number_auth = Depends(
+        _authorizer(
+            impl,
+            "changePhoneNumber",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/changePhoneNumber", methods=["POST"], include_in_schema=False)
     async def change_phone_number(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "changePhoneNumber",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = change_phone_number_auth,
     ) -> Response:
         body = await read_body(
             request, models.ChangePhoneNumberRequest, ("application/json",), True
@@ -4191,17 +4245,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_sms_code_auth = Depends(
+        _authorizer(
+            impl, "requestSmsCode", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/requestSmsCode", methods=["POST"], include_in_schema=False)
     async def request_sms_code(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "requestSmsCode",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = request_sms_code_auth,
     ) -> Response:
         body = await read_body(request, models.RequestSmsCodeRequest, ("application/json",), True)
         result = await impl.request_sms_code(
@@ -4219,18 +4273,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    verify_sms_code_auth = Depends(
+        _authorizer(
+            impl, "verifySmsCode", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/verifySmsCode/{code}", methods=["POST"], include_in_schema=False)
     async def verify_sms_code(
         request: Request,
         code: Annotated[str, Path(alias="code")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "verifySmsCode",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = verify_sms_code_auth,
     ) -> Response:
         body = await read_body(request, models.PhoneNumberRequest, ("application/json",), True)
         result = await impl.verify_sms_code(
@@ -4248,6 +4302,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_captcha_auth = Depends(
+        _authorizer(
+            impl, "requestCaptcha", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/requestCaptcha", methods=["GET"], include_in_schema=False)
     async def request_captcha(
         request: Request,
@@ -4255,14 +4316,7 @@ def create_app(
         height: Annotated[int | None, Query(alias="height")] = None,
         size: Annotated[int | None, Query(alias="size")] = None,
         ttl: Annotated[int | None, Query(alias="ttl")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "requestCaptcha",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = request_captcha_auth,
     ) -> Response:
         result = await impl.request_captcha(
             auth=auth,
@@ -4281,17 +4335,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    verify_captcha_auth = Depends(
+        _authorizer(
+            impl, "verifyCaptcha", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/verifyCaptcha", methods=["POST"], include_in_schema=False)
     async def verify_captcha(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "verifyCaptcha",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = verify_captcha_auth,
     ) -> Response:
         body = await read_body(request, models.VerifyCaptchaRequest, ("application/json",), True)
         result = await impl.verify_captcha(
@@ -4308,6 +4362,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_follow_auth = Depends(
+        _authorizer(
+            impl,
+            "updateFollow",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route(
         "/1.1/users/{userId}/friendship/{targetId}", methods=["PUT"], include_in_schema=False
     )
@@ -4315,18 +4382,7 @@ def create_app(
         request: Request,
         user_id: Annotated[str, Path(alias="userId")],
         target_id: Annotated[str, Path(alias="targetId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "updateFollow",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_follow_auth,
     ) -> Response:
         body = await read_body(request, models.FollowAttributes, ("application/json",), True)
         result = await impl.update_follow(
@@ -4346,6 +4402,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    follow_user_auth = Depends(
+        _authorizer(
+            impl,
+            "followUser",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route(
         "/1.1/users/{userId}/friendship/{targetId}", methods=["POST"], include_in_schema=False
     )
@@ -4353,18 +4422,7 @@ def create_app(
         request: Request,
         user_id: Annotated[str, Path(alias="userId")],
         target_id: Annotated[str, Path(alias="targetId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "followUser",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = follow_user_auth,
     ) -> Response:
         body = await read_body(request, models.FollowAttributes, ("application/json",), False)
         result = await impl.follow_user(
@@ -4384,6 +4442,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    unfollow_user_auth = Depends(
+        _authorizer(
+            impl,
+            "unfollowUser",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route(
         "/1.1/users/{userId}/friendship/{targetId}", methods=["DELETE"], include_in_schema=False
     )
@@ -4391,18 +4462,7 @@ def create_app(
         request: Request,
         user_id: Annotated[str, Path(alias="userId")],
         target_id: Annotated[str, Path(alias="targetId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "unfollowUser",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = unfollow_user_auth,
     ) -> Response:
         result = await impl.unfollow_user(
             auth=auth,
@@ -4420,6 +4480,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_followers_auth = Depends(
+        _authorizer(
+            impl,
+            "listFollowers",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/users/{userId}/followers", methods=["GET"], include_in_schema=False)
     async def list_followers(
         request: Request,
@@ -4432,18 +4505,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listFollowers",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_followers_auth,
     ) -> Response:
         result = await impl.list_followers(
             auth=auth,
@@ -4468,6 +4530,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_followees_auth = Depends(
+        _authorizer(
+            impl,
+            "listFollowees",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/users/{userId}/followees", methods=["GET"], include_in_schema=False)
     async def list_followees(
         request: Request,
@@ -4480,18 +4555,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listFollowees",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_followees_auth,
     ) -> Response:
         result = await impl.list_followees(
             auth=auth,
@@ -4516,6 +4580,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_mutual_followees_auth = Depends(
+        _authorizer(
+            impl,
+            "listMutualFollowees",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/users/{userId}/mutualFollowees", methods=["GET"], include_in_schema=False)
     async def list_mutual_followees(
         request: Request,
@@ -4528,18 +4605,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listMutualFollowees",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_mutual_followees_auth,
     ) -> Response:
         result = await impl.list_mutual_followees(
             auth=auth,
@@ -4564,6 +4630,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_followers_and_followees_auth = Depends(
+        _authorizer(
+            impl,
+            "listFollowersAndFollowees",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route(
         "/1.1/users/{userId}/followersAndFollowees", methods=["GET"], include_in_schema=False
     )
@@ -4573,18 +4652,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listFollowersAndFollowees",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_followers_and_followees_auth,
     ) -> Response:
         result = await impl.list_followers_and_followees(
             auth=auth,
@@ -4604,24 +4672,26 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    accept_friendship_request_auth = Depends(
+        _authorizer(
+            impl,
+            "acceptFriendshipRequest",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route(
         "/1.1/users/friendshipRequests/{requestId}/accept", methods=["PUT"], include_in_schema=False
     )
     async def accept_friendship_request(
         request: Request,
         request_id: Annotated[str, Path(alias="requestId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "acceptFriendshipRequest",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = accept_friendship_request_auth,
     ) -> Response:
         body = await read_body(
             request, models.AcceptFriendshipRequest, ("application/json",), False
@@ -4643,6 +4713,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    decline_friendship_request_auth = Depends(
+        _authorizer(
+            impl,
+            "declineFriendshipRequest",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route(
         "/1.1/users/friendshipRequests/{requestId}/decline",
         methods=["PUT"],
@@ -4651,18 +4734,7 @@ def create_app(
     async def decline_friendship_request(
         request: Request,
         request_id: Annotated[str, Path(alias="requestId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "declineFriendshipRequest",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = decline_friendship_request_auth,
     ) -> Response:
         result = await impl.decline_friendship_request(
             auth=auth,
@@ -4679,21 +4751,23 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    publish_status_auth = Depends(
+        _authorizer(
+            impl,
+            "publishStatus",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/statuses", methods=["POST"], include_in_schema=False)
     async def publish_status(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "publishStatus",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = publish_status_auth,
     ) -> Response:
         body = await read_body(request, models.PublishStatusRequest, ("application/json",), True)
         result = await impl.publish_status(
@@ -4711,22 +4785,24 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_status_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteStatus",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/statuses/{statusId}", methods=["DELETE"], include_in_schema=False)
     async def delete_status(
         request: Request,
         status_id: Annotated[str, Path(alias="statusId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "deleteStatus",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_status_auth,
     ) -> Response:
         result = await impl.delete_status(
             auth=auth,
@@ -4743,6 +4819,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_inbox_statuses_auth = Depends(
+        _authorizer(
+            impl,
+            "listInboxStatuses",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/subscribe/statuses", methods=["GET"], include_in_schema=False)
     async def list_inbox_statuses(
         request: Request,
@@ -4755,18 +4844,7 @@ def create_app(
         count: Annotated[int | None, Query(alias="count")] = None,
         include: Annotated[str | None, Query(alias="include")] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listInboxStatuses",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_inbox_statuses_auth,
     ) -> Response:
         result = await impl.list_inbox_statuses(
             auth=auth,
@@ -4791,23 +4869,25 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    count_inbox_statuses_auth = Depends(
+        _authorizer(
+            impl,
+            "countInboxStatuses",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/subscribe/statuses/count", methods=["GET"], include_in_schema=False)
     async def count_inbox_statuses(
         request: Request,
         owner: Annotated[str, Query(alias="owner")],
         inbox_type: Annotated[str | None, Query(alias="inboxType")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "countInboxStatuses",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = count_inbox_statuses_auth,
     ) -> Response:
         result = await impl.count_inbox_statuses(
             auth=auth,
@@ -4825,6 +4905,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    query_roles_auth = Depends(
+        _authorizer(
+            impl, "queryRoles", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/roles", methods=["GET"], include_in_schema=False)
     async def query_roles(
         request: Request,
@@ -4836,12 +4923,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "queryRoles", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = query_roles_auth,
     ) -> Response:
         result = await impl.query_roles(
             auth=auth,
@@ -4865,15 +4947,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_role_auth = Depends(
+        _authorizer(
+            impl, "createRole", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/roles", methods=["POST"], include_in_schema=False)
     async def create_role(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "createRole", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = create_role_auth,
     ) -> Response:
         body = await read_body(request, models.CreateRoleRequest, ("application/json",), True)
         result = await impl.create_role(
@@ -4891,16 +4975,18 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_role_auth = Depends(
+        _authorizer(
+            impl, "getRole", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/roles/{objectId}", methods=["GET"], include_in_schema=False)
     async def get_role(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "getRole", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_role_auth,
     ) -> Response:
         result = await impl.get_role(
             auth=auth,
@@ -4917,22 +5003,24 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_role_auth = Depends(
+        _authorizer(
+            impl,
+            "updateRole",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/roles/{objectId}", methods=["PUT"], include_in_schema=False)
     async def update_role(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "updateRole",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_role_auth,
     ) -> Response:
         body = await read_body(request, models.ObjectFields, ("application/json",), True)
         result = await impl.update_role(
@@ -4952,22 +5040,24 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_role_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteRole",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/roles/{objectId}", methods=["DELETE"], include_in_schema=False)
     async def delete_role(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "deleteRole",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_role_auth,
     ) -> Response:
         result = await impl.delete_role(
             auth=auth,
@@ -4984,17 +5074,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_file_token_auth = Depends(
+        _authorizer(
+            impl,
+            "createFileToken",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route("/1.1/fileTokens", methods=["POST"], include_in_schema=False)
     async def create_file_token(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "createFileToken",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = create_file_token_auth,
     ) -> Response:
         body = await read_body(request, models.FileTokenRequest, ("application/json",), True)
         result = await impl.create_file_token(
@@ -5012,17 +5104,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    file_callback_auth = Depends(
+        _authorizer(
+            impl, "fileCallback", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/fileCallback", methods=["POST"], include_in_schema=False)
     async def file_callback(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "fileCallback",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = file_callback_auth,
     ) -> Response:
         body = await read_body(request, models.FileCallbackRequest, ("application/json",), True)
         result = await impl.file_callback(
@@ -5039,15 +5131,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_file_auth = Depends(
+        _authorizer(
+            impl, "createFile", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/files", methods=["POST"], include_in_schema=False)
     async def create_file(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "createFile", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = create_file_auth,
     ) -> Response:
         body = await read_body(request, models.CreateFileRequest, ("application/json",), True)
         result = await impl.create_file(
@@ -5065,18 +5159,20 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_file_auth = Depends(
+        _authorizer(
+            impl, "getFile", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/files/{objectId}", methods=["GET"], include_in_schema=False)
     async def get_file(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         include: Annotated[str | None, Query(alias="include")] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "getFile", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_file_auth,
     ) -> Response:
         result = await impl.get_file(
             auth=auth,
@@ -5095,16 +5191,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_file_auth = Depends(
+        _authorizer(
+            impl, "deleteFile", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/files/{objectId}", methods=["DELETE"], include_in_schema=False)
     async def delete_file(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "deleteFile", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_file_auth,
     ) -> Response:
         result = await impl.delete_file(
             auth=auth,
@@ -5121,14 +5219,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    censor_file_auth = Depends(
+        _authorizer(impl, "censorFile", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/files/{objectId}/censor", methods=["POST"], include_in_schema=False)
     async def censor_file(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "censorFile", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = censor_file_auth,
     ) -> Response:
         result = await impl.censor_file(
             auth=auth,
@@ -5145,6 +5245,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    query_installations_auth = Depends(
+        _authorizer(impl, "queryInstallations", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/installations", methods=["GET"], include_in_schema=False)
     async def query_installations(
         request: Request,
@@ -5156,10 +5261,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "queryInstallations", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = query_installations_auth,
     ) -> Response:
         result = await impl.query_installations(
             auth=auth,
@@ -5183,17 +5285,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_installation_auth = Depends(
+        _authorizer(
+            impl,
+            "createInstallation",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route("/1.1/installations", methods=["POST"], include_in_schema=False)
     async def create_installation(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "createInstallation",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = create_installation_auth,
     ) -> Response:
         body = await read_body(
             request, models.CreateInstallationRequest, ("application/json",), True
@@ -5212,18 +5316,20 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_installation_auth = Depends(
+        _authorizer(
+            impl,
+            "getInstallation",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route("/1.1/installations/{objectId}", methods=["GET"], include_in_schema=False)
     async def get_installation(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getInstallation",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_installation_auth,
     ) -> Response:
         result = await impl.get_installation(
             auth=auth,
@@ -5240,18 +5346,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_installation_auth = Depends(
+        _authorizer(
+            impl,
+            "updateInstallation",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route("/1.1/installations/{objectId}", methods=["PUT"], include_in_schema=False)
     async def update_installation(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "updateInstallation",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_installation_auth,
     ) -> Response:
         body = await read_body(request, models.ObjectFields, ("application/json",), True)
         result = await impl.update_installation(
@@ -5271,14 +5379,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_installation_auth = Depends(
+        _authorizer(impl, "deleteInstallation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/installations/{objectId}", methods=["DELETE"], include_in_schema=False)
     async def delete_installation(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteInstallation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = delete_installation_auth,
     ) -> Response:
         result = await impl.delete_installation(
             auth=auth,
@@ -5295,18 +5405,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_push_auth = Depends(
+        _authorizer(
+            impl, "sendPush", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/push", methods=["POST"], include_in_schema=False)
     async def send_push(
         request: Request,
         x_lc_prod: Annotated[
             int | None, Header(alias="X-LC-Prod", convert_underscores=False)
         ] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "sendPush", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = send_push_auth,
     ) -> Response:
         body = await read_body(request, models.PushRequest, ("application/json",), True)
         result = await impl.send_push(
@@ -5326,13 +5438,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_push_to_devices_auth = Depends(
+        _authorizer(impl, "sendPushToDevices", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/push/devices", methods=["POST"], include_in_schema=False)
     async def send_push_to_devices(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "sendPushToDevices", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = send_push_to_devices_auth,
     ) -> Response:
         body = await read_body(request, models.PushDevicesRequest, ("application/json",), True)
         result = await impl.send_push_to_devices(
@@ -5351,18 +5465,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_push_record_auth = Depends(
+        _authorizer(
+            impl, "getPushRecord", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/tables/Notifications/{objectId}", methods=["GET"], include_in_schema=False)
     async def get_push_record(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getPushRecord",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_push_record_auth,
     ) -> Response:
         result = await impl.get_push_record(
             auth=auth,
@@ -5379,6 +5493,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_notifications_auth = Depends(
+        _authorizer(impl, "listNotifications", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/notifications", methods=["GET"], include_in_schema=False)
     async def list_notifications(
         request: Request,
@@ -5390,10 +5509,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listNotifications", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = list_notifications_auth,
     ) -> Response:
         result = await impl.list_notifications(
             auth=auth,
@@ -5417,14 +5533,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_notification_auth = Depends(
+        _authorizer(impl, "getNotification", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/notifications/{notification_id}", methods=["GET"], include_in_schema=False)
     async def get_notification(
         request: Request,
         notification_id: Annotated[str, Path(alias="notification_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getNotification", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = get_notification_auth,
     ) -> Response:
         result = await impl.get_notification(
             auth=auth,
@@ -5441,16 +5559,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_notification_auth = Depends(
+        _authorizer(impl, "deleteNotification", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.1/notifications/{notification_id}", methods=["DELETE"], include_in_schema=False
     )
     async def delete_notification(
         request: Request,
         notification_id: Annotated[str, Path(alias="notification_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteNotification", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = delete_notification_auth,
     ) -> Response:
         result = await impl.delete_notification(
             auth=auth,
@@ -5467,13 +5587,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_scheduled_pushes_auth = Depends(
+        _authorizer(impl, "listScheduledPushes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/scheduledPushMessages", methods=["GET"], include_in_schema=False)
     async def list_scheduled_pushes(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listScheduledPushes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = list_scheduled_pushes_auth,
     ) -> Response:
         result = await impl.list_scheduled_pushes(
             auth=auth,
@@ -5488,14 +5610,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    cancel_scheduled_push_auth = Depends(
+        _authorizer(impl, "cancelScheduledPush", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/scheduledPushMessages/{id}", methods=["DELETE"], include_in_schema=False)
     async def cancel_scheduled_push(
         request: Request,
         id: Annotated[int, Path(alias="id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "cancelScheduledPush", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = cancel_scheduled_push_auth,
     ) -> Response:
         result = await impl.cancel_scheduled_push(
             auth=auth,
@@ -5512,6 +5636,21 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    run_cloud_function_auth = Depends(
+        _authorizer(
+            impl,
+            "runCloudFunction",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcKey"),
+                ("lcId", "lcSign"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/functions/{name}", methods=["POST"], include_in_schema=False)
     async def run_cloud_function(
         request: Request,
@@ -5519,20 +5658,7 @@ def create_app(
         x_lc_prod: Annotated[
             int | None, Header(alias="X-LC-Prod", convert_underscores=False)
         ] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "runCloudFunction",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcKey"),
-                    ("lcId", "lcSign"),
-                    ("lcId", "lcMasterKey"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = run_cloud_function_auth,
     ) -> Response:
         body = await read_body(request, models.CloudFunctionParams, ("application/json",), True)
         result = await impl.run_cloud_function(
@@ -5553,6 +5679,21 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    call_cloud_function_auth = Depends(
+        _authorizer(
+            impl,
+            "callCloudFunction",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcKey"),
+                ("lcId", "lcSign"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
     @app.api_route("/1.1/call/{name}", methods=["POST"], include_in_schema=False)
     async def call_cloud_function(
         request: Request,
@@ -5560,20 +5701,7 @@ def create_app(
         x_lc_prod: Annotated[
             int | None, Header(alias="X-LC-Prod", convert_underscores=False)
         ] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "callCloudFunction",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcKey"),
-                    ("lcId", "lcSign"),
-                    ("lcId", "lcMasterKey"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = call_cloud_function_auth,
     ) -> Response:
         body = await read_body(request, models.CloudFunctionParams, ("application/json",), True)
         result = await impl.call_cloud_function(
@@ -5594,6 +5722,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    search_objects_auth = Depends(
+        _authorizer(
+            impl, "searchObjects", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route("/1.1/search/select", methods=["GET"], include_in_schema=False)
     async def search_objects(
         request: Request,
@@ -5607,14 +5742,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
         sort: Annotated[str | None, Query(alias="sort")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "searchObjects",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = search_objects_auth,
     ) -> Response:
         result = await impl.search_objects(
             auth=auth,
@@ -5641,6 +5769,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    search_more_like_this_auth = Depends(
+        _authorizer(
+            impl,
+            "searchMoreLikeThis",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route("/1.1/search/mlt", methods=["GET"], include_in_schema=False)
     async def search_more_like_this(
         request: Request,
@@ -5654,14 +5791,7 @@ def create_app(
         limit: Annotated[int | None, Query(alias="limit")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         include: Annotated[str | None, Query(alias="include")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "searchMoreLikeThis",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = search_more_like_this_auth,
     ) -> Response:
         result = await impl.search_more_like_this(
             auth=auth,
@@ -5686,15 +5816,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    analyze_text_auth = Depends(
+        _authorizer(impl, "analyzeText", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/search/analyze", methods=["GET"], include_in_schema=False)
     async def analyze_text(
         request: Request,
         clazz: Annotated[str, Query(alias="clazz")],
         text: Annotated[str, Query(alias="text")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "analyzeText", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = analyze_text_auth,
     ) -> Response:
         result = await impl.analyze_text(
             auth=auth,
@@ -5712,13 +5844,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_leaderboard_auth = Depends(
+        _authorizer(impl, "createLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/leaderboard/leaderboards", methods=["POST"], include_in_schema=False)
     async def create_leaderboard(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "createLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = create_leaderboard_auth,
     ) -> Response:
         body = await read_body(
             request, models.CreateLeaderboardRequest, ("application/json",), True
@@ -5738,20 +5872,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_leaderboard_auth = Depends(
+        _authorizer(
+            impl, "getLeaderboard", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/leaderboards/{statisticName}", methods=["GET"], include_in_schema=False
     )
     async def get_leaderboard(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getLeaderboard",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_leaderboard_auth,
     ) -> Response:
         result = await impl.get_leaderboard(
             auth=auth,
@@ -5768,16 +5902,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_leaderboard_auth = Depends(
+        _authorizer(impl, "updateLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.1/leaderboard/leaderboards/{statisticName}", methods=["PUT"], include_in_schema=False
     )
     async def update_leaderboard(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "updateLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = update_leaderboard_auth,
     ) -> Response:
         body = await read_body(
             request, models.UpdateLeaderboardRequest, ("application/json",), True
@@ -5799,16 +5935,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_leaderboard_auth = Depends(
+        _authorizer(impl, "deleteLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.1/leaderboard/leaderboards/{statisticName}", methods=["DELETE"], include_in_schema=False
     )
     async def delete_leaderboard(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = delete_leaderboard_auth,
     ) -> Response:
         result = await impl.delete_leaderboard(
             auth=auth,
@@ -5825,6 +5963,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    reset_leaderboard_auth = Depends(
+        _authorizer(impl, "resetLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.1/leaderboard/leaderboards/{statisticName}/incrementVersion",
         methods=["PUT"],
@@ -5833,10 +5976,7 @@ def create_app(
     async def reset_leaderboard(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "resetLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = reset_leaderboard_auth,
     ) -> Response:
         result = await impl.reset_leaderboard(
             auth=auth,
@@ -5853,6 +5993,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_leaderboard_archives_auth = Depends(
+        _authorizer(impl, "listLeaderboardArchives", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.1/leaderboard/leaderboards/{statisticName}/archives",
         methods=["GET"],
@@ -5863,12 +6008,7 @@ def create_app(
         statistic_name: Annotated[str, Path(alias="statisticName")],
         skip: Annotated[int | None, Query(alias="skip")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "listLeaderboardArchives", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_leaderboard_archives_auth,
     ) -> Response:
         result = await impl.list_leaderboard_archives(
             auth=auth,
@@ -5887,6 +6027,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_current_user_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "getCurrentUserStatistics",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/users/self/statistics", methods=["GET"], include_in_schema=False
     )
@@ -5894,18 +6047,7 @@ def create_app(
         request: Request,
         statistics: Annotated[str | None, Query(alias="statistics")] = None,
         include_user: Annotated[str | None, Query(alias="includeUser")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getCurrentUserStatistics",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_current_user_statistics_auth,
     ) -> Response:
         result = await impl.get_current_user_statistics(
             auth=auth,
@@ -5923,23 +6065,25 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_current_user_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "updateCurrentUserStatistics",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/users/self/statistics", methods=["POST"], include_in_schema=False
     )
     async def update_current_user_statistics(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "updateCurrentUserStatistics",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_current_user_statistics_auth,
     ) -> Response:
         body = await read_body(request, list[models.StatisticUpdate], ("application/json",), True)
         result = await impl.update_current_user_statistics(
@@ -5957,24 +6101,26 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_current_user_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteCurrentUserStatistics",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/users/self/statistics", methods=["DELETE"], include_in_schema=False
     )
     async def delete_current_user_statistics(
         request: Request,
         statistics: Annotated[str, Query(alias="statistics")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "deleteCurrentUserStatistics",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey", "lcSession"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_current_user_statistics_auth,
     ) -> Response:
         result = await impl.delete_current_user_statistics(
             auth=auth,
@@ -5991,6 +6137,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "getUserStatistics",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/users/{objectId}/statistics", methods=["GET"], include_in_schema=False
     )
@@ -5999,14 +6154,7 @@ def create_app(
         object_id: Annotated[str, Path(alias="objectId")],
         statistics: Annotated[str | None, Query(alias="statistics")] = None,
         include_user: Annotated[str | None, Query(alias="includeUser")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getUserStatistics",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_user_statistics_auth,
     ) -> Response:
         result = await impl.get_user_statistics(
             auth=auth,
@@ -6025,6 +6173,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_user_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "updateUserStatistics",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/users/{objectId}/statistics", methods=["POST"], include_in_schema=False
     )
@@ -6032,18 +6193,7 @@ def create_app(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         overwrite: Annotated[int | None, Query(alias="overwrite")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "updateUserStatistics",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_user_statistics_auth,
     ) -> Response:
         body = await read_body(request, list[models.StatisticUpdate], ("application/json",), True)
         result = await impl.update_user_statistics(
@@ -6063,6 +6213,19 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_user_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteUserStatistics",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/users/{objectId}/statistics", methods=["DELETE"], include_in_schema=False
     )
@@ -6070,18 +6233,7 @@ def create_app(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         statistics: Annotated[str, Query(alias="statistics")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "deleteUserStatistics",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcMasterKey"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_user_statistics_auth,
     ) -> Response:
         result = await impl.delete_user_statistics(
             auth=auth,
@@ -6099,6 +6251,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_users_statistics_by_ids_auth = Depends(
+        _authorizer(
+            impl,
+            "getUsersStatisticsByIds",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/users/statistics/{statisticName}",
         methods=["POST"],
@@ -6107,14 +6268,7 @@ def create_app(
     async def get_users_statistics_by_ids(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getUsersStatisticsByIds",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_users_statistics_by_ids_auth,
     ) -> Response:
         body = await read_body(request, models.StatisticIdsRequest, ("application/json",), True)
         result = await impl.get_users_statistics_by_ids(
@@ -6132,6 +6286,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_object_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "getObjectStatistics",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/objects/{objectId}/statistics", methods=["GET"], include_in_schema=False
     )
@@ -6139,14 +6302,7 @@ def create_app(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         statistics: Annotated[str | None, Query(alias="statistics")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getObjectStatistics",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_object_statistics_auth,
     ) -> Response:
         result = await impl.get_object_statistics(
             auth=auth,
@@ -6164,6 +6320,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_object_statistics_auth = Depends(
+        _authorizer(impl, "updateObjectStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.1/leaderboard/objects/{objectId}/statistics", methods=["POST"], include_in_schema=False
     )
@@ -6171,12 +6332,7 @@ def create_app(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         overwrite: Annotated[int | None, Query(alias="overwrite")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "updateObjectStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_object_statistics_auth,
     ) -> Response:
         body = await read_body(request, list[models.StatisticUpdate], ("application/json",), True)
         result = await impl.update_object_statistics(
@@ -6196,6 +6352,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_object_statistics_auth = Depends(
+        _authorizer(impl, "deleteObjectStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.1/leaderboard/objects/{objectId}/statistics",
         methods=["DELETE"],
@@ -6205,12 +6366,7 @@ def create_app(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         statistics: Annotated[str, Query(alias="statistics")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "deleteObjectStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_object_statistics_auth,
     ) -> Response:
         result = await impl.delete_object_statistics(
             auth=auth,
@@ -6228,6 +6384,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_objects_statistics_by_ids_auth = Depends(
+        _authorizer(
+            impl,
+            "getObjectsStatisticsByIds",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/objects/statistics/{statisticName}",
         methods=["POST"],
@@ -6236,14 +6401,7 @@ def create_app(
     async def get_objects_statistics_by_ids(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getObjectsStatisticsByIds",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_objects_statistics_by_ids_auth,
     ) -> Response:
         body = await read_body(request, models.StatisticIdsRequest, ("application/json",), True)
         result = await impl.get_objects_statistics_by_ids(
@@ -6261,6 +6419,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_entity_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "getEntityStatistics",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/entities/{entity}/statistics", methods=["GET"], include_in_schema=False
     )
@@ -6268,14 +6435,7 @@ def create_app(
         request: Request,
         entity: Annotated[str, Path(alias="entity")],
         statistics: Annotated[str | None, Query(alias="statistics")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getEntityStatistics",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_entity_statistics_auth,
     ) -> Response:
         result = await impl.get_entity_statistics(
             auth=auth,
@@ -6293,6 +6453,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_entity_statistics_auth = Depends(
+        _authorizer(impl, "updateEntityStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.1/leaderboard/entities/{entity}/statistics", methods=["POST"], include_in_schema=False
     )
@@ -6300,12 +6465,7 @@ def create_app(
         request: Request,
         entity: Annotated[str, Path(alias="entity")],
         overwrite: Annotated[int | None, Query(alias="overwrite")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "updateEntityStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_entity_statistics_auth,
     ) -> Response:
         body = await read_body(request, list[models.StatisticUpdate], ("application/json",), True)
         result = await impl.update_entity_statistics(
@@ -6325,6 +6485,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_entity_statistics_auth = Depends(
+        _authorizer(impl, "deleteEntityStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.1/leaderboard/entities/{entity}/statistics", methods=["DELETE"], include_in_schema=False
     )
@@ -6332,12 +6497,7 @@ def create_app(
         request: Request,
         entity: Annotated[str, Path(alias="entity")],
         statistics: Annotated[str, Query(alias="statistics")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "deleteEntityStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_entity_statistics_auth,
     ) -> Response:
         result = await impl.delete_entity_statistics(
             auth=auth,
@@ -6355,6 +6515,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_entities_statistics_by_ids_auth = Depends(
+        _authorizer(
+            impl,
+            "getEntitiesStatisticsByIds",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/entities/statistics/{statisticName}",
         methods=["POST"],
@@ -6363,14 +6532,7 @@ def create_app(
     async def get_entities_statistics_by_ids(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getEntitiesStatisticsByIds",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_entities_statistics_by_ids_auth,
     ) -> Response:
         body = await read_body(request, models.StatisticIdsRequest, ("application/json",), True)
         result = await impl.get_entities_statistics_by_ids(
@@ -6388,6 +6550,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_leaderboard_ranks_auth = Depends(
+        _authorizer(
+            impl,
+            "getUserLeaderboardRanks",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/leaderboards/user/{statisticName}/ranks",
         methods=["GET"],
@@ -6403,14 +6574,7 @@ def create_app(
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getUserLeaderboardRanks",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_user_leaderboard_ranks_auth,
     ) -> Response:
         result = await impl.get_user_leaderboard_ranks(
             auth=auth,
@@ -6434,6 +6598,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_leaderboard_ranks_around_auth = Depends(
+        _authorizer(
+            impl,
+            "getUserLeaderboardRanksAround",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/leaderboards/user/{statisticName}/ranks/{memberId}",
         methods=["GET"],
@@ -6450,14 +6623,7 @@ def create_app(
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getUserLeaderboardRanksAround",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_user_leaderboard_ranks_around_auth,
     ) -> Response:
         result = await impl.get_user_leaderboard_ranks_around(
             auth=auth,
@@ -6482,6 +6648,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_object_leaderboard_ranks_auth = Depends(
+        _authorizer(
+            impl,
+            "getObjectLeaderboardRanks",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/leaderboards/object/{statisticName}/ranks",
         methods=["GET"],
@@ -6497,14 +6672,7 @@ def create_app(
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getObjectLeaderboardRanks",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_object_leaderboard_ranks_auth,
     ) -> Response:
         result = await impl.get_object_leaderboard_ranks(
             auth=auth,
@@ -6528,6 +6696,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_object_leaderboard_ranks_around_auth = Depends(
+        _authorizer(
+            impl,
+            "getObjectLeaderboardRanksAround",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/leaderboards/object/{statisticName}/ranks/{memberId}",
         methods=["GET"],
@@ -6544,14 +6721,7 @@ def create_app(
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getObjectLeaderboardRanksAround",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_object_leaderboard_ranks_around_auth,
     ) -> Response:
         result = await impl.get_object_leaderboard_ranks_around(
             auth=auth,
@@ -6576,6 +6746,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_entity_leaderboard_ranks_auth = Depends(
+        _authorizer(
+            impl,
+            "getEntityLeaderboardRanks",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/leaderboards/entity/{statisticName}/ranks",
         methods=["GET"],
@@ -6591,14 +6770,7 @@ def create_app(
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getEntityLeaderboardRanks",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_entity_leaderboard_ranks_auth,
     ) -> Response:
         result = await impl.get_entity_leaderboard_ranks(
             auth=auth,
@@ -6622,6 +6794,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_entity_leaderboard_ranks_around_auth = Depends(
+        _authorizer(
+            impl,
+            "getEntityLeaderboardRanksAround",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/leaderboards/entity/{statisticName}/ranks/{memberId}",
         methods=["GET"],
@@ -6638,14 +6819,7 @@ def create_app(
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getEntityLeaderboardRanksAround",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_entity_leaderboard_ranks_around_auth,
     ) -> Response:
         result = await impl.get_entity_leaderboard_ranks_around(
             auth=auth,
@@ -6670,6 +6844,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_leaderboard_ranks_auth = Depends(
+        _authorizer(
+            impl,
+            "getLeaderboardRanks",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/leaderboards/{statisticName}/ranks",
         methods=["GET"],
@@ -6687,14 +6870,7 @@ def create_app(
         count: Annotated[int | None, Query(alias="count")] = None,
         start_position: Annotated[int | None, Query(alias="startPosition")] = None,
         max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getLeaderboardRanks",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_leaderboard_ranks_auth,
     ) -> Response:
         result = await impl.get_leaderboard_ranks(
             auth=auth,
@@ -6720,6 +6896,21 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_leaderboard_ranks_around_user_auth = Depends(
+        _authorizer(
+            impl,
+            "getLeaderboardRanksAroundUser",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcKey"),
+                ("lcId", "lcSign"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
     @app.api_route(
         "/1.1/leaderboard/leaderboards/{statisticName}/ranks/{userId}",
         methods=["GET"],
@@ -6738,20 +6929,7 @@ def create_app(
         count: Annotated[int | None, Query(alias="count")] = None,
         start_position: Annotated[int | None, Query(alias="startPosition")] = None,
         max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getLeaderboardRanksAroundUser",
-                (
-                    ("lcId", "lcKey", "lcSession"),
-                    ("lcId", "lcSign", "lcSession"),
-                    ("lcId", "lcKey"),
-                    ("lcId", "lcSign"),
-                    ("lcId", "lcMasterKey"),
-                ),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_leaderboard_ranks_around_user_auth,
     ) -> Response:
         result = await impl.get_leaderboard_ranks_around_user(
             auth=auth,
@@ -6778,16 +6956,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    query_conversations_auth = Depends(
+        _authorizer(impl, "queryConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.2/rtm/conversations", methods=["GET"], include_in_schema=False)
     async def query_conversations(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         skip: Annotated[int | None, Query(alias="skip")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "queryConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = query_conversations_auth,
     ) -> Response:
         result = await impl.query_conversations(
             auth=auth,
@@ -6806,13 +6986,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_conversation_auth = Depends(
+        _authorizer(impl, "createConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.2/rtm/conversations", methods=["POST"], include_in_schema=False)
     async def create_conversation(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "createConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = create_conversation_auth,
     ) -> Response:
         body = await read_body(
             request, models.CreateConversationRequest, ("application/json",), True
@@ -6832,14 +7014,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_conversation_auth = Depends(
+        _authorizer(impl, "updateConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.2/rtm/conversations/{conv_id}", methods=["PUT"], include_in_schema=False)
     async def update_conversation(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "updateConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = update_conversation_auth,
     ) -> Response:
         body = await read_body(request, models.ConversationAttributes, ("application/json",), True)
         result = await impl.update_conversation(
@@ -6859,14 +7043,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_conversation_auth = Depends(
+        _authorizer(impl, "deleteConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.2/rtm/conversations/{conv_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_conversation(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = delete_conversation_auth,
     ) -> Response:
         result = await impl.delete_conversation(
             auth=auth,
@@ -6883,18 +7069,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_conversation_members_auth = Depends(
+        _authorizer(impl, "listConversationMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/members", methods=["GET"], include_in_schema=False
     )
     async def list_conversation_members(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "listConversationMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_conversation_members_auth,
     ) -> Response:
         result = await impl.list_conversation_members(
             auth=auth,
@@ -6911,18 +7097,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_conversation_members_auth = Depends(
+        _authorizer(impl, "addConversationMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/members", methods=["POST"], include_in_schema=False
     )
     async def add_conversation_members(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "addConversationMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = add_conversation_members_auth,
     ) -> Response:
         body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
         result = await impl.add_conversation_members(
@@ -6942,18 +7128,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_conversation_members_auth = Depends(
+        _authorizer(
+            impl, "removeConversationMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/members", methods=["DELETE"], include_in_schema=False
     )
     async def remove_conversation_members(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "removeConversationMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = remove_conversation_members_auth,
     ) -> Response:
         body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
         result = await impl.remove_conversation_members(
@@ -6973,18 +7161,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_conversation_mutes_auth = Depends(
+        _authorizer(impl, "listConversationMutes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/mutes", methods=["GET"], include_in_schema=False
     )
     async def list_conversation_mutes(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "listConversationMutes", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_conversation_mutes_auth,
     ) -> Response:
         result = await impl.list_conversation_mutes(
             auth=auth,
@@ -7001,16 +7189,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_conversation_mutes_auth = Depends(
+        _authorizer(impl, "addConversationMutes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/mutes", methods=["POST"], include_in_schema=False
     )
     async def add_conversation_mutes(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "addConversationMutes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = add_conversation_mutes_auth,
     ) -> Response:
         body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
         result = await impl.add_conversation_mutes(
@@ -7030,18 +7220,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_conversation_mutes_auth = Depends(
+        _authorizer(impl, "removeConversationMutes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/mutes", methods=["DELETE"], include_in_schema=False
     )
     async def remove_conversation_mutes(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "removeConversationMutes", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = remove_conversation_mutes_auth,
     ) -> Response:
         body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
         result = await impl.remove_conversation_mutes(
@@ -7061,6 +7251,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_conversation_temporary_silences_auth = Depends(
+        _authorizer(
+            impl, "listConversationTemporarySilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/temporary-silenceds",
         methods=["GET"],
@@ -7071,14 +7268,7 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         next: Annotated[str | None, Query(alias="next")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listConversationTemporarySilences",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_conversation_temporary_silences_auth,
     ) -> Response:
         result = await impl.list_conversation_temporary_silences(
             auth=auth,
@@ -7096,6 +7286,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_conversation_temporary_silence_auth = Depends(
+        _authorizer(
+            impl, "addConversationTemporarySilence", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/temporary-silenceds",
         methods=["POST"],
@@ -7104,14 +7301,7 @@ def create_app(
     async def add_conversation_temporary_silence(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "addConversationTemporarySilence",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = add_conversation_temporary_silence_auth,
     ) -> Response:
         body = await read_body(request, models.TemporarySilenceRequest, ("application/json",), True)
         result = await impl.add_conversation_temporary_silence(
@@ -7130,6 +7320,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_conversation_temporary_silence_auth = Depends(
+        _authorizer(
+            impl,
+            "removeConversationTemporarySilence",
+            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/temporary-silenceds",
         methods=["DELETE"],
@@ -7139,14 +7338,7 @@ def create_app(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         client_id: Annotated[str, Query(alias="client_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "removeConversationTemporarySilence",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = remove_conversation_temporary_silence_auth,
     ) -> Response:
         result = await impl.remove_conversation_temporary_silence(
             auth=auth,
@@ -7164,6 +7356,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_conversation_permanent_silences_auth = Depends(
+        _authorizer(
+            impl, "listConversationPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/permanent-silenceds",
         methods=["GET"],
@@ -7174,14 +7373,7 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         next: Annotated[str | None, Query(alias="next")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listConversationPermanentSilences",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_conversation_permanent_silences_auth,
     ) -> Response:
         result = await impl.list_conversation_permanent_silences(
             auth=auth,
@@ -7199,6 +7391,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_conversation_permanent_silences_auth = Depends(
+        _authorizer(
+            impl, "addConversationPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/permanent-silenceds",
         methods=["POST"],
@@ -7207,14 +7406,7 @@ def create_app(
     async def add_conversation_permanent_silences(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "addConversationPermanentSilences",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = add_conversation_permanent_silences_auth,
     ) -> Response:
         body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
         result = await impl.add_conversation_permanent_silences(
@@ -7233,6 +7425,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_conversation_permanent_silences_auth = Depends(
+        _authorizer(
+            impl,
+            "removeConversationPermanentSilences",
+            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/permanent-silenceds",
         methods=["DELETE"],
@@ -7241,14 +7442,7 @@ def create_app(
     async def remove_conversation_permanent_silences(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "removeConversationPermanentSilences",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = remove_conversation_permanent_silences_auth,
     ) -> Response:
         body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
         result = await impl.remove_conversation_permanent_silences(
@@ -7267,6 +7461,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_conversation_blacklist_auth = Depends(
+        _authorizer(
+            impl, "listConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/blacklists", methods=["GET"], include_in_schema=False
     )
@@ -7275,12 +7476,7 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         next: Annotated[str | None, Query(alias="next")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "listConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_conversation_blacklist_auth,
     ) -> Response:
         result = await impl.list_conversation_blacklist(
             auth=auth,
@@ -7298,18 +7494,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_conversation_blacklist_auth = Depends(
+        _authorizer(impl, "addConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/blacklists", methods=["POST"], include_in_schema=False
     )
     async def add_conversation_blacklist(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "addConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = add_conversation_blacklist_auth,
     ) -> Response:
         body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
         result = await impl.add_conversation_blacklist(
@@ -7328,18 +7524,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_conversation_blacklist_auth = Depends(
+        _authorizer(
+            impl, "removeConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/blacklists", methods=["DELETE"], include_in_schema=False
     )
     async def remove_conversation_blacklist(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "removeConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = remove_conversation_blacklist_auth,
     ) -> Response:
         body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
         result = await impl.remove_conversation_blacklist(
@@ -7358,6 +7556,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_conversation_member_infos_auth = Depends(
+        _authorizer(
+            impl, "listConversationMemberInfos", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/member-infos", methods=["GET"], include_in_schema=False
     )
@@ -7367,12 +7572,7 @@ def create_app(
         skip: Annotated[int | None, Query(alias="skip")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
         role: Annotated[Literal["Owner", "Manager", "Member"] | None, Query(alias="role")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "listConversationMemberInfos", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_conversation_member_infos_auth,
     ) -> Response:
         result = await impl.list_conversation_member_infos(
             auth=auth,
@@ -7391,18 +7591,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_conversation_member_info_auth = Depends(
+        _authorizer(
+            impl, "addConversationMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/member-infos", methods=["POST"], include_in_schema=False
     )
     async def add_conversation_member_info(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "addConversationMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = add_conversation_member_info_auth,
     ) -> Response:
         body = await read_body(request, models.MemberInfoRequest, ("application/json",), True)
         result = await impl.add_conversation_member_info(
@@ -7421,6 +7623,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_conversation_member_info_auth = Depends(
+        _authorizer(
+            impl, "updateConversationMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/member-infos/{info_id}",
         methods=["PUT"],
@@ -7430,12 +7639,7 @@ def create_app(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         info_id: Annotated[str, Path(alias="info_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "updateConversationMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_conversation_member_info_auth,
     ) -> Response:
         body = await read_body(request, models.MemberInfoRequest, ("application/json",), True)
         result = await impl.update_conversation_member_info(
@@ -7456,6 +7660,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_conversation_member_info_auth = Depends(
+        _authorizer(
+            impl, "deleteConversationMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/member-infos/{info_id}",
         methods=["DELETE"],
@@ -7465,12 +7676,7 @@ def create_app(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         info_id: Annotated[str, Path(alias="info_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "deleteConversationMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_conversation_member_info_auth,
     ) -> Response:
         result = await impl.delete_conversation_member_info(
             auth=auth,
@@ -7487,6 +7693,11 @@ def create_app(
             },
             200,
         )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_conversation_messages_auth = Depends(
+        _authorizer(impl, "listConversationMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
 
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/messages", methods=["GET"], include_in_schema=False
@@ -7506,12 +7717,7 @@ def create_app(
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
         signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
         signature: Annotated[str | None, Query(alias="signature")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "listConversationMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_conversation_messages_auth,
     ) -> Response:
         result = await impl.list_conversation_messages(
             auth=auth,
@@ -7540,18 +7746,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_conversation_message_auth = Depends(
+        _authorizer(impl, "sendConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/messages", methods=["POST"], include_in_schema=False
     )
     async def send_conversation_message(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "sendConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = send_conversation_message_auth,
     ) -> Response:
         body = await read_body(request, models.SendMessageRequest, ("application/json",), True)
         result = await impl.send_conversation_message(
@@ -7571,6 +7777,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_conversation_message_auth = Depends(
+        _authorizer(
+            impl, "updateConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/messages/{message_id}",
         methods=["PUT"],
@@ -7580,12 +7793,7 @@ def create_app(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         message_id: Annotated[str, Path(alias="message_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "updateConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_conversation_message_auth,
     ) -> Response:
         body = await read_body(request, models.EditMessageRequest, ("application/json",), True)
         result = await impl.update_conversation_message(
@@ -7606,6 +7814,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_conversation_message_auth = Depends(
+        _authorizer(
+            impl, "deleteConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/messages/{message_id}",
         methods=["DELETE"],
@@ -7617,12 +7832,7 @@ def create_app(
         message_id: Annotated[str, Path(alias="message_id")],
         from_client: Annotated[str, Query(alias="from_client")],
         timestamp: Annotated[int, Query(alias="timestamp")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "deleteConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_conversation_message_auth,
     ) -> Response:
         result = await impl.delete_conversation_message(
             auth=auth,
@@ -7642,6 +7852,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    recall_conversation_message_auth = Depends(
+        _authorizer(
+            impl, "recallConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/messages/{message_id}/recall",
         methods=["PUT"],
@@ -7651,12 +7868,7 @@ def create_app(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         message_id: Annotated[str, Path(alias="message_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "recallConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = recall_conversation_message_auth,
     ) -> Response:
         body = await read_body(request, models.RecallMessageRequest, ("application/json",), True)
         result = await impl.recall_conversation_message(
@@ -7677,16 +7889,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    query_chatrooms_auth = Depends(
+        _authorizer(impl, "queryChatrooms", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.2/rtm/chatrooms", methods=["GET"], include_in_schema=False)
     async def query_chatrooms(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         skip: Annotated[int | None, Query(alias="skip")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "queryChatrooms", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = query_chatrooms_auth,
     ) -> Response:
         result = await impl.query_chatrooms(
             auth=auth,
@@ -7705,13 +7919,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_chatroom_auth = Depends(
+        _authorizer(impl, "createChatroom", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.2/rtm/chatrooms", methods=["POST"], include_in_schema=False)
     async def create_chatroom(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "createChatroom", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = create_chatroom_auth,
     ) -> Response:
         body = await read_body(
             request, models.CreateConversationRequest, ("application/json",), True
@@ -7731,14 +7947,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_chatroom_auth = Depends(
+        _authorizer(impl, "updateChatroom", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.2/rtm/chatrooms/{chatroom_id}", methods=["PUT"], include_in_schema=False)
     async def update_chatroom(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "updateChatroom", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = update_chatroom_auth,
     ) -> Response:
         body = await read_body(request, models.ConversationAttributes, ("application/json",), True)
         result = await impl.update_chatroom(
@@ -7758,14 +7976,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_chatroom_auth = Depends(
+        _authorizer(impl, "deleteChatroom", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.2/rtm/chatrooms/{chatroom_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_chatroom(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteChatroom", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = delete_chatroom_auth,
     ) -> Response:
         result = await impl.delete_chatroom(
             auth=auth,
@@ -7782,6 +8002,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_chatroom_online_members_auth = Depends(
+        _authorizer(
+            impl, "listChatroomOnlineMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/members", methods=["GET"], include_in_schema=False
     )
@@ -7789,12 +8016,7 @@ def create_app(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "listChatroomOnlineMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_chatroom_online_members_auth,
     ) -> Response:
         result = await impl.list_chatroom_online_members(
             auth=auth,
@@ -7812,6 +8034,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    count_chatroom_online_members_auth = Depends(
+        _authorizer(
+            impl, "countChatroomOnlineMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/members/online-count",
         methods=["GET"],
@@ -7820,12 +8049,7 @@ def create_app(
     async def count_chatroom_online_members(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "countChatroomOnlineMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = count_chatroom_online_members_auth,
     ) -> Response:
         result = await impl.count_chatroom_online_members(
             auth=auth,
@@ -7841,6 +8065,11 @@ def create_app(
             },
             200,
         )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_chatroom_messages_auth = Depends(
+        _authorizer(impl, "listChatroomMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
 
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/messages", methods=["GET"], include_in_schema=False
@@ -7860,10 +8089,7 @@ def create_app(
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
         signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
         signature: Annotated[str | None, Query(alias="signature")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listChatroomMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = list_chatroom_messages_auth,
     ) -> Response:
         result = await impl.list_chatroom_messages(
             auth=auth,
@@ -7892,16 +8118,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_chatroom_message_auth = Depends(
+        _authorizer(impl, "sendChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/messages", methods=["POST"], include_in_schema=False
     )
     async def send_chatroom_message(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "sendChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = send_chatroom_message_auth,
     ) -> Response:
         body = await read_body(request, models.SendMessageRequest, ("application/json",), True)
         result = await impl.send_chatroom_message(
@@ -7921,6 +8149,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_chatroom_message_auth = Depends(
+        _authorizer(impl, "updateChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}",
         methods=["PUT"],
@@ -7930,12 +8163,7 @@ def create_app(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         message_id: Annotated[str, Path(alias="message_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "updateChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_chatroom_message_auth,
     ) -> Response:
         body = await read_body(request, models.EditMessageRequest, ("application/json",), True)
         result = await impl.update_chatroom_message(
@@ -7956,6 +8184,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_chatroom_message_auth = Depends(
+        _authorizer(impl, "deleteChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}",
         methods=["DELETE"],
@@ -7967,12 +8200,7 @@ def create_app(
         message_id: Annotated[str, Path(alias="message_id")],
         from_client: Annotated[str, Query(alias="from_client")],
         timestamp: Annotated[int, Query(alias="timestamp")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "deleteChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_chatroom_message_auth,
     ) -> Response:
         result = await impl.delete_chatroom_message(
             auth=auth,
@@ -7992,6 +8220,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    recall_chatroom_message_auth = Depends(
+        _authorizer(impl, "recallChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}/recall",
         methods=["PUT"],
@@ -8001,12 +8234,7 @@ def create_app(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         message_id: Annotated[str, Path(alias="message_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "recallChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = recall_chatroom_message_auth,
     ) -> Response:
         body = await read_body(request, models.RecallMessageRequest, ("application/json",), True)
         result = await impl.recall_chatroom_message(
@@ -8027,6 +8255,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_chatroom_temporary_silences_auth = Depends(
+        _authorizer(
+            impl, "listChatroomTemporarySilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds",
         methods=["GET"],
@@ -8037,12 +8272,7 @@ def create_app(
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         next: Annotated[str | None, Query(alias="next")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "listChatroomTemporarySilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_chatroom_temporary_silences_auth,
     ) -> Response:
         result = await impl.list_chatroom_temporary_silences(
             auth=auth,
@@ -8060,6 +8290,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_chatroom_temporary_silence_auth = Depends(
+        _authorizer(
+            impl, "addChatroomTemporarySilence", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds",
         methods=["POST"],
@@ -8068,12 +8305,7 @@ def create_app(
     async def add_chatroom_temporary_silence(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "addChatroomTemporarySilence", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = add_chatroom_temporary_silence_auth,
     ) -> Response:
         body = await read_body(request, models.TemporarySilenceRequest, ("application/json",), True)
         result = await impl.add_chatroom_temporary_silence(
@@ -8092,6 +8324,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_chatroom_temporary_silence_auth = Depends(
+        _authorizer(
+            impl, "removeChatroomTemporarySilence", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds",
         methods=["DELETE"],
@@ -8101,14 +8340,7 @@ def create_app(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         client_id: Annotated[str, Query(alias="client_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "removeChatroomTemporarySilence",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = remove_chatroom_temporary_silence_auth,
     ) -> Response:
         result = await impl.remove_chatroom_temporary_silence(
             auth=auth,
@@ -8126,6 +8358,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_chatroom_permanent_silences_auth = Depends(
+        _authorizer(
+            impl, "listChatroomPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds",
         methods=["GET"],
@@ -8136,12 +8375,7 @@ def create_app(
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         next: Annotated[str | None, Query(alias="next")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "listChatroomPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_chatroom_permanent_silences_auth,
     ) -> Response:
         result = await impl.list_chatroom_permanent_silences(
             auth=auth,
@@ -8159,6 +8393,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_chatroom_permanent_silences_auth = Depends(
+        _authorizer(
+            impl, "addChatroomPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds",
         methods=["POST"],
@@ -8167,12 +8408,7 @@ def create_app(
     async def add_chatroom_permanent_silences(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "addChatroomPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = add_chatroom_permanent_silences_auth,
     ) -> Response:
         body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
         result = await impl.add_chatroom_permanent_silences(
@@ -8191,6 +8427,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_chatroom_permanent_silences_auth = Depends(
+        _authorizer(
+            impl, "removeChatroomPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds",
         methods=["DELETE"],
@@ -8199,14 +8442,7 @@ def create_app(
     async def remove_chatroom_permanent_silences(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "removeChatroomPermanentSilences",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = remove_chatroom_permanent_silences_auth,
     ) -> Response:
         body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
         result = await impl.remove_chatroom_permanent_silences(
@@ -8225,6 +8461,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_chatroom_blacklist_auth = Depends(
+        _authorizer(impl, "listChatroomBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/blacklists", methods=["GET"], include_in_schema=False
     )
@@ -8233,12 +8474,7 @@ def create_app(
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         next: Annotated[str | None, Query(alias="next")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "listChatroomBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_chatroom_blacklist_auth,
     ) -> Response:
         result = await impl.list_chatroom_blacklist(
             auth=auth,
@@ -8256,16 +8492,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_chatroom_blacklist_auth = Depends(
+        _authorizer(impl, "addChatroomBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/blacklists", methods=["POST"], include_in_schema=False
     )
     async def add_chatroom_blacklist(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "addChatroomBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = add_chatroom_blacklist_auth,
     ) -> Response:
         body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
         result = await impl.add_chatroom_blacklist(
@@ -8284,18 +8522,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_chatroom_blacklist_auth = Depends(
+        _authorizer(impl, "removeChatroomBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/blacklists", methods=["DELETE"], include_in_schema=False
     )
     async def remove_chatroom_blacklist(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "removeChatroomBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = remove_chatroom_blacklist_auth,
     ) -> Response:
         body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
         result = await impl.remove_chatroom_blacklist(
@@ -8314,6 +8552,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_chatroom_member_infos_auth = Depends(
+        _authorizer(impl, "listChatroomMemberInfos", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/member-infos", methods=["GET"], include_in_schema=False
     )
@@ -8323,12 +8566,7 @@ def create_app(
         skip: Annotated[int | None, Query(alias="skip")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
         role: Annotated[Literal["Owner", "Manager", "Member"] | None, Query(alias="role")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "listChatroomMemberInfos", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_chatroom_member_infos_auth,
     ) -> Response:
         result = await impl.list_chatroom_member_infos(
             auth=auth,
@@ -8347,18 +8585,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_chatroom_member_info_auth = Depends(
+        _authorizer(impl, "addChatroomMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/member-infos", methods=["POST"], include_in_schema=False
     )
     async def add_chatroom_member_info(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "addChatroomMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = add_chatroom_member_info_auth,
     ) -> Response:
         body = await read_body(request, models.MemberInfoRequest, ("application/json",), True)
         result = await impl.add_chatroom_member_info(
@@ -8377,6 +8615,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_chatroom_member_info_auth = Depends(
+        _authorizer(impl, "updateChatroomMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/member-infos/{info_id}",
         methods=["PUT"],
@@ -8386,12 +8629,7 @@ def create_app(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         info_id: Annotated[str, Path(alias="info_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "updateChatroomMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_chatroom_member_info_auth,
     ) -> Response:
         body = await read_body(request, models.MemberInfoRequest, ("application/json",), True)
         result = await impl.update_chatroom_member_info(
@@ -8412,6 +8650,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_chatroom_member_info_auth = Depends(
+        _authorizer(impl, "deleteChatroomMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/member-infos/{info_id}",
         methods=["DELETE"],
@@ -8421,12 +8664,7 @@ def create_app(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         info_id: Annotated[str, Path(alias="info_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "deleteChatroomMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_chatroom_member_info_auth,
     ) -> Response:
         result = await impl.delete_chatroom_member_info(
             auth=auth,
@@ -8444,18 +8682,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    query_service_conversations_auth = Depends(
+        _authorizer(
+            impl, "queryServiceConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route("/1.2/rtm/service-conversations", methods=["GET"], include_in_schema=False)
     async def query_service_conversations(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         skip: Annotated[int | None, Query(alias="skip")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "queryServiceConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = query_service_conversations_auth,
     ) -> Response:
         result = await impl.query_service_conversations(
             auth=auth,
@@ -8474,15 +8714,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_service_conversation_auth = Depends(
+        _authorizer(
+            impl, "createServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route("/1.2/rtm/service-conversations", methods=["POST"], include_in_schema=False)
     async def create_service_conversation(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "createServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = create_service_conversation_auth,
     ) -> Response:
         body = await read_body(
             request, models.CreateConversationRequest, ("application/json",), True
@@ -8502,18 +8744,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_service_conversation_auth = Depends(
+        _authorizer(
+            impl, "updateServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}", methods=["PUT"], include_in_schema=False
     )
     async def update_service_conversation(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "updateServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_service_conversation_auth,
     ) -> Response:
         body = await read_body(request, models.ConversationAttributes, ("application/json",), True)
         result = await impl.update_service_conversation(
@@ -8533,18 +8777,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_service_conversation_auth = Depends(
+        _authorizer(
+            impl, "deleteServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}", methods=["DELETE"], include_in_schema=False
     )
     async def delete_service_conversation(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "deleteServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_service_conversation_auth,
     ) -> Response:
         result = await impl.delete_service_conversation(
             auth=auth,
@@ -8561,6 +8807,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_service_conversation_subscribers_auth = Depends(
+        _authorizer(
+            impl,
+            "listServiceConversationSubscribers",
+            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}/subscribers",
         methods=["GET"],
@@ -8571,14 +8826,7 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         client_id: Annotated[str | None, Query(alias="client_id")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listServiceConversationSubscribers",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_service_conversation_subscribers_auth,
     ) -> Response:
         result = await impl.list_service_conversation_subscribers(
             auth=auth,
@@ -8597,6 +8845,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    subscribe_service_conversation_auth = Depends(
+        _authorizer(
+            impl, "subscribeServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}/subscribers",
         methods=["POST"],
@@ -8605,12 +8860,7 @@ def create_app(
     async def subscribe_service_conversation(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "subscribeServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = subscribe_service_conversation_auth,
     ) -> Response:
         body = await read_body(request, models.SubscribeRequest, ("application/json",), True)
         result = await impl.subscribe_service_conversation(
@@ -8630,6 +8880,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    count_service_conversation_subscribers_auth = Depends(
+        _authorizer(
+            impl,
+            "countServiceConversationSubscribers",
+            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}/subscribers/count",
         methods=["GET"],
@@ -8638,14 +8897,7 @@ def create_app(
     async def count_service_conversation_subscribers(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "countServiceConversationSubscribers",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = count_service_conversation_subscribers_auth,
     ) -> Response:
         result = await impl.count_service_conversation_subscribers(
             auth=auth,
@@ -8662,6 +8914,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    unsubscribe_service_conversation_auth = Depends(
+        _authorizer(
+            impl, "unsubscribeServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}",
         methods=["DELETE"],
@@ -8671,14 +8930,7 @@ def create_app(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         client_id: Annotated[str, Path(alias="client_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "unsubscribeServiceConversation",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = unsubscribe_service_conversation_auth,
     ) -> Response:
         result = await impl.unsubscribe_service_conversation(
             auth=auth,
@@ -8695,6 +8947,15 @@ def create_app(
             },
             200,
         )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_service_conversation_subscriber_messages_auth = Depends(
+        _authorizer(
+            impl,
+            "listServiceConversationSubscriberMessages",
+            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
+        )
+    )
 
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}/messages",
@@ -8717,14 +8978,7 @@ def create_app(
         signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
         signature: Annotated[str | None, Query(alias="signature")] = None,
         client_id_2: Annotated[str | None, Query(alias="client_id")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listServiceConversationSubscriberMessages",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_service_conversation_subscriber_messages_auth,
     ) -> Response:
         result = await impl.list_service_conversation_subscriber_messages(
             auth=auth,
@@ -8754,6 +9008,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_service_conversation_subscriber_message_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteServiceConversationSubscriberMessage",
+            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}/messages/{message_id}",
         methods=["DELETE"],
@@ -8766,14 +9029,7 @@ def create_app(
         message_id: Annotated[str, Path(alias="message_id")],
         from_client: Annotated[str, Query(alias="from_client")],
         timestamp: Annotated[int, Query(alias="timestamp")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "deleteServiceConversationSubscriberMessage",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = delete_service_conversation_subscriber_message_auth,
     ) -> Response:
         result = await impl.delete_service_conversation_subscriber_message(
             auth=auth,
@@ -8794,6 +9050,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    broadcast_service_conversation_message_auth = Depends(
+        _authorizer(
+            impl,
+            "broadcastServiceConversationMessage",
+            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}/broadcasts",
         methods=["POST"],
@@ -8802,14 +9067,7 @@ def create_app(
     async def broadcast_service_conversation_message(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "broadcastServiceConversationMessage",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = broadcast_service_conversation_message_auth,
     ) -> Response:
         body = await read_body(
             request, models.BroadcastToSubscribersRequest, ("application/json",), True
@@ -8831,6 +9089,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_service_conversation_message_auth = Depends(
+        _authorizer(
+            impl, "sendServiceConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}/messages",
         methods=["POST"],
@@ -8839,14 +9104,7 @@ def create_app(
     async def send_service_conversation_message(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "sendServiceConversationMessage",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = send_service_conversation_message_auth,
     ) -> Response:
         body = await read_body(
             request, models.SendServiceMessageRequest, ("application/json",), True
@@ -8868,6 +9126,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_service_conversation_message_auth = Depends(
+        _authorizer(
+            impl, "updateServiceConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}/messages/{message_id}",
         methods=["PUT"],
@@ -8877,14 +9142,7 @@ def create_app(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         message_id: Annotated[str, Path(alias="message_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "updateServiceConversationMessage",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = update_service_conversation_message_auth,
     ) -> Response:
         body = await read_body(request, models.EditMessageRequest, ("application/json",), True)
         result = await impl.update_service_conversation_message(
@@ -8905,6 +9163,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    recall_service_conversation_message_auth = Depends(
+        _authorizer(
+            impl, "recallServiceConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}/messages/{message_id}/recall",
         methods=["PUT"],
@@ -8914,14 +9179,7 @@ def create_app(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         message_id: Annotated[str, Path(alias="message_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "recallServiceConversationMessage",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = recall_service_conversation_message_auth,
     ) -> Response:
         body = await read_body(request, models.RecallMessageRequest, ("application/json",), True)
         result = await impl.recall_service_conversation_message(
@@ -8942,6 +9200,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_service_conversation_blacklist_auth = Depends(
+        _authorizer(
+            impl, "listServiceConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}/blacklists",
         methods=["GET"],
@@ -8952,14 +9217,7 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         next: Annotated[str | None, Query(alias="next")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listServiceConversationBlacklist",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_service_conversation_blacklist_auth,
     ) -> Response:
         result = await impl.list_service_conversation_blacklist(
             auth=auth,
@@ -8977,6 +9235,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_service_conversation_blacklist_auth = Depends(
+        _authorizer(
+            impl, "addServiceConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}/blacklists",
         methods=["POST"],
@@ -8985,14 +9250,7 @@ def create_app(
     async def add_service_conversation_blacklist(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "addServiceConversationBlacklist",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = add_service_conversation_blacklist_auth,
     ) -> Response:
         body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
         result = await impl.add_service_conversation_blacklist(
@@ -9011,6 +9269,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_service_conversation_blacklist_auth = Depends(
+        _authorizer(
+            impl,
+            "removeServiceConversationBlacklist",
+            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}/blacklists",
         methods=["DELETE"],
@@ -9019,14 +9286,7 @@ def create_app(
     async def remove_service_conversation_blacklist(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "removeServiceConversationBlacklist",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = remove_service_conversation_blacklist_auth,
     ) -> Response:
         body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
         result = await impl.remove_service_conversation_blacklist(
@@ -9045,13 +9305,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    check_clients_online_auth = Depends(
+        _authorizer(impl, "checkClientsOnline", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.2/rtm/clients/check-online", methods=["POST"], include_in_schema=False)
     async def check_clients_online(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "checkClientsOnline", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = check_clients_online_auth,
     ) -> Response:
         body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
         result = await impl.check_clients_online(
@@ -9069,18 +9331,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_client_login_signature_auth = Depends(
+        _authorizer(
+            impl,
+            "getClientLoginSignature",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route("/1.2/rtm/clients/sign", methods=["GET"], include_in_schema=False)
     async def get_client_login_signature(
         request: Request,
         session_token: Annotated[str, Query(alias="session_token")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getClientLoginSignature",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_client_login_signature_auth,
     ) -> Response:
         result = await impl.get_client_login_signature(
             auth=auth,
@@ -9097,6 +9361,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_client_unread_count_auth = Depends(
+        _authorizer(
+            impl,
+            "getClientUnreadCount",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/clients/{client_id}/unread-count", methods=["GET"], include_in_schema=False
     )
@@ -9104,14 +9377,7 @@ def create_app(
         request: Request,
         client_id: Annotated[str, Path(alias="client_id")],
         conv_id: Annotated[str | None, Query(alias="conv_id")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "getClientUnreadCount",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = get_client_unread_count_auth,
     ) -> Response:
         result = await impl.get_client_unread_count(
             auth=auth,
@@ -9128,14 +9394,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    kick_client_auth = Depends(
+        _authorizer(impl, "kickClient", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.2/rtm/clients/{client_id}/kick", methods=["POST"], include_in_schema=False)
     async def kick_client(
         request: Request,
         client_id: Annotated[str, Path(alias="client_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "kickClient", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = kick_client_auth,
     ) -> Response:
         body = await read_body(request, models.KickRequest, ("application/json",), False)
         result = await impl.kick_client(
@@ -9154,6 +9422,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_client_service_conversations_auth = Depends(
+        _authorizer(
+            impl, "listClientServiceConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route(
         "/1.2/rtm/clients/{client_id}/service-conversations",
         methods=["GET"],
@@ -9166,14 +9441,7 @@ def create_app(
         timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
         direction: Annotated[Literal["old", "new"] | None, Query(alias="direction")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "listClientServiceConversations",
-                (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_client_service_conversations_auth,
     ) -> Response:
         result = await impl.list_client_service_conversations(
             auth=auth,
@@ -9194,6 +9462,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_client_messages_auth = Depends(
+        _authorizer(impl, "listClientMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/clients/{client_id}/messages", methods=["GET"], include_in_schema=False
     )
@@ -9212,10 +9485,7 @@ def create_app(
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
         signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
         signature: Annotated[str | None, Query(alias="signature")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listClientMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = list_client_messages_auth,
     ) -> Response:
         result = await impl.list_client_messages(
             auth=auth,
@@ -9244,6 +9514,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_client_blacklist_auth = Depends(
+        _authorizer(impl, "listClientBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/clients/{client_id}/blacklists", methods=["GET"], include_in_schema=False
     )
@@ -9252,10 +9527,7 @@ def create_app(
         client_id: Annotated[str, Path(alias="client_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         next: Annotated[str | None, Query(alias="next")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listClientBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = list_client_blacklist_auth,
     ) -> Response:
         result = await impl.list_client_blacklist(
             auth=auth,
@@ -9273,16 +9545,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_client_blacklist_auth = Depends(
+        _authorizer(impl, "addClientBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/clients/{client_id}/blacklists", methods=["POST"], include_in_schema=False
     )
     async def add_client_blacklist(
         request: Request,
         client_id: Annotated[str, Path(alias="client_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "addClientBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = add_client_blacklist_auth,
     ) -> Response:
         body = await read_body(request, models.ClientBlacklistRequest, ("application/json",), True)
         result = await impl.add_client_blacklist(
@@ -9301,18 +9575,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_client_blacklist_auth = Depends(
+        _authorizer(impl, "removeClientBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route(
         "/1.2/rtm/clients/{client_id}/blacklists", methods=["DELETE"], include_in_schema=False
     )
     async def remove_client_blacklist(
         request: Request,
         client_id: Annotated[str, Path(alias="client_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "removeClientBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = remove_client_blacklist_auth,
     ) -> Response:
         body = await read_body(request, models.ClientBlacklistRequest, ("application/json",), True)
         result = await impl.remove_client_blacklist(
@@ -9331,13 +9605,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_rtm_stats_auth = Depends(
+        _authorizer(impl, "getRtmStats", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.2/rtm/stats", methods=["GET"], include_in_schema=False)
     async def get_rtm_stats(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getRtmStats", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = get_rtm_stats_auth,
     ) -> Response:
         result = await impl.get_rtm_stats(
             auth=auth,
@@ -9352,18 +9628,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    query_all_conversations_auth = Depends(
+        _authorizer(impl, "queryAllConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.2/rtm/all-conversations", methods=["GET"], include_in_schema=False)
     async def query_all_conversations(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         skip: Annotated[int | None, Query(alias="skip")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "queryAllConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = query_all_conversations_auth,
     ) -> Response:
         result = await impl.query_all_conversations(
             auth=auth,
@@ -9382,16 +9658,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_broadcasts_auth = Depends(
+        _authorizer(impl, "listBroadcasts", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.2/rtm/broadcasts", methods=["GET"], include_in_schema=False)
     async def list_broadcasts(
         request: Request,
         conv_id: Annotated[str, Query(alias="conv_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         skip: Annotated[int | None, Query(alias="skip")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listBroadcasts", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = list_broadcasts_auth,
     ) -> Response:
         result = await impl.list_broadcasts(
             auth=auth,
@@ -9410,13 +9688,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_broadcast_auth = Depends(
+        _authorizer(impl, "createBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.2/rtm/broadcasts", methods=["POST"], include_in_schema=False)
     async def create_broadcast(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "createBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = create_broadcast_auth,
     ) -> Response:
         body = await read_body(request, models.CreateBroadcastRequest, ("application/json",), True)
         result = await impl.create_broadcast(
@@ -9435,14 +9715,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_broadcast_auth = Depends(
+        _authorizer(impl, "deleteBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.2/rtm/broadcasts/{message_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_broadcast(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = delete_broadcast_auth,
     ) -> Response:
         result = await impl.delete_broadcast(
             auth=auth,
@@ -9459,6 +9741,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_all_messages_auth = Depends(
+        _authorizer(impl, "listAllMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.2/rtm/messages", methods=["GET"], include_in_schema=False)
     async def list_all_messages(
         request: Request,
@@ -9474,10 +9761,7 @@ def create_app(
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
         signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
         signature: Annotated[str | None, Query(alias="signature")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listAllMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = list_all_messages_auth,
     ) -> Response:
         result = await impl.list_all_messages(
             auth=auth,
@@ -9505,6 +9789,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_legacy_message_logs_auth = Depends(
+        _authorizer(impl, "listLegacyMessageLogs", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/rtm/messages/logs", methods=["GET"], include_in_schema=False)
     async def list_legacy_message_logs(
         request: Request,
@@ -9519,12 +9808,7 @@ def create_app(
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
         signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
         signature: Annotated[str | None, Query(alias="signature")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "listLegacyMessageLogs", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_legacy_message_logs_auth,
     ) -> Response:
         result = await impl.list_legacy_message_logs(
             auth=auth,
@@ -9551,6 +9835,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_legacy_message_history_auth = Depends(
+        _authorizer(impl, "listLegacyMessageHistory", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/rtm/messages/history", methods=["GET"], include_in_schema=False)
     async def list_legacy_message_history(
         request: Request,
@@ -9565,12 +9854,7 @@ def create_app(
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
         signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
         signature: Annotated[str | None, Query(alias="signature")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "listLegacyMessageHistory", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = list_legacy_message_history_auth,
     ) -> Response:
         result = await impl.list_legacy_message_history(
             auth=auth,
@@ -9597,13 +9881,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_legacy_message_auth = Depends(
+        _authorizer(impl, "sendLegacyMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/rtm/messages", methods=["POST"], include_in_schema=False)
     async def send_legacy_message(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "sendLegacyMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = send_legacy_message_auth,
     ) -> Response:
         body = await read_body(
             request, models.LegacySendMessageRequest, ("application/json",), True
@@ -9624,13 +9910,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_legacy_broadcast_auth = Depends(
+        _authorizer(impl, "sendLegacyBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/rtm/broadcast", methods=["POST"], include_in_schema=False)
     async def send_legacy_broadcast(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "sendLegacyBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = send_legacy_broadcast_auth,
     ) -> Response:
         body = await read_body(request, models.LegacyBroadcastRequest, ("application/json",), True)
         result = await impl.send_legacy_broadcast(
@@ -9649,13 +9937,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    patch_legacy_message_auth = Depends(
+        _authorizer(impl, "patchLegacyMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
     @app.api_route("/1.1/rtm/patch/message", methods=["PUT"], include_in_schema=False)
     async def patch_legacy_message(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "patchLegacyMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-        ),  # noqa: B008
+        auth: Credentials = patch_legacy_message_auth,
     ) -> Response:
         body = await read_body(
             request, models.LegacyPatchMessageRequest, ("application/json",), True
@@ -9676,15 +9966,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_legacy_subscriber_broadcast_auth = Depends(
+        _authorizer(
+            impl, "sendLegacySubscriberBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
     @app.api_route("/1.1/rtm/broadcast/subscriber", methods=["POST"], include_in_schema=False)
     async def send_legacy_subscriber_broadcast(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl, "sendLegacySubscriberBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-            )
-        ),  # noqa: B008
+        auth: Credentials = send_legacy_subscriber_broadcast_auth,
     ) -> Response:
         body = await read_body(
             request, models.LegacySubscriberBroadcastRequest, ("application/json",), True
@@ -9705,18 +9997,20 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    count_legacy_transient_group_onlines_auth = Depends(
+        _authorizer(
+            impl,
+            "countLegacyTransientGroupOnlines",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
     @app.api_route("/1.1/rtm/transient_group/onlines", methods=["GET"], include_in_schema=False)
     async def count_legacy_transient_group_onlines(
         request: Request,
         gid: Annotated[str, Query(alias="gid")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(
-                impl,
-                "countLegacyTransientGroupOnlines",
-                (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-            )
-        ),  # noqa: B008
+        auth: Credentials = count_legacy_transient_group_onlines_auth,
     ) -> Response:
         result = await impl.count_legacy_transient_group_onlines(
             auth=auth,

@@ -66,6 +66,14 @@ class ApiError(Exception):
         super().__init__(f"{where}: HTTP {self.status}: {self.raw!r}"[:500])
 
 
+class UnexpectedResponse(ApiError):
+    """A success answer whose body is not JSON of the documented shape; `error` says how."""
+
+    def __init__(self, response: httpx.Response, error: ValueError) -> None:
+        super().__init__(response)
+        self.error = error
+
+
 def _check(response: httpx.Response) -> httpx.Response:
     if response.status_code >= 400:
         raise ApiError(response)
@@ -84,7 +92,10 @@ _LOGIN_OR_REGISTER = Endpoint(
 
 def _login_or_register_result(response: httpx.Response) -> models.LoginOrRegisterResponse:
     _check(response)
-    return models.LoginOrRegisterResponse.model_validate(response.json())
+    try:
+        return models.LoginOrRegisterResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER_PROFILE = Endpoint(
@@ -98,7 +109,10 @@ _GET_USER_PROFILE = Endpoint(
 
 def _get_user_profile_result(response: httpx.Response) -> models.GetUserProfileResponse:
     _check(response)
-    return models.GetUserProfileResponse.model_validate(response.json())
+    try:
+        return models.GetUserProfileResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _RESET_USER_TOKEN = Endpoint(
@@ -113,7 +127,10 @@ _RESET_USER_TOKEN = Endpoint(
 
 def _reset_user_token_result(response: httpx.Response) -> models.ResetUserTokenResponse:
     _check(response)
-    return models.ResetUserTokenResponse.model_validate(response.json())
+    try:
+        return models.ResetUserTokenResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER_ROOMS = Endpoint(
@@ -127,7 +144,10 @@ _GET_USER_ROOMS = Endpoint(
 
 def _get_user_rooms_result(response: httpx.Response) -> models.GetUserRoomsResponse:
     _check(response)
-    return models.GetUserRoomsResponse.model_validate(response.json())
+    try:
+        return models.GetUserRoomsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_ROOM = Endpoint(
@@ -142,7 +162,10 @@ _CREATE_ROOM = Endpoint(
 
 def _create_room_result(response: httpx.Response) -> models.CreateRoomResponse:
     _check(response)
-    return models.CreateRoomResponse.model_validate(response.json())
+    try:
+        return models.CreateRoomResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_OR_CREATE_ROOM_WITH_TARGET = Endpoint(
@@ -158,7 +181,10 @@ def _get_or_create_room_with_target_result(
     response: httpx.Response,
 ) -> models.GetOrCreateRoomWithTargetResponse:
     _check(response)
-    return models.GetOrCreateRoomWithTargetResponse.model_validate(response.json())
+    try:
+        return models.GetOrCreateRoomWithTargetResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_ROOMS_INFO = Endpoint(
@@ -173,7 +199,10 @@ _GET_ROOMS_INFO = Endpoint(
 
 def _get_rooms_info_result(response: httpx.Response) -> models.GetRoomsInfoResponse:
     _check(response)
-    return models.GetRoomsInfoResponse.model_validate(response.json())
+    try:
+        return models.GetRoomsInfoResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_ROOM = Endpoint(
@@ -188,7 +217,10 @@ _UPDATE_ROOM = Endpoint(
 
 def _update_room_result(response: httpx.Response) -> models.UpdateRoomResponse:
     _check(response)
-    return models.UpdateRoomResponse.model_validate(response.json())
+    try:
+        return models.UpdateRoomResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADD_ROOM_PARTICIPANTS = Endpoint(
@@ -203,7 +235,10 @@ _ADD_ROOM_PARTICIPANTS = Endpoint(
 
 def _add_room_participants_result(response: httpx.Response) -> models.AddRoomParticipantsResponse:
     _check(response)
-    return models.AddRoomParticipantsResponse.model_validate(response.json())
+    try:
+        return models.AddRoomParticipantsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REMOVE_ROOM_PARTICIPANTS = Endpoint(
@@ -220,7 +255,10 @@ def _remove_room_participants_result(
     response: httpx.Response,
 ) -> models.RemoveRoomParticipantsResponse:
     _check(response)
-    return models.RemoveRoomParticipantsResponse.model_validate(response.json())
+    try:
+        return models.RemoveRoomParticipantsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _POST_COMMENT = Endpoint(
@@ -235,7 +273,10 @@ _POST_COMMENT = Endpoint(
 
 def _post_comment_result(response: httpx.Response) -> models.PostCommentResponse:
     _check(response)
-    return models.PostCommentResponse.model_validate(response.json())
+    try:
+        return models.PostCommentResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LOAD_COMMENTS = Endpoint(
@@ -249,7 +290,10 @@ _LOAD_COMMENTS = Endpoint(
 
 def _load_comments_result(response: httpx.Response) -> models.LoadCommentsResponse:
     _check(response)
-    return models.LoadCommentsResponse.model_validate(response.json())
+    try:
+        return models.LoadCommentsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LOAD_COMMENTS_POST = Endpoint(
@@ -264,7 +308,10 @@ _LOAD_COMMENTS_POST = Endpoint(
 
 def _load_comments_post_result(response: httpx.Response) -> models.LoadCommentsResponse:
     _check(response)
-    return models.LoadCommentsResponse.model_validate(response.json())
+    try:
+        return models.LoadCommentsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _SEARCH_MESSAGES = Endpoint(
@@ -279,7 +326,10 @@ _SEARCH_MESSAGES = Endpoint(
 
 def _search_messages_result(response: httpx.Response) -> models.SearchMessagesResponse:
     _check(response)
-    return models.SearchMessagesResponse.model_validate(response.json())
+    try:
+        return models.SearchMessagesResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _POST_SYSTEM_EVENT_MESSAGE = Endpoint(
@@ -296,7 +346,10 @@ def _post_system_event_message_result(
     response: httpx.Response,
 ) -> models.PostSystemEventMessageResponse:
     _check(response)
-    return models.PostSystemEventMessageResponse.model_validate(response.json())
+    try:
+        return models.PostSystemEventMessageResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_EXPORTS = Endpoint(
@@ -310,7 +363,10 @@ _LIST_EXPORTS = Endpoint(
 
 def _list_exports_result(response: httpx.Response) -> models.ListExportsResponse:
     _check(response)
-    return models.ListExportsResponse.model_validate(response.json())
+    try:
+        return models.ListExportsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_EXPORT = Endpoint(
@@ -325,7 +381,10 @@ _CREATE_EXPORT = Endpoint(
 
 def _create_export_result(response: httpx.Response) -> models.CreateExportResponse:
     _check(response)
-    return models.CreateExportResponse.model_validate(response.json())
+    try:
+        return models.CreateExportResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_EXPORT = Endpoint(
@@ -339,7 +398,10 @@ _GET_EXPORT = Endpoint(
 
 def _get_export_result(response: httpx.Response) -> models.GetExportResponse:
     _check(response)
-    return models.GetExportResponse.model_validate(response.json())
+    try:
+        return models.GetExportResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_EXPORT = Endpoint(
@@ -353,7 +415,10 @@ _DELETE_EXPORT = Endpoint(
 
 def _delete_export_result(response: httpx.Response) -> models.DeleteExportResponse:
     _check(response)
-    return models.DeleteExportResponse.model_validate(response.json())
+    try:
+        return models.DeleteExportResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_IMPORTS = Endpoint(
@@ -367,7 +432,10 @@ _LIST_IMPORTS = Endpoint(
 
 def _list_imports_result(response: httpx.Response) -> models.ListImportsResponse:
     _check(response)
-    return models.ListImportsResponse.model_validate(response.json())
+    try:
+        return models.ListImportsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_IMPORT = Endpoint(
@@ -382,7 +450,10 @@ _CREATE_IMPORT = Endpoint(
 
 def _create_import_result(response: httpx.Response) -> models.CreateImportResponse:
     _check(response)
-    return models.CreateImportResponse.model_validate(response.json())
+    try:
+        return models.CreateImportResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 class Client:

@@ -431,13 +431,15 @@ def create_app(
         async def openapi_json() -> Response:
             return Response(json.dumps(document, ensure_ascii=False), media_type="application/json")
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    login_or_register_auth = Depends(
+        _authorizer(impl, "loginOrRegister", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route("/api/v2/rest/login_or_register", methods=["POST"], include_in_schema=False)
     async def login_or_register(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "loginOrRegister", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = login_or_register_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -460,14 +462,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_profile_auth = Depends(
+        _authorizer(impl, "getUserProfile", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route("/api/v2/rest/user_profile", methods=["GET"], include_in_schema=False)
     async def get_user_profile(
         request: Request,
         user_email: Annotated[str, Query(alias="user_email")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getUserProfile", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = get_user_profile_auth,
     ) -> Response:
         result = await impl.get_user_profile(
             auth=auth,
@@ -485,13 +489,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    reset_user_token_auth = Depends(
+        _authorizer(impl, "resetUserToken", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route("/api/v2/rest/reset_user_token", methods=["POST"], include_in_schema=False)
     async def reset_user_token(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "resetUserToken", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = reset_user_token_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -515,6 +521,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_rooms_auth = Depends(
+        _authorizer(impl, "getUserRooms", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route("/api/v2/rest/get_user_rooms", methods=["GET"], include_in_schema=False)
     async def get_user_rooms(
         request: Request,
@@ -522,10 +533,7 @@ def create_app(
         page: Annotated[int | None, Query(alias="page")] = None,
         show_participants: Annotated[bool | None, Query(alias="show_participants")] = None,
         room_type: Annotated[str | None, Query(alias="room_type")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getUserRooms", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = get_user_rooms_auth,
     ) -> Response:
         result = await impl.get_user_rooms(
             auth=auth,
@@ -546,13 +554,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_room_auth = Depends(
+        _authorizer(impl, "createRoom", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route("/api/v2/rest/create_room", methods=["POST"], include_in_schema=False)
     async def create_room(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "createRoom", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = create_room_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -575,6 +585,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_or_create_room_with_target_auth = Depends(
+        _authorizer(impl, "getOrCreateRoomWithTarget", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route(
         "/api/v2/rest/get_or_create_room_with_target", methods=["GET"], include_in_schema=False
     )
@@ -582,10 +597,7 @@ def create_app(
         request: Request,
         emails: Annotated[list[str], Query(alias="emails[]")],
         avatar_url: Annotated[str | None, Query(alias="avatar_url")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getOrCreateRoomWithTarget", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = get_or_create_room_with_target_auth,
     ) -> Response:
         result = await impl.get_or_create_room_with_target(
             auth=auth,
@@ -604,13 +616,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_rooms_info_auth = Depends(
+        _authorizer(impl, "getRoomsInfo", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route("/api/v2/rest/get_rooms_info", methods=["POST"], include_in_schema=False)
     async def get_rooms_info(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getRoomsInfo", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = get_rooms_info_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -634,13 +648,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_room_auth = Depends(
+        _authorizer(impl, "updateRoom", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route("/api/v2/rest/update_room", methods=["POST"], include_in_schema=False)
     async def update_room(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "updateRoom", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = update_room_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -664,13 +680,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_room_participants_auth = Depends(
+        _authorizer(impl, "addRoomParticipants", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route("/api/v2/rest/add_room_participants", methods=["POST"], include_in_schema=False)
     async def add_room_participants(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "addRoomParticipants", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = add_room_participants_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -694,15 +712,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_room_participants_auth = Depends(
+        _authorizer(impl, "removeRoomParticipants", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route(
         "/api/v2/rest/remove_room_participants", methods=["POST"], include_in_schema=False
     )
     async def remove_room_participants(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "removeRoomParticipants", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = remove_room_participants_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -726,13 +746,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    post_comment_auth = Depends(
+        _authorizer(impl, "postComment", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route("/api/v2/rest/post_comment", methods=["POST"], include_in_schema=False)
     async def post_comment(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "postComment", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = post_comment_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -756,16 +778,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    load_comments_auth = Depends(
+        _authorizer(impl, "loadComments", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route("/api/v2/rest/load_comments", methods=["GET"], include_in_schema=False)
     async def load_comments(
         request: Request,
         room_id: Annotated[int, Query(alias="room_id")],
         page: Annotated[int | None, Query(alias="page")] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "loadComments", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = load_comments_auth,
     ) -> Response:
         result = await impl.load_comments(
             auth=auth,
@@ -785,13 +809,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    load_comments_post_auth = Depends(
+        _authorizer(impl, "loadCommentsPost", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route("/api/v2/rest/load_comments", methods=["POST"], include_in_schema=False)
     async def load_comments_post(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "loadCommentsPost", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = load_comments_post_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -815,13 +841,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    search_messages_auth = Depends(
+        _authorizer(impl, "searchMessages", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route("/api/v2/rest/search_messages", methods=["POST"], include_in_schema=False)
     async def search_messages(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "searchMessages", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = search_messages_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -845,15 +873,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    post_system_event_message_auth = Depends(
+        _authorizer(impl, "postSystemEventMessage", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route(
         "/api/v2/rest/post_system_event_message", methods=["POST"], include_in_schema=False
     )
     async def post_system_event_message(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "postSystemEventMessage", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = post_system_event_message_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -877,14 +907,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_exports_auth = Depends(
+        _authorizer(impl, "listExports", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route("/api/v2/rest/exports", methods=["GET"], include_in_schema=False)
     async def list_exports(
         request: Request,
         page: Annotated[int | None, Query(alias="page")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listExports", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = list_exports_auth,
     ) -> Response:
         result = await impl.list_exports(
             auth=auth,
@@ -901,13 +933,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_export_auth = Depends(
+        _authorizer(impl, "createExport", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route("/api/v2/rest/exports", methods=["POST"], include_in_schema=False)
     async def create_export(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "createExport", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = create_export_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -930,16 +964,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_export_auth = Depends(
+        _authorizer(impl, "getExport", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route(
         "/api/v2/rest/exports/{backup_unique_id}", methods=["GET"], include_in_schema=False
     )
     async def get_export(
         request: Request,
         backup_unique_id: Annotated[str, Path(alias="backup_unique_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getExport", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = get_export_auth,
     ) -> Response:
         result = await impl.get_export(
             auth=auth,
@@ -956,16 +992,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_export_auth = Depends(
+        _authorizer(impl, "deleteExport", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route(
         "/api/v2/rest/exports/{backup_unique_id}", methods=["DELETE"], include_in_schema=False
     )
     async def delete_export(
         request: Request,
         backup_unique_id: Annotated[str, Path(alias="backup_unique_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteExport", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = delete_export_auth,
     ) -> Response:
         result = await impl.delete_export(
             auth=auth,
@@ -982,14 +1020,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_imports_auth = Depends(
+        _authorizer(impl, "listImports", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route("/api/v2/rest/imports", methods=["GET"], include_in_schema=False)
     async def list_imports(
         request: Request,
         page: Annotated[int | None, Query(alias="page")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listImports", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = list_imports_auth,
     ) -> Response:
         result = await impl.list_imports(
             auth=auth,
@@ -1006,13 +1046,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_import_auth = Depends(
+        _authorizer(impl, "createImport", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
+
     @app.api_route("/api/v2/rest/imports", methods=["POST"], include_in_schema=False)
     async def create_import(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "createImport", (("sdkSecret", "appId"), ("sdkSecret",)))
-        ),  # noqa: B008
+        auth: Credentials = create_import_auth,
     ) -> Response:
         body = await read_body(request, models.CreateImportRequest, ("multipart/form-data",), True)
         result = await impl.create_import(

@@ -84,6 +84,14 @@ class ApiError(Exception):
         super().__init__(f"{where}: HTTP {self.status}: {self.raw!r}"[:500])
 
 
+class UnexpectedResponse(ApiError):
+    """A success answer whose body is not JSON of the documented shape; `error` says how."""
+
+    def __init__(self, response: httpx.Response, error: ValueError) -> None:
+        super().__init__(response)
+        self.error = error
+
+
 def _check(response: httpx.Response) -> httpx.Response:
     if response.status_code >= 400:
         raise ApiError(response)
@@ -101,7 +109,10 @@ _GET_ACCOUNT_SETTINGS = Endpoint(
 
 def _get_account_settings_result(response: httpx.Response) -> models.AccountSettings:
     _check(response)
-    return models.AccountSettings.model_validate(response.json())
+    try:
+        return models.AccountSettings.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_REGISTERED_USERS = Endpoint(
@@ -115,7 +126,10 @@ _LIST_REGISTERED_USERS = Endpoint(
 
 def _list_registered_users_result(response: httpx.Response) -> models.RegisteredUsers:
     _check(response)
-    return models.RegisteredUsers.model_validate(response.json())
+    try:
+        return models.RegisteredUsers.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_ADDRESS_BOOK = Endpoint(
@@ -129,9 +143,12 @@ _GET_ADDRESS_BOOK = Endpoint(
 
 def _get_address_book_result(response: httpx.Response) -> list[models.AddressBookContact]:
     _check(response)
-    return TypeAdapter[list[models.AddressBookContact]](
-        list[models.AddressBookContact]
-    ).validate_python(response.json())
+    try:
+        return TypeAdapter[list[models.AddressBookContact]](
+            list[models.AddressBookContact]
+        ).validate_python(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPLOAD_ADDRESS_BOOK = Endpoint(
@@ -146,7 +163,10 @@ _UPLOAD_ADDRESS_BOOK = Endpoint(
 
 def _upload_address_book_result(response: httpx.Response) -> models.AddressBookUploadResult:
     _check(response)
-    return models.AddressBookUploadResult.model_validate(response.json())
+    try:
+        return models.AddressBookUploadResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _AI_ANSWER_ASSIST = Endpoint(
@@ -161,7 +181,10 @@ _AI_ANSWER_ASSIST = Endpoint(
 
 def _ai_answer_assist_result(response: httpx.Response) -> models.AiAnswer:
     _check(response)
-    return models.AiAnswer.model_validate(response.json())
+    try:
+        return models.AiAnswer.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _AI_GATEWAY = Endpoint(
@@ -176,7 +199,10 @@ _AI_GATEWAY = Endpoint(
 
 def _ai_gateway_result(response: httpx.Response) -> models.AiAnswer:
     _check(response)
-    return models.AiAnswer.model_validate(response.json())
+    try:
+        return models.AiAnswer.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _AI_SUMMARIZE = Endpoint(
@@ -191,7 +217,10 @@ _AI_SUMMARIZE = Endpoint(
 
 def _ai_summarize_result(response: httpx.Response) -> models.AiSummary:
     _check(response)
-    return models.AiSummary.model_validate(response.json())
+    try:
+        return models.AiSummary.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _AI_TRANSLATE = Endpoint(
@@ -206,7 +235,10 @@ _AI_TRANSLATE = Endpoint(
 
 def _ai_translate_result(response: httpx.Response) -> models.AiAnswer:
     _check(response)
-    return models.AiAnswer.model_validate(response.json())
+    try:
+        return models.AiAnswer.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _COMPLETE_BLOB = Endpoint(
@@ -264,7 +296,10 @@ _GET_BLOB = Endpoint(
 
 def _get_blob_result(response: httpx.Response) -> models.BlobWrapper:
     _check(response)
-    return models.BlobWrapper.model_validate(response.json())
+    try:
+        return models.BlobWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_BLOB = Endpoint(
@@ -279,7 +314,10 @@ _UPDATE_BLOB = Endpoint(
 
 def _update_blob_result(response: httpx.Response) -> models.BlobWrapper:
     _check(response)
-    return models.BlobWrapper.model_validate(response.json())
+    try:
+        return models.BlobWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_BLOB = Endpoint(
@@ -307,7 +345,10 @@ _LIST_BLOBS = Endpoint(
 
 def _list_blobs_result(response: httpx.Response) -> models.BlobPage:
     _check(response)
-    return models.BlobPage.model_validate(response.json())
+    try:
+        return models.BlobPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_BLOB = Endpoint(
@@ -322,7 +363,10 @@ _CREATE_BLOB = Endpoint(
 
 def _create_blob_result(response: httpx.Response) -> models.BlobWrapper:
     _check(response)
-    return models.BlobWrapper.model_validate(response.json())
+    try:
+        return models.BlobWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_DIALOG_NOTIFICATIONS = Endpoint(
@@ -336,7 +380,10 @@ _GET_DIALOG_NOTIFICATIONS = Endpoint(
 
 def _get_dialog_notifications_result(response: httpx.Response) -> models.DialogNotificationsWrapper:
     _check(response)
-    return models.DialogNotificationsWrapper.model_validate(response.json())
+    try:
+        return models.DialogNotificationsWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_DIALOG_NOTIFICATIONS = Endpoint(
@@ -353,7 +400,10 @@ def _update_dialog_notifications_result(
     response: httpx.Response,
 ) -> models.DialogNotificationsWrapper:
     _check(response)
-    return models.DialogNotificationsWrapper.model_validate(response.json())
+    try:
+        return models.DialogNotificationsWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_DIALOG = Endpoint(
@@ -367,7 +417,10 @@ _GET_DIALOG = Endpoint(
 
 def _get_dialog_result(response: httpx.Response) -> models.Dialog:
     _check(response)
-    return models.Dialog.model_validate(response.json())
+    try:
+        return models.Dialog.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_DIALOG = Endpoint(
@@ -382,7 +435,10 @@ _UPDATE_DIALOG = Endpoint(
 
 def _update_dialog_result(response: httpx.Response) -> models.Dialog:
     _check(response)
-    return models.Dialog.model_validate(response.json())
+    try:
+        return models.Dialog.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_DIALOGS = Endpoint(
@@ -397,7 +453,10 @@ _DELETE_DIALOGS = Endpoint(
 
 def _delete_dialogs_result(response: httpx.Response) -> models.DeleteResult:
     _check(response)
-    return models.DeleteResult.model_validate(response.json())
+    try:
+        return models.DeleteResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_DIALOGS = Endpoint(
@@ -411,7 +470,10 @@ _LIST_DIALOGS = Endpoint(
 
 def _list_dialogs_result(response: httpx.Response) -> models.DialogPage:
     _check(response)
-    return models.DialogPage.model_validate(response.json())
+    try:
+        return models.DialogPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_DIALOG = Endpoint(
@@ -426,7 +488,10 @@ _CREATE_DIALOG = Endpoint(
 
 def _create_dialog_result(response: httpx.Response) -> models.Dialog:
     _check(response)
-    return models.Dialog.model_validate(response.json())
+    try:
+        return models.Dialog.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _ADD_DIALOGS_OCCUPANTS = Endpoint(
@@ -441,7 +506,10 @@ _ADD_DIALOGS_OCCUPANTS = Endpoint(
 
 def _add_dialogs_occupants_result(response: httpx.Response) -> models.BulkOccupantsResult:
     _check(response)
-    return models.BulkOccupantsResult.model_validate(response.json())
+    try:
+        return models.BulkOccupantsResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _REMOVE_DIALOGS_OCCUPANTS = Endpoint(
@@ -456,7 +524,10 @@ _REMOVE_DIALOGS_OCCUPANTS = Endpoint(
 
 def _remove_dialogs_occupants_result(response: httpx.Response) -> models.BulkOccupantsResult:
     _check(response)
-    return models.BulkOccupantsResult.model_validate(response.json())
+    try:
+        return models.BulkOccupantsResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_UNREAD_MESSAGES_COUNT = Endpoint(
@@ -470,7 +541,10 @@ _GET_UNREAD_MESSAGES_COUNT = Endpoint(
 
 def _get_unread_messages_count_result(response: httpx.Response) -> models.UnreadMessagesCount:
     _check(response)
-    return models.UnreadMessagesCount.model_validate(response.json())
+    try:
+        return models.UnreadMessagesCount.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_MESSAGE = Endpoint(
@@ -484,7 +558,10 @@ _GET_MESSAGE = Endpoint(
 
 def _get_message_result(response: httpx.Response) -> models.Message:
     _check(response)
-    return models.Message.model_validate(response.json())
+    try:
+        return models.Message.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_MESSAGE = Endpoint(
@@ -514,7 +591,10 @@ _DELETE_MESSAGES = Endpoint(
 
 def _delete_messages_result(response: httpx.Response) -> models.DeleteResult:
     _check(response)
-    return models.DeleteResult.model_validate(response.json())
+    try:
+        return models.DeleteResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_MESSAGES = Endpoint(
@@ -528,7 +608,10 @@ _LIST_MESSAGES = Endpoint(
 
 def _list_messages_result(response: httpx.Response) -> models.MessageList:
     _check(response)
-    return models.MessageList.model_validate(response.json())
+    try:
+        return models.MessageList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_MESSAGE = Endpoint(
@@ -543,7 +626,10 @@ _CREATE_MESSAGE = Endpoint(
 
 def _create_message_result(response: httpx.Response) -> models.Message:
     _check(response)
-    return models.Message.model_validate(response.json())
+    try:
+        return models.Message.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_CLASS = Endpoint(
@@ -558,7 +644,10 @@ _CREATE_CLASS = Endpoint(
 
 def _create_class_result(response: httpx.Response) -> models.CustomObjectClass:
     _check(response)
-    return models.CustomObjectClass.model_validate(response.json())
+    try:
+        return models.CustomObjectClass.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_RECORDS_BY_CRITERIA = Endpoint(
@@ -573,7 +662,10 @@ _UPDATE_RECORDS_BY_CRITERIA = Endpoint(
 
 def _update_records_by_criteria_result(response: httpx.Response) -> models.RecordsUpdatedByCriteria:
     _check(response)
-    return models.RecordsUpdatedByCriteria.model_validate(response.json())
+    try:
+        return models.RecordsUpdatedByCriteria.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_RECORDS_BY_CRITERIA = Endpoint(
@@ -588,7 +680,10 @@ _DELETE_RECORDS_BY_CRITERIA = Endpoint(
 
 def _delete_records_by_criteria_result(response: httpx.Response) -> models.DeleteByCriteriaResult:
     _check(response)
-    return models.DeleteByCriteriaResult.model_validate(response.json())
+    try:
+        return models.DeleteByCriteriaResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_RECORDS = Endpoint(
@@ -603,7 +698,10 @@ _UPDATE_RECORDS = Endpoint(
 
 def _update_records_result(response: httpx.Response) -> models.RecordsUpdated:
     _check(response)
-    return models.RecordsUpdated.model_validate(response.json())
+    try:
+        return models.RecordsUpdated.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_RECORDS = Endpoint(
@@ -618,7 +716,10 @@ _CREATE_RECORDS = Endpoint(
 
 def _create_records_result(response: httpx.Response) -> models.RecordsCreated:
     _check(response)
-    return models.RecordsCreated.model_validate(response.json())
+    try:
+        return models.RecordsCreated.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DOWNLOAD_RECORD_FILE = Endpoint(
@@ -632,7 +733,10 @@ _DOWNLOAD_RECORD_FILE = Endpoint(
 
 def _download_record_file_result(response: httpx.Response) -> bytes:
     _check(response)
-    return response.content
+    try:
+        return response.content
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPLOAD_RECORD_FILE = Endpoint(
@@ -647,7 +751,10 @@ _UPLOAD_RECORD_FILE = Endpoint(
 
 def _upload_record_file_result(response: httpx.Response) -> models.RecordFileInfo:
     _check(response)
-    return models.RecordFileInfo.model_validate(response.json())
+    try:
+        return models.RecordFileInfo.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_RECORD_FILE = Endpoint(
@@ -676,7 +783,10 @@ _GET_RECORDS = Endpoint(
 
 def _get_records_result(response: httpx.Response) -> models.GetRecordsResponse:
     _check(response)
-    return models.GetRecordsResponse.model_validate(response.json())
+    try:
+        return models.GetRecordsResponse.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_RECORD = Endpoint(
@@ -691,7 +801,10 @@ _UPDATE_RECORD = Endpoint(
 
 def _update_record_result(response: httpx.Response) -> models.Record:
     _check(response)
-    return models.Record.model_validate(response.json())
+    try:
+        return models.Record.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_RECORDS = Endpoint(
@@ -705,7 +818,10 @@ _DELETE_RECORDS = Endpoint(
 
 def _delete_records_result(response: httpx.Response) -> models.DeleteResult:
     _check(response)
-    return models.DeleteResult.model_validate(response.json())
+    try:
+        return models.DeleteResult.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_RECORDS = Endpoint(
@@ -719,7 +835,10 @@ _LIST_RECORDS = Endpoint(
 
 def _list_records_result(response: httpx.Response) -> models.RecordList:
     _check(response)
-    return models.RecordList.model_validate(response.json())
+    try:
+        return models.RecordList.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_RECORD = Endpoint(
@@ -734,7 +853,10 @@ _CREATE_RECORD = Endpoint(
 
 def _create_record_result(response: httpx.Response) -> models.Record:
     _check(response)
-    return models.Record.model_validate(response.json())
+    try:
+        return models.Record.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_EVENT_STATUS = Endpoint(
@@ -748,7 +870,10 @@ _GET_EVENT_STATUS = Endpoint(
 
 def _get_event_status_result(response: httpx.Response) -> models.EventStatus:
     _check(response)
-    return models.EventStatus.model_validate(response.json())
+    try:
+        return models.EventStatus.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_EVENT = Endpoint(
@@ -762,7 +887,10 @@ _GET_EVENT = Endpoint(
 
 def _get_event_result(response: httpx.Response) -> models.EventWrapper:
     _check(response)
-    return models.EventWrapper.model_validate(response.json())
+    try:
+        return models.EventWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_EVENT = Endpoint(
@@ -777,7 +905,10 @@ _UPDATE_EVENT = Endpoint(
 
 def _update_event_result(response: httpx.Response) -> models.EventWrapper:
     _check(response)
-    return models.EventWrapper.model_validate(response.json())
+    try:
+        return models.EventWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_EVENT = Endpoint(
@@ -805,7 +936,10 @@ _LIST_EVENTS = Endpoint(
 
 def _list_events_result(response: httpx.Response) -> models.EventPage:
     _check(response)
-    return models.EventPage.model_validate(response.json())
+    try:
+        return models.EventPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_EVENT = Endpoint(
@@ -820,7 +954,10 @@ _CREATE_EVENT = Endpoint(
 
 def _create_event_result(response: httpx.Response) -> models.EventWrapper:
     _check(response)
-    return models.EventWrapper.model_validate(response.json())
+    try:
+        return models.EventWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LOG_IN = Endpoint(
@@ -835,7 +972,10 @@ _LOG_IN = Endpoint(
 
 def _log_in_result(response: httpx.Response) -> models.UserWrapper:
     _check(response)
-    return models.UserWrapper.model_validate(response.json())
+    try:
+        return models.UserWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LOG_OUT = Endpoint(
@@ -863,7 +1003,10 @@ _GET_SESSION = Endpoint(
 
 def _get_session_result(response: httpx.Response) -> models.SessionWrapper:
     _check(response)
-    return models.SessionWrapper.model_validate(response.json())
+    try:
+        return models.SessionWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_SESSION = Endpoint(
@@ -889,7 +1032,10 @@ _CREATE_SESSION = Endpoint(
 
 def _create_session_result(response: httpx.Response) -> models.SessionWrapper:
     _check(response)
-    return models.SessionWrapper.model_validate(response.json())
+    try:
+        return models.SessionWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_SESSION = Endpoint(
@@ -934,9 +1080,12 @@ _LIST_SUBSCRIPTIONS = Endpoint(
 
 def _list_subscriptions_result(response: httpx.Response) -> list[models.SubscriptionWrapper]:
     _check(response)
-    return TypeAdapter[list[models.SubscriptionWrapper]](
-        list[models.SubscriptionWrapper]
-    ).validate_python(response.json())
+    try:
+        return TypeAdapter[list[models.SubscriptionWrapper]](
+            list[models.SubscriptionWrapper]
+        ).validate_python(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_SUBSCRIPTION = Endpoint(
@@ -951,9 +1100,12 @@ _CREATE_SUBSCRIPTION = Endpoint(
 
 def _create_subscription_result(response: httpx.Response) -> list[models.SubscriptionWrapper]:
     _check(response)
-    return TypeAdapter[list[models.SubscriptionWrapper]](
-        list[models.SubscriptionWrapper]
-    ).validate_python(response.json())
+    try:
+        return TypeAdapter[list[models.SubscriptionWrapper]](
+            list[models.SubscriptionWrapper]
+        ).validate_python(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER_BY_EMAIL = Endpoint(
@@ -967,7 +1119,10 @@ _GET_USER_BY_EMAIL = Endpoint(
 
 def _get_user_by_email_result(response: httpx.Response) -> models.UserWrapper:
     _check(response)
-    return models.UserWrapper.model_validate(response.json())
+    try:
+        return models.UserWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER_BY_FACEBOOK_ID = Endpoint(
@@ -981,7 +1136,10 @@ _GET_USER_BY_FACEBOOK_ID = Endpoint(
 
 def _get_user_by_facebook_id_result(response: httpx.Response) -> models.UserWrapper:
     _check(response)
-    return models.UserWrapper.model_validate(response.json())
+    try:
+        return models.UserWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_USERS_BY_FULL_NAME = Endpoint(
@@ -995,7 +1153,10 @@ _LIST_USERS_BY_FULL_NAME = Endpoint(
 
 def _list_users_by_full_name_result(response: httpx.Response) -> models.UserPage:
     _check(response)
-    return models.UserPage.model_validate(response.json())
+    try:
+        return models.UserPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER_BY_LOGIN = Endpoint(
@@ -1009,7 +1170,10 @@ _GET_USER_BY_LOGIN = Endpoint(
 
 def _get_user_by_login_result(response: httpx.Response) -> models.UserWrapper:
     _check(response)
-    return models.UserWrapper.model_validate(response.json())
+    try:
+        return models.UserWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _LIST_USERS_BY_TAGS = Endpoint(
@@ -1023,7 +1187,10 @@ _LIST_USERS_BY_TAGS = Endpoint(
 
 def _list_users_by_tags_result(response: httpx.Response) -> models.UserPage:
     _check(response)
-    return models.UserPage.model_validate(response.json())
+    try:
+        return models.UserPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER_BY_TWITTER_DIGITS_ID = Endpoint(
@@ -1037,7 +1204,10 @@ _GET_USER_BY_TWITTER_DIGITS_ID = Endpoint(
 
 def _get_user_by_twitter_digits_id_result(response: httpx.Response) -> models.UserWrapper:
     _check(response)
-    return models.UserWrapper.model_validate(response.json())
+    try:
+        return models.UserWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER_BY_TWITTER_ID = Endpoint(
@@ -1051,7 +1221,10 @@ _GET_USER_BY_TWITTER_ID = Endpoint(
 
 def _get_user_by_twitter_id_result(response: httpx.Response) -> models.UserWrapper:
     _check(response)
-    return models.UserWrapper.model_validate(response.json())
+    try:
+        return models.UserWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER_BY_EXTERNAL_ID = Endpoint(
@@ -1065,7 +1238,10 @@ _GET_USER_BY_EXTERNAL_ID = Endpoint(
 
 def _get_user_by_external_id_result(response: httpx.Response) -> models.UserWrapper:
     _check(response)
-    return models.UserWrapper.model_validate(response.json())
+    try:
+        return models.UserWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_USER_BY_EXTERNAL_ID = Endpoint(
@@ -1107,7 +1283,10 @@ _GET_USER_BY_PHONE = Endpoint(
 
 def _get_user_by_phone_result(response: httpx.Response) -> models.UserWrapper:
     _check(response)
-    return models.UserWrapper.model_validate(response.json())
+    try:
+        return models.UserWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_USER_TOKEN = Endpoint(
@@ -1121,7 +1300,10 @@ _CREATE_USER_TOKEN = Endpoint(
 
 def _create_user_token_result(response: httpx.Response) -> models.UserToken:
     _check(response)
-    return models.UserToken.model_validate(response.json())
+    try:
+        return models.UserToken.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_USER = Endpoint(
@@ -1135,7 +1317,10 @@ _GET_USER = Endpoint(
 
 def _get_user_result(response: httpx.Response) -> models.UserWrapper:
     _check(response)
-    return models.UserWrapper.model_validate(response.json())
+    try:
+        return models.UserWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPDATE_USER = Endpoint(
@@ -1150,7 +1335,10 @@ _UPDATE_USER = Endpoint(
 
 def _update_user_result(response: httpx.Response) -> models.UserWrapper:
     _check(response)
-    return models.UserWrapper.model_validate(response.json())
+    try:
+        return models.UserWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_USER = Endpoint(
@@ -1178,7 +1366,10 @@ _LIST_USERS = Endpoint(
 
 def _list_users_result(response: httpx.Response) -> models.UserPage:
     _check(response)
-    return models.UserPage.model_validate(response.json())
+    try:
+        return models.UserPage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_USER = Endpoint(
@@ -1193,7 +1384,10 @@ _CREATE_USER = Endpoint(
 
 def _create_user_result(response: httpx.Response) -> models.UserWrapper:
     _check(response)
-    return models.UserWrapper.model_validate(response.json())
+    try:
+        return models.UserWrapper.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 class Client:

@@ -1210,11 +1210,13 @@ def create_app(
         async def openapi_json() -> Response:
             return Response(json.dumps(document, ensure_ascii=False), media_type="application/json")
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_account_settings_auth = Depends(_authorizer(impl, "getAccountSettings", (("accountKey",),)))
+
     @app.api_route("/account_settings.json", methods=["GET"], include_in_schema=False)
     async def get_account_settings(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getAccountSettings", (("accountKey",),))),  # noqa: B008
+        auth: Credentials = get_account_settings_auth,
     ) -> Response:
         result = await impl.get_account_settings(
             auth=auth,
@@ -1229,15 +1231,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_registered_users_auth = Depends(
+        _authorizer(impl, "listRegisteredUsers", (("qbToken",), ("apiKey",)))
+    )
+
     @app.api_route("/address_book/registered_users.json", methods=["GET"], include_in_schema=False)
     async def list_registered_users(
         request: Request,
         udid: Annotated[str | None, Query(alias="udid")] = None,
         compact: Annotated[int | None, Query(alias="compact")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listRegisteredUsers", (("qbToken",), ("apiKey",)))
-        ),  # noqa: B008
+        auth: Credentials = list_registered_users_auth,
     ) -> Response:
         result = await impl.list_registered_users(
             auth=auth,
@@ -1256,14 +1260,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_address_book_auth = Depends(
+        _authorizer(impl, "getAddressBook", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/address_book.json", methods=["GET"], include_in_schema=False)
     async def get_address_book(
         request: Request,
         udid: Annotated[str | None, Query(alias="udid")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getAddressBook", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = get_address_book_auth,
     ) -> Response:
         result = await impl.get_address_book(
             auth=auth,
@@ -1281,13 +1287,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    upload_address_book_auth = Depends(
+        _authorizer(impl, "uploadAddressBook", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/address_book.json", methods=["POST"], include_in_schema=False)
     async def upload_address_book(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "uploadAddressBook", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = upload_address_book_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -1311,13 +1319,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    ai_answer_assist_auth = Depends(
+        _authorizer(impl, "aiAnswerAssist", (("qbToken",), ("apiKey",)))
+    )
+
     @app.api_route("/ai/ai_extensions/ai_answer_assist", methods=["POST"], include_in_schema=False)
     async def ai_answer_assist(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "aiAnswerAssist", (("qbToken",), ("apiKey",)))
-        ),  # noqa: B008
+        auth: Credentials = ai_answer_assist_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -1342,11 +1352,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    ai_gateway_auth = Depends(_authorizer(impl, "aiGateway", (("qbToken",), ("apiKey",))))
+
     @app.api_route("/ai/ai_extensions/ai_gateway", methods=["POST"], include_in_schema=False)
     async def ai_gateway(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "aiGateway", (("qbToken",), ("apiKey",)))),  # noqa: B008
+        auth: Credentials = ai_gateway_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -1371,11 +1383,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    ai_summarize_auth = Depends(_authorizer(impl, "aiSummarize", (("qbToken",), ("apiKey",))))
+
     @app.api_route("/ai/ai_extensions/ai_summarize", methods=["POST"], include_in_schema=False)
     async def ai_summarize(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "aiSummarize", (("qbToken",), ("apiKey",)))),  # noqa: B008
+        auth: Credentials = ai_summarize_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -1400,11 +1414,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    ai_translate_auth = Depends(_authorizer(impl, "aiTranslate", (("qbToken",), ("apiKey",))))
+
     @app.api_route("/ai/ai_extensions/ai_translate", methods=["POST"], include_in_schema=False)
     async def ai_translate(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "aiTranslate", (("qbToken",), ("apiKey",)))),  # noqa: B008
+        auth: Credentials = ai_translate_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -1429,14 +1445,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    complete_blob_auth = Depends(
+        _authorizer(impl, "completeBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/blobs/{blob_id}/complete.json", methods=["PUT"], include_in_schema=False)
     async def complete_blob(
         request: Request,
         blob_id: Annotated[int, Path(alias="blob_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "completeBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = complete_blob_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -1462,15 +1480,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_blob_auth = Depends(_authorizer(impl, "downloadBlob", (("qbToken",), ("apiKey",), ())))
+
     @app.api_route("/blobs/{blob_id}/download.json", methods=["GET"], include_in_schema=False)
     async def download_blob(
         request: Request,
         blob_id: Annotated[int, Path(alias="blob_id")],
         token: Annotated[str | None, Query(alias="token")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "downloadBlob", (("qbToken",), ("apiKey",), ()))
-        ),  # noqa: B008
+        auth: Credentials = download_blob_auth,
     ) -> Response:
         result = await impl.download_blob(
             auth=auth,
@@ -1490,12 +1508,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    upload_blob_file_auth = Depends(_authorizer(impl, "uploadBlobFile", ()))
+
     @app.api_route("/blobs/{blob_id}/upload/", methods=["POST"], include_in_schema=False)
     async def upload_blob_file(
         request: Request,
         blob_id: Annotated[int, Path(alias="blob_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "uploadBlobFile", ())),  # noqa: B008
+        auth: Credentials = upload_blob_file_auth,
     ) -> Response:
         body = await read_body(request, models.BlobUploadForm, ("multipart/form-data",), True)
         result = await impl.upload_blob_file(
@@ -1513,13 +1533,15 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_blob_auth = Depends(_authorizer(impl, "getBlob", (("qbToken",), ("apiKey",), ())))
+
     @app.api_route("/blobs/{blob_id}.json", methods=["GET"], include_in_schema=False)
     async def get_blob(
         request: Request,
         blob_id: Annotated[str, Path(alias="blob_id")],
         token: Annotated[str | None, Query(alias="token")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getBlob", (("qbToken",), ("apiKey",), ()))),  # noqa: B008
+        auth: Credentials = get_blob_auth,
     ) -> Response:
         result = await impl.get_blob(
             auth=auth,
@@ -1540,14 +1562,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_blob_auth = Depends(
+        _authorizer(impl, "updateBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/blobs/{blob_id}.json", methods=["PUT"], include_in_schema=False)
     async def update_blob(
         request: Request,
         blob_id: Annotated[int, Path(alias="blob_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "updateBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = update_blob_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -1573,14 +1597,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_blob_auth = Depends(
+        _authorizer(impl, "deleteBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/blobs/{blob_id}.json", methods=["DELETE"], include_in_schema=False)
     async def delete_blob(
         request: Request,
         blob_id: Annotated[int, Path(alias="blob_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = delete_blob_auth,
     ) -> Response:
         result = await impl.delete_blob(
             auth=auth,
@@ -1598,15 +1624,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_blobs_auth = Depends(
+        _authorizer(impl, "listBlobs", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/blobs.json", methods=["GET"], include_in_schema=False)
     async def list_blobs(
         request: Request,
         page: Annotated[int | None, Query(alias="page")] = None,
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listBlobs", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = list_blobs_auth,
     ) -> Response:
         result = await impl.list_blobs(
             auth=auth,
@@ -1624,13 +1652,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_blob_auth = Depends(
+        _authorizer(impl, "createBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/blobs.json", methods=["POST"], include_in_schema=False)
     async def create_blob(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "createBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = create_blob_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -1654,16 +1684,18 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_dialog_notifications_auth = Depends(
+        _authorizer(impl, "getDialogNotifications", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route(
         "/chat/Dialog/{dialog_id}/notifications.json", methods=["GET"], include_in_schema=False
     )
     async def get_dialog_notifications(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getDialogNotifications", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = get_dialog_notifications_auth,
     ) -> Response:
         result = await impl.get_dialog_notifications(
             auth=auth,
@@ -1681,16 +1713,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_dialog_notifications_auth = Depends(
+        _authorizer(impl, "updateDialogNotifications", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route(
         "/chat/Dialog/{dialog_id}/notifications.json", methods=["PUT"], include_in_schema=False
     )
     async def update_dialog_notifications(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "updateDialogNotifications", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = update_dialog_notifications_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -1716,14 +1750,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_dialog_auth = Depends(
+        _authorizer(impl, "getDialog", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/chat/Dialog/{dialog_id}.json", methods=["GET"], include_in_schema=False)
     async def get_dialog(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getDialog", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = get_dialog_auth,
     ) -> Response:
         result = await impl.get_dialog(
             auth=auth,
@@ -1741,14 +1777,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_dialog_auth = Depends(
+        _authorizer(impl, "updateDialog", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/chat/Dialog/{dialog_id}.json", methods=["PUT"], include_in_schema=False)
     async def update_dialog(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "updateDialog", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = update_dialog_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -1774,15 +1812,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_dialogs_auth = Depends(
+        _authorizer(impl, "deleteDialogs", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/chat/Dialog/{dialog_id}.json", methods=["DELETE"], include_in_schema=False)
     async def delete_dialogs(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
         force: Annotated[int | None, Query(alias="force")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteDialogs", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = delete_dialogs_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -1807,6 +1847,11 @@ def create_app(
             },
             200,
         )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_dialogs_auth = Depends(
+        _authorizer(impl, "listDialogs", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
 
     @app.api_route("/chat/Dialog.json", methods=["GET"], include_in_schema=False)
     async def list_dialogs(
@@ -1846,10 +1891,7 @@ def create_app(
         updated_at_gt: Annotated[str | None, Query(alias="updated_at[gt]")] = None,
         updated_at_gte: Annotated[str | None, Query(alias="updated_at[gte]")] = None,
         data_class_name: Annotated[str | None, Query(alias="data[class_name]")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listDialogs", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = list_dialogs_auth,
     ) -> Response:
         result = await impl.list_dialogs(
             auth=auth,
@@ -1892,13 +1934,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_dialog_auth = Depends(
+        _authorizer(impl, "createDialog", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/chat/Dialog.json", methods=["POST"], include_in_schema=False)
     async def create_dialog(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "createDialog", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = create_dialog_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -1922,13 +1966,15 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_dialogs_occupants_auth = Depends(
+        _authorizer(impl, "addDialogsOccupants", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/chat/Dialogs/add_occupants.json", methods=["POST"], include_in_schema=False)
     async def add_dialogs_occupants(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "addDialogsOccupants", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = add_dialogs_occupants_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -1952,13 +1998,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_dialogs_occupants_auth = Depends(
+        _authorizer(impl, "removeDialogsOccupants", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/chat/Dialogs/remove_occupants.json", methods=["POST"], include_in_schema=False)
     async def remove_dialogs_occupants(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "removeDialogsOccupants", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = remove_dialogs_occupants_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -1982,14 +2030,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_unread_messages_count_auth = Depends(
+        _authorizer(impl, "getUnreadMessagesCount", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/chat/Message/unread.json", methods=["GET"], include_in_schema=False)
     async def get_unread_messages_count(
         request: Request,
         chat_dialog_ids: Annotated[str | None, Query(alias="chat_dialog_ids")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getUnreadMessagesCount", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = get_unread_messages_count_auth,
     ) -> Response:
         result = await impl.get_unread_messages_count(
             auth=auth,
@@ -2006,14 +2056,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_message_auth = Depends(
+        _authorizer(impl, "getMessage", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/chat/Message/{message_id}.json", methods=["GET"], include_in_schema=False)
     async def get_message(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getMessage", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = get_message_auth,
     ) -> Response:
         result = await impl.get_message(
             auth=auth,
@@ -2031,14 +2083,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_message_auth = Depends(
+        _authorizer(impl, "updateMessage", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/chat/Message/{message_id}.json", methods=["PUT"], include_in_schema=False)
     async def update_message(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "updateMessage", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = update_message_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -2064,15 +2118,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_messages_auth = Depends(
+        _authorizer(impl, "deleteMessages", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/chat/Message/{message_id}.json", methods=["DELETE"], include_in_schema=False)
     async def delete_messages(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
         force: Annotated[int | None, Query(alias="force")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteMessages", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = delete_messages_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -2097,6 +2153,11 @@ def create_app(
             },
             200,
         )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_messages_auth = Depends(
+        _authorizer(impl, "listMessages", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
 
     @app.api_route("/chat/Message.json", methods=["GET"], include_in_schema=False)
     async def list_messages(
@@ -2124,10 +2185,7 @@ def create_app(
         attachments_type: Annotated[str | None, Query(alias="attachments.type")] = None,
         updated_at_lt: Annotated[str | None, Query(alias="updated_at[lt]")] = None,
         updated_at_gt: Annotated[str | None, Query(alias="updated_at[gt]")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listMessages", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = list_messages_auth,
     ) -> Response:
         result = await impl.list_messages(
             auth=auth,
@@ -2167,13 +2225,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_message_auth = Depends(
+        _authorizer(impl, "createMessage", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/chat/Message.json", methods=["POST"], include_in_schema=False)
     async def create_message(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "createMessage", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = create_message_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -2198,11 +2258,13 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_class_auth = Depends(_authorizer(impl, "createClass", (("qbToken",), ("apiKey",))))
+
     @app.api_route("/class.json", methods=["POST"], include_in_schema=False)
     async def create_class(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "createClass", (("qbToken",), ("apiKey",)))),  # noqa: B008
+        auth: Credentials = create_class_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -2226,14 +2288,16 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_records_by_criteria_auth = Depends(
+        _authorizer(impl, "updateRecordsByCriteria", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/data/{class_name}/by_criteria.json", methods=["PUT"], include_in_schema=False)
     async def update_records_by_criteria(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "updateRecordsByCriteria", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = update_records_by_criteria_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -2259,6 +2323,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_records_by_criteria_auth = Depends(
+        _authorizer(impl, "deleteRecordsByCriteria", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route(
         "/data/{class_name}/by_criteria.json", methods=["DELETE"], include_in_schema=False
     )
@@ -2280,10 +2349,7 @@ def create_app(
         updated_at_lte: Annotated[int | None, Query(alias="updated_at[lte]")] = None,
         updated_at_gt: Annotated[int | None, Query(alias="updated_at[gt]")] = None,
         updated_at_gte: Annotated[int | None, Query(alias="updated_at[gte]")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteRecordsByCriteria", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = delete_records_by_criteria_auth,
     ) -> Response:
         body = await read_body(
             request, models.CriteriaDeleteForm, ("application/x-www-form-urlencoded",), False
@@ -2320,14 +2386,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_records_auth = Depends(
+        _authorizer(impl, "updateRecords", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/data/{class_name}/multi.json", methods=["PUT"], include_in_schema=False)
     async def update_records(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "updateRecords", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = update_records_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -2353,14 +2421,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_records_auth = Depends(
+        _authorizer(impl, "createRecords", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/data/{class_name}/multi.json", methods=["POST"], include_in_schema=False)
     async def create_records(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "createRecords", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = create_records_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -2386,6 +2456,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_record_file_auth = Depends(
+        _authorizer(impl, "downloadRecordFile", (("qbToken",), ("apiKey",), ()))
+    )
+
     @app.api_route(
         "/data/{class_name}/{record_id}/file.json", methods=["GET"], include_in_schema=False
     )
@@ -2395,10 +2470,7 @@ def create_app(
         record_id: Annotated[str, Path(alias="record_id")],
         field_name: Annotated[str, Query(alias="field_name")],
         token: Annotated[str | None, Query(alias="token")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "downloadRecordFile", (("qbToken",), ("apiKey",), ()))
-        ),  # noqa: B008
+        auth: Credentials = download_record_file_auth,
     ) -> Response:
         result = await impl.download_record_file(
             auth=auth,
@@ -2419,6 +2491,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    upload_record_file_auth = Depends(
+        _authorizer(impl, "uploadRecordFile", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route(
         "/data/{class_name}/{record_id}/file.json", methods=["POST"], include_in_schema=False
     )
@@ -2426,10 +2503,7 @@ def create_app(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "uploadRecordFile", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = upload_record_file_auth,
     ) -> Response:
         body = await read_body(request, models.RecordFileUpload, ("multipart/form-data",), True)
         result = await impl.upload_record_file(
@@ -2451,6 +2525,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_record_file_auth = Depends(
+        _authorizer(impl, "deleteRecordFile", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route(
         "/data/{class_name}/{record_id}/file.json", methods=["DELETE"], include_in_schema=False
     )
@@ -2459,10 +2538,7 @@ def create_app(
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
         field_name: Annotated[str | None, Query(alias="field_name")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteRecordFile", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = delete_record_file_auth,
     ) -> Response:
         body = await read_body(
             request, models.FileFieldRequest, ("application/x-www-form-urlencoded",), False
@@ -2486,14 +2562,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_records_auth = Depends(_authorizer(impl, "getRecords", (("qbToken",), ("apiKey",))))
+
     @app.api_route("/data/{class_name}/{record_id}.json", methods=["GET"], include_in_schema=False)
     async def get_records(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
         permissions: Annotated[int | None, Query(alias="permissions")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getRecords", (("qbToken",), ("apiKey",)))),  # noqa: B008
+        auth: Credentials = get_records_auth,
     ) -> Response:
         result = await impl.get_records(
             auth=auth,
@@ -2513,15 +2591,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_record_auth = Depends(
+        _authorizer(impl, "updateRecord", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/data/{class_name}/{record_id}.json", methods=["PUT"], include_in_schema=False)
     async def update_record(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "updateRecord", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = update_record_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -2548,6 +2628,11 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_records_auth = Depends(
+        _authorizer(impl, "deleteRecords", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route(
         "/data/{class_name}/{record_id}.json", methods=["DELETE"], include_in_schema=False
     )
@@ -2555,10 +2640,7 @@ def create_app(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteRecords", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = delete_records_auth,
     ) -> Response:
         result = await impl.delete_records(
             auth=auth,
@@ -2576,6 +2658,9 @@ def create_app(
             },
             200,
         )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_records_auth = Depends(_authorizer(impl, "listRecords", (("qbToken",), ("apiKey",))))
 
     @app.api_route("/data/{class_name}.json", methods=["GET"], include_in_schema=False)
     async def list_records(
@@ -2604,8 +2689,7 @@ def create_app(
         updated_at_lte: Annotated[int | None, Query(alias="updated_at[lte]")] = None,
         updated_at_gt: Annotated[int | None, Query(alias="updated_at[gt]")] = None,
         updated_at_gte: Annotated[int | None, Query(alias="updated_at[gte]")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listRecords", (("qbToken",), ("apiKey",)))),  # noqa: B008
+        auth: Credentials = list_records_auth,
     ) -> Response:
         result = await impl.list_records(
             auth=auth,
@@ -2646,14 +2730,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_record_auth = Depends(
+        _authorizer(impl, "createRecord", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/data/{class_name}.json", methods=["POST"], include_in_schema=False)
     async def create_record(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "createRecord", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = create_record_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -2679,14 +2765,16 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_event_status_auth = Depends(
+        _authorizer(impl, "getEventStatus", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/events/{event_id}/status.json", methods=["GET"], include_in_schema=False)
     async def get_event_status(
         request: Request,
         event_id: Annotated[int, Path(alias="event_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getEventStatus", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = get_event_status_auth,
     ) -> Response:
         result = await impl.get_event_status(
             auth=auth,
@@ -2704,14 +2792,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_event_auth = Depends(
+        _authorizer(impl, "getEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/events/{event_id}.json", methods=["GET"], include_in_schema=False)
     async def get_event(
         request: Request,
         event_id: Annotated[int, Path(alias="event_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = get_event_auth,
     ) -> Response:
         result = await impl.get_event(
             auth=auth,
@@ -2729,14 +2819,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_event_auth = Depends(
+        _authorizer(impl, "updateEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/events/{event_id}.json", methods=["PUT"], include_in_schema=False)
     async def update_event(
         request: Request,
         event_id: Annotated[int, Path(alias="event_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "updateEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = update_event_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -2762,14 +2854,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_event_auth = Depends(
+        _authorizer(impl, "deleteEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/events/{event_id}.json", methods=["DELETE"], include_in_schema=False)
     async def delete_event(
         request: Request,
         event_id: Annotated[int, Path(alias="event_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = delete_event_auth,
     ) -> Response:
         result = await impl.delete_event(
             auth=auth,
@@ -2787,15 +2881,17 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_events_auth = Depends(
+        _authorizer(impl, "listEvents", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/events.json", methods=["GET"], include_in_schema=False)
     async def list_events(
         request: Request,
         page: Annotated[int | None, Query(alias="page")] = None,
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listEvents", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = list_events_auth,
     ) -> Response:
         result = await impl.list_events(
             auth=auth,
@@ -2813,13 +2909,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_event_auth = Depends(
+        _authorizer(impl, "createEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/events.json", methods=["POST"], include_in_schema=False)
     async def create_event(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "createEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = create_event_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -2843,11 +2941,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    log_in_auth = Depends(_authorizer(impl, "logIn", (("qbToken",),)))
+
     @app.api_route("/login.json", methods=["POST"], include_in_schema=False)
     async def log_in(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "logIn", (("qbToken",),))),  # noqa: B008
+        auth: Credentials = log_in_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -2870,11 +2970,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    log_out_auth = Depends(_authorizer(impl, "logOut", (("qbToken",),)))
+
     @app.api_route("/login.json", methods=["DELETE"], include_in_schema=False)
     async def log_out(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "logOut", (("qbToken",),))),  # noqa: B008
+        auth: Credentials = log_out_auth,
     ) -> Response:
         result = await impl.log_out(
             auth=auth,
@@ -2890,11 +2992,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_session_auth = Depends(_authorizer(impl, "getSession", (("qbToken",), ("apiKey",))))
+
     @app.api_route("/session.json", methods=["GET"], include_in_schema=False)
     async def get_session(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getSession", (("qbToken",), ("apiKey",)))),  # noqa: B008
+        auth: Credentials = get_session_auth,
     ) -> Response:
         result = await impl.get_session(
             auth=auth,
@@ -2909,11 +3013,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_session_auth = Depends(_authorizer(impl, "createSession", ()))
+
     @app.api_route("/session.json", methods=["POST"], include_in_schema=False)
     async def create_session(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "createSession", ())),  # noqa: B008
+        auth: Credentials = create_session_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -2935,13 +3041,13 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_session_auth = Depends(_authorizer(impl, "deleteSession", (("qbToken",), ("apiKey",))))
+
     @app.api_route("/session.json", methods=["DELETE"], include_in_schema=False)
     async def delete_session(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteSession", (("qbToken",), ("apiKey",)))
-        ),  # noqa: B008
+        auth: Credentials = delete_session_auth,
     ) -> Response:
         result = await impl.delete_session(
             auth=auth,
@@ -2956,16 +3062,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_subscription_auth = Depends(
+        _authorizer(impl, "deleteSubscription", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route(
         "/subscriptions/{subscription_id}.json", methods=["DELETE"], include_in_schema=False
     )
     async def delete_subscription(
         request: Request,
         subscription_id: Annotated[int, Path(alias="subscription_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteSubscription", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = delete_subscription_auth,
     ) -> Response:
         result = await impl.delete_subscription(
             auth=auth,
@@ -2983,13 +3091,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_subscriptions_auth = Depends(
+        _authorizer(impl, "listSubscriptions", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/subscriptions.json", methods=["GET"], include_in_schema=False)
     async def list_subscriptions(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listSubscriptions", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = list_subscriptions_auth,
     ) -> Response:
         result = await impl.list_subscriptions(
             auth=auth,
@@ -3006,13 +3116,15 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_subscription_auth = Depends(
+        _authorizer(impl, "createSubscription", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
     @app.api_route("/subscriptions.json", methods=["POST"], include_in_schema=False)
     async def create_subscription(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "createSubscription", (("qbToken",), ("apiKey", "onBehalfOf")))
-        ),  # noqa: B008
+        auth: Credentials = create_subscription_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -3036,14 +3148,16 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_email_auth = Depends(
+        _authorizer(impl, "getUserByEmail", (("qbToken",), ("apiKey",)))
+    )
+
     @app.api_route("/users/by_email.json", methods=["GET"], include_in_schema=False)
     async def get_user_by_email(
         request: Request,
         email: Annotated[str, Query(alias="email")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getUserByEmail", (("qbToken",), ("apiKey",)))
-        ),  # noqa: B008
+        auth: Credentials = get_user_by_email_auth,
     ) -> Response:
         result = await impl.get_user_by_email(
             auth=auth,
@@ -3060,14 +3174,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_facebook_id_auth = Depends(
+        _authorizer(impl, "getUserByFacebookId", (("qbToken",), ("apiKey",)))
+    )
+
     @app.api_route("/users/by_facebook_id.json", methods=["GET"], include_in_schema=False)
     async def get_user_by_facebook_id(
         request: Request,
         facebook_id: Annotated[str, Query(alias="facebook_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getUserByFacebookId", (("qbToken",), ("apiKey",)))
-        ),  # noqa: B008
+        auth: Credentials = get_user_by_facebook_id_auth,
     ) -> Response:
         result = await impl.get_user_by_facebook_id(
             auth=auth,
@@ -3084,16 +3200,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_users_by_full_name_auth = Depends(
+        _authorizer(impl, "listUsersByFullName", (("qbToken",), ("apiKey",)))
+    )
+
     @app.api_route("/users/by_full_name.json", methods=["GET"], include_in_schema=False)
     async def list_users_by_full_name(
         request: Request,
         full_name: Annotated[str, Query(alias="full_name")],
         page: Annotated[int | None, Query(alias="page")] = None,
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listUsersByFullName", (("qbToken",), ("apiKey",)))
-        ),  # noqa: B008
+        auth: Credentials = list_users_by_full_name_auth,
     ) -> Response:
         result = await impl.list_users_by_full_name(
             auth=auth,
@@ -3112,14 +3230,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_login_auth = Depends(
+        _authorizer(impl, "getUserByLogin", (("qbToken",), ("apiKey",)))
+    )
+
     @app.api_route("/users/by_login.json", methods=["GET"], include_in_schema=False)
     async def get_user_by_login(
         request: Request,
         login: Annotated[str, Query(alias="login")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getUserByLogin", (("qbToken",), ("apiKey",)))
-        ),  # noqa: B008
+        auth: Credentials = get_user_by_login_auth,
     ) -> Response:
         result = await impl.get_user_by_login(
             auth=auth,
@@ -3136,16 +3256,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_users_by_tags_auth = Depends(
+        _authorizer(impl, "listUsersByTags", (("qbToken",), ("apiKey",)))
+    )
+
     @app.api_route("/users/by_tags.json", methods=["GET"], include_in_schema=False)
     async def list_users_by_tags(
         request: Request,
         tags: Annotated[str, Query(alias="tags")],
         page: Annotated[int | None, Query(alias="page")] = None,
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "listUsersByTags", (("qbToken",), ("apiKey",)))
-        ),  # noqa: B008
+        auth: Credentials = list_users_by_tags_auth,
     ) -> Response:
         result = await impl.list_users_by_tags(
             auth=auth,
@@ -3164,14 +3286,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_twitter_digits_id_auth = Depends(
+        _authorizer(impl, "getUserByTwitterDigitsId", (("qbToken",), ("apiKey",)))
+    )
+
     @app.api_route("/users/by_twitter_digits_id.json", methods=["GET"], include_in_schema=False)
     async def get_user_by_twitter_digits_id(
         request: Request,
         twitter_digits_id: Annotated[str, Query(alias="twitter_digits_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getUserByTwitterDigitsId", (("qbToken",), ("apiKey",)))
-        ),  # noqa: B008
+        auth: Credentials = get_user_by_twitter_digits_id_auth,
     ) -> Response:
         result = await impl.get_user_by_twitter_digits_id(
             auth=auth,
@@ -3188,14 +3312,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_twitter_id_auth = Depends(
+        _authorizer(impl, "getUserByTwitterId", (("qbToken",), ("apiKey",)))
+    )
+
     @app.api_route("/users/by_twitter_id.json", methods=["GET"], include_in_schema=False)
     async def get_user_by_twitter_id(
         request: Request,
         twitter_id: Annotated[str, Query(alias="twitter_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getUserByTwitterId", (("qbToken",), ("apiKey",)))
-        ),  # noqa: B008
+        auth: Credentials = get_user_by_twitter_id_auth,
     ) -> Response:
         result = await impl.get_user_by_twitter_id(
             auth=auth,
@@ -3212,16 +3338,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_external_id_auth = Depends(
+        _authorizer(impl, "getUserByExternalId", (("qbToken",), ("apiKey",)))
+    )
+
     @app.api_route(
         "/users/external/{external_user_id}.json", methods=["GET"], include_in_schema=False
     )
     async def get_user_by_external_id(
         request: Request,
         external_user_id: Annotated[int, Path(alias="external_user_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getUserByExternalId", (("qbToken",), ("apiKey",)))
-        ),  # noqa: B008
+        auth: Credentials = get_user_by_external_id_auth,
     ) -> Response:
         result = await impl.get_user_by_external_id(
             auth=auth,
@@ -3238,16 +3366,18 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_user_by_external_id_auth = Depends(
+        _authorizer(impl, "deleteUserByExternalId", (("qbToken",), ("apiKey",)))
+    )
+
     @app.api_route(
         "/users/external/{external_user_id}.json", methods=["DELETE"], include_in_schema=False
     )
     async def delete_user_by_external_id(
         request: Request,
         external_user_id: Annotated[int, Path(alias="external_user_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "deleteUserByExternalId", (("qbToken",), ("apiKey",)))
-        ),  # noqa: B008
+        auth: Credentials = delete_user_by_external_id_auth,
     ) -> Response:
         result = await impl.delete_user_by_external_id(
             auth=auth,
@@ -3265,14 +3395,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    reset_user_password_auth = Depends(
+        _authorizer(impl, "resetUserPassword", (("qbToken",), ("apiKey",)))
+    )
+
     @app.api_route("/users/password/reset.json", methods=["GET"], include_in_schema=False)
     async def reset_user_password(
         request: Request,
         email: Annotated[str, Query(alias="email")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "resetUserPassword", (("qbToken",), ("apiKey",)))
-        ),  # noqa: B008
+        auth: Credentials = reset_user_password_auth,
     ) -> Response:
         result = await impl.reset_user_password(
             auth=auth,
@@ -3290,14 +3422,16 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_phone_auth = Depends(
+        _authorizer(impl, "getUserByPhone", (("qbToken",), ("apiKey",)))
+    )
+
     @app.api_route("/users/phone.json", methods=["GET"], include_in_schema=False)
     async def get_user_by_phone(
         request: Request,
         phone: Annotated[str, Query(alias="phone")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "getUserByPhone", (("qbToken",), ("apiKey",)))
-        ),  # noqa: B008
+        auth: Credentials = get_user_by_phone_auth,
     ) -> Response:
         result = await impl.get_user_by_phone(
             auth=auth,
@@ -3314,12 +3448,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_user_token_auth = Depends(_authorizer(impl, "createUserToken", (("apiKey",),)))
+
     @app.api_route("/users/{user_id}/tokens", methods=["POST"], include_in_schema=False)
     async def create_user_token(
         request: Request,
         user_id: Annotated[int, Path(alias="user_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "createUserToken", (("apiKey",),))),  # noqa: B008
+        auth: Credentials = create_user_token_auth,
     ) -> Response:
         result = await impl.create_user_token(
             auth=auth,
@@ -3336,12 +3472,14 @@ def create_app(
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_auth = Depends(_authorizer(impl, "getUser", (("qbToken",), ("apiKey",))))
+
     @app.api_route("/users/{user_id}.json", methods=["GET"], include_in_schema=False)
     async def get_user(
         request: Request,
         user_id: Annotated[int, Path(alias="user_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getUser", (("qbToken",), ("apiKey",)))),  # noqa: B008
+        auth: Credentials = get_user_auth,
     ) -> Response:
         result = await impl.get_user(
             auth=auth,
@@ -3358,12 +3496,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_user_auth = Depends(_authorizer(impl, "updateUser", (("qbToken",), ("apiKey",))))
+
     @app.api_route("/users/{user_id}.json", methods=["PUT"], include_in_schema=False)
     async def update_user(
         request: Request,
         user_id: Annotated[int, Path(alias="user_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "updateUser", (("qbToken",), ("apiKey",)))),  # noqa: B008
+        auth: Credentials = update_user_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -3389,12 +3529,14 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_user_auth = Depends(_authorizer(impl, "deleteUser", (("qbToken",), ("apiKey",))))
+
     @app.api_route("/users/{user_id}.json", methods=["DELETE"], include_in_schema=False)
     async def delete_user(
         request: Request,
         user_id: Annotated[int, Path(alias="user_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "deleteUser", (("qbToken",), ("apiKey",)))),  # noqa: B008
+        auth: Credentials = delete_user_auth,
     ) -> Response:
         result = await impl.delete_user(
             auth=auth,
@@ -3412,6 +3554,9 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_users_auth = Depends(_authorizer(impl, "listUsers", (("qbToken",), ("apiKey",))))
+
     @app.api_route("/users.json", methods=["GET"], include_in_schema=False)
     async def list_users(
         request: Request,
@@ -3419,8 +3564,7 @@ def create_app(
         per_page: Annotated[int | None, Query(alias="per_page")] = None,
         filter: Annotated[list[str] | None, Query(alias="filter[]")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listUsers", (("qbToken",), ("apiKey",)))),  # noqa: B008
+        auth: Credentials = list_users_auth,
     ) -> Response:
         result = await impl.list_users(
             auth=auth,
@@ -3440,11 +3584,13 @@ def create_app(
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_user_auth = Depends(_authorizer(impl, "createUser", (("qbToken",), ("apiKey",))))
+
     @app.api_route("/users.json", methods=["POST"], include_in_schema=False)
     async def create_user(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "createUser", (("qbToken",), ("apiKey",)))),  # noqa: B008
+        auth: Credentials = create_user_auth,
     ) -> Response:
         body = await read_body(
             request,

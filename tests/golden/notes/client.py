@@ -66,6 +66,14 @@ class ApiError(Exception):
         super().__init__(f"{where}: HTTP {self.status}: {self.raw!r}"[:500])
 
 
+class UnexpectedResponse(ApiError):
+    """A success answer whose body is not JSON of the documented shape; `error` says how."""
+
+    def __init__(self, response: httpx.Response, error: ValueError) -> None:
+        super().__init__(response)
+        self.error = error
+
+
 def _check(response: httpx.Response) -> httpx.Response:
     if response.status_code >= 400:
         raise ApiError(response)
@@ -83,7 +91,10 @@ _LIST_NOTES = Endpoint(
 
 def _list_notes_result(response: httpx.Response) -> models.NotePage:
     _check(response)
-    return models.NotePage.model_validate(response.json())
+    try:
+        return models.NotePage.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _CREATE_NOTE = Endpoint(
@@ -98,7 +109,10 @@ _CREATE_NOTE = Endpoint(
 
 def _create_note_result(response: httpx.Response) -> models.Note:
     _check(response)
-    return models.Note.model_validate(response.json())
+    try:
+        return models.Note.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _GET_NOTE = Endpoint(
@@ -112,7 +126,10 @@ _GET_NOTE = Endpoint(
 
 def _get_note_result(response: httpx.Response) -> models.Note:
     _check(response)
-    return models.Note.model_validate(response.json())
+    try:
+        return models.Note.model_validate(response.json())
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _DELETE_NOTE = Endpoint(
@@ -140,7 +157,10 @@ _DOWNLOAD_ATTACHMENT = Endpoint(
 
 def _download_attachment_result(response: httpx.Response) -> bytes:
     _check(response)
-    return response.content
+    try:
+        return response.content
+    except ValueError as error:  # pydantic's ValidationError and JSON decoding errors alike
+        raise UnexpectedResponse(response, error) from error
 
 
 _UPLOAD_ATTACHMENT = Endpoint(

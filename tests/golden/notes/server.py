@@ -197,6 +197,9 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
         async def openapi_json() -> Response:
             return Response(json.dumps(document, ensure_ascii=False), media_type="application/json")
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_notes_auth = Depends(_authorizer(impl, "listNotes", (("apiKey",), ("basic",))))
+
     @app.api_route("/notes", methods=["GET"], include_in_schema=False)
     async def list_notes(
         request: Request,
@@ -206,8 +209,7 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
         x_request_id: Annotated[
             str | None, Header(alias="X-Request-Id", convert_underscores=False)
         ] = None,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "listNotes", (("apiKey",), ("basic",)))),  # noqa: B008
+        auth: Credentials = list_notes_auth,
     ) -> Response:
         result = await impl.list_notes(
             auth=auth,
@@ -225,11 +227,13 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_note_auth = Depends(_authorizer(impl, "createNote", (("apiKey",), ("basic",))))
+
     @app.api_route("/notes", methods=["POST"], include_in_schema=False)
     async def create_note(
         request: Request,
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "createNote", (("apiKey",), ("basic",)))),  # noqa: B008
+        auth: Credentials = create_note_auth,
     ) -> Response:
         body = await read_body(
             request, models.NewNote, ("application/json", "application/x-www-form-urlencoded"), True
@@ -247,12 +251,14 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
             201,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_note_auth = Depends(_authorizer(impl, "getNote", (("apiKey",), ("basic",))))
+
     @app.api_route("/notes/{note_id}", methods=["GET"], include_in_schema=False)
     async def get_note(
         request: Request,
         note_id: Annotated[int, Path(alias="note_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "getNote", (("apiKey",), ("basic",)))),  # noqa: B008
+        auth: Credentials = get_note_auth,
     ) -> Response:
         result = await impl.get_note(
             auth=auth,
@@ -267,12 +273,14 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
             200,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_note_auth = Depends(_authorizer(impl, "deleteNote", (("apiKey",), ("basic",))))
+
     @app.api_route("/notes/{note_id}", methods=["DELETE"], include_in_schema=False)
     async def delete_note(
         request: Request,
         note_id: Annotated[int, Path(alias="note_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "deleteNote", (("apiKey",), ("basic",)))),  # noqa: B008
+        auth: Credentials = delete_note_auth,
     ) -> Response:
         result = await impl.delete_note(
             auth=auth,
@@ -287,12 +295,14 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
             204,
         )
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_attachment_auth = Depends(_authorizer(impl, "downloadAttachment", ()))
+
     @app.api_route("/notes/{note_id}/attachment", methods=["GET"], include_in_schema=False)
     async def download_attachment(
         request: Request,
         note_id: Annotated[int, Path(alias="note_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(_authorizer(impl, "downloadAttachment", ())),  # noqa: B008
+        auth: Credentials = download_attachment_auth,
     ) -> Response:
         result = await impl.download_attachment(
             auth=auth,
@@ -300,14 +310,16 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
         )
         return render(result, {200: Declared(None, "application/octet-stream", "binary")}, 200)
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    upload_attachment_auth = Depends(
+        _authorizer(impl, "uploadAttachment", (("apiKey",), ("basic",)))
+    )
+
     @app.api_route("/notes/{note_id}/attachment", methods=["PUT"], include_in_schema=False)
     async def upload_attachment(
         request: Request,
         note_id: Annotated[int, Path(alias="note_id")],
-        # a default, not an annotation: it closes over `impl`, which string annotations cannot see
-        auth: Credentials = Depends(
-            _authorizer(impl, "uploadAttachment", (("apiKey",), ("basic",)))
-        ),  # noqa: B008
+        auth: Credentials = upload_attachment_auth,
     ) -> Response:
         body = await read_body(request, models.Upload, ("multipart/form-data",), True)
         result = await impl.upload_attachment(
