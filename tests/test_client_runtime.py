@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from conftest import VENDORS, package
 
 needs = pytest.mark.skipif
@@ -104,7 +103,11 @@ def test_quickblox_session_is_signed_over_sorted_pairs_and_then_used() -> None:
         if seen[0].headers["content-type"].startswith("application/x-www-form")
         else json.loads(seen[0].content)
     )
-    base = "application_id=22&auth_key=Abc123&nonce=33432&timestamp=1326966962&user[login]=amigo&user[password]=pass"
+    # the reference's own example of the string to sign
+    base = (
+        "application_id=22&auth_key=Abc123&nonce=33432&timestamp=1326966962"
+        "&user[login]=amigo&user[password]=pass"
+    )
     expected = hmac.new(b"secret", base.encode(), hashlib.sha1).hexdigest()
     assert sent["signature"] == expected
     assert seen[1].headers["QB-Token"] == "tok-123"
@@ -152,29 +155,33 @@ def test_retries_honour_retry_after_only_for_idempotent_requests(
 
     calls.clear()
     models = package("qiscus", "models")
-    with client.Client(
-        "https://x.example", sdk_secret="s", transport=httpx.MockTransport(answer)
-    ) as qiscus:
-        with pytest.raises(client.ApiError) as info:
-            qiscus.post_comment(
-                models.PostCommentRequest(sender_email="a@example.com", room_id=1, message="x")
-            )
+    with (
+        client.Client(
+            "https://x.example", sdk_secret="s", transport=httpx.MockTransport(answer)
+        ) as qiscus,
+        pytest.raises(client.ApiError) as info,
+    ):
+        qiscus.post_comment(
+            models.PostCommentRequest(sender_email="a@example.com", room_id=1, message="x")
+        )
     assert calls == ["POST"], "a POST must not be retried unless asked"
     assert info.value.status == 429
     assert info.value.body is not None and info.value.body.error.message == "slow down"
 
     calls.clear()
-    with client.Client(
-        "https://x.example",
-        sdk_secret="s",
-        retry_non_idempotent=True,
-        max_delay=0.5,
-        transport=httpx.MockTransport(answer),
-    ) as qiscus:
-        with pytest.raises(client.UnexpectedResponse):  # the third answer is a user, not a comment
-            qiscus.post_comment(
-                models.PostCommentRequest(sender_email="a@example.com", room_id=1, message="x")
-            )
+    with (
+        client.Client(
+            "https://x.example",
+            sdk_secret="s",
+            retry_non_idempotent=True,
+            max_delay=0.5,
+            transport=httpx.MockTransport(answer),
+        ) as qiscus,
+        pytest.raises(client.UnexpectedResponse),
+    ):  # the third answer is not a comment
+        qiscus.post_comment(
+            models.PostCommentRequest(sender_email="a@example.com", room_id=1, message="x")
+        )
     assert calls == ["POST", "POST", "POST"]
     assert sleeps[-2:] == [0.5, 0.5], "max_delay caps a long Retry-After"
 
