@@ -11,6 +11,7 @@ from pathlib import Path
 from . import __version__
 from .build import Builder
 from .diagnostics import SpecError
+from .docs import render_docs
 from .format import format_python
 from .load import Document, display_path, load
 from .models import class_name, generate_models
@@ -72,6 +73,7 @@ def generate_document(
     api = Builder(doc, class_name, package=package, source=source).api(doc.name)
     header = header_for(source)
     files = render(api, templates, header)
+    files.update(render_docs(api, doc.data, templates, header))
     files["models.py"] = f"# {header}\n" + generate_models(doc.data)
     files = format_python(files)
     bundled = {"x-generated-by": header, **doc.data}

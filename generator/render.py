@@ -21,7 +21,6 @@ PYTHON_FILES = {
     "_server_runtime.py": "_server_runtime.py.jinja",
     "server.py": "server.py.jinja",
 }
-HTML_FILES = {"docs/index.html": "docs/index.html.jinja"}
 
 
 def _pyrepr(value: Any) -> str:
@@ -152,12 +151,9 @@ def environment(templates: Path, *, html: bool) -> jinja2.Environment:
 
 
 def render(api: ir.Api, templates: Path, header: str) -> dict[str, str]:
-    """Every generated file but the models and the bundled spec, unformatted."""
+    """The Python files of a package but the models, unformatted."""
     out: dict[str, str] = {}
     py = environment(templates, html=False)
     for target, template in PYTHON_FILES.items():
         out[target] = py.get_template(template).render(api=api, header=f"# {header}")
-    html = environment(templates, html=True)
-    for target, template in HTML_FILES.items():
-        out[target] = html.get_template(template).render(api=api, header=f"<!-- {header} -->")
     return out
