@@ -1,7 +1,7 @@
 """Reference emulators of the five vendor APIs, built on the generated server skeletons.
 
 `python -m emulators <vendor>` serves one on loopback; `create_app(vendor)` builds one in process.
-Each vendor's implementation lives in `emulators/<vendor>/` and stores its data through `store.Store`.
+Each vendor's implementation lives in `emulators/<vendor>/`; its data goes through `store.Store`.
 """
 
 from __future__ import annotations

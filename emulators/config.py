@@ -49,8 +49,14 @@ class Config:
         return self.credentials[name]
 
 
-def load(vendor: str, overrides: dict[str, str] | None = None, *, db: str = ":memory:",
-         session_ttl: float = 0.0, environ: dict[str, str] | None = None) -> Config:
+def load(
+    vendor: str,
+    overrides: dict[str, str] | None = None,
+    *,
+    db: str = ":memory:",
+    session_ttl: float = 0.0,
+    environ: dict[str, str] | None = None,
+) -> Config:
     env = os.environ if environ is None else environ
     given = overrides or {}
     values = {

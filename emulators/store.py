@@ -85,7 +85,7 @@ class _Postgres:
     placeholder = "%s"
 
     def __init__(self, url: str) -> None:
-        import psycopg  # optional dependency: only for users who outgrow one SQLite file
+        import psycopg  # type: ignore[import-not-found, unused-ignore]  # optional: PostgreSQL users only
 
         self.conn = psycopg.connect(url, autocommit=True)
         with self.conn.cursor() as cursor:
@@ -156,13 +156,17 @@ class Store:
     def insert(self, kind: str, doc: Doc, id: str | None = None) -> str:
         key = id if id is not None else uuid.uuid4().hex
         with self.transaction():
-            self._db.execute("INSERT INTO docs (kind, id, body) VALUES (?, ?, ?)",
-                             (kind, key, json.dumps(doc, separators=(",", ":"))))
+            self._db.execute(
+                "INSERT INTO docs (kind, id, body) VALUES (?, ?, ?)",
+                (kind, key, json.dumps(doc, separators=(",", ":"))),
+            )
         return key
 
     def get(self, kind: str, id: str) -> Doc | None:
         with self._lock:
-            rows = self._db.execute("SELECT body FROM docs WHERE kind = ? AND id = ?", (kind, str(id)))
+            rows = self._db.execute(
+                "SELECT body FROM docs WHERE kind = ? AND id = ?", (kind, str(id))
+            )
         return json.loads(rows[0][0]) if rows else None
 
     def put(self, kind: str, id: str, doc: Doc) -> None:
@@ -170,12 +174,16 @@ class Store:
         body = json.dumps(doc, separators=(",", ":"))
         with self.transaction():
             updated = self._db.execute(
-                "UPDATE docs SET body = ? WHERE kind = ? AND id = ? RETURNING id", (body, kind, str(id)))
+                "UPDATE docs SET body = ? WHERE kind = ? AND id = ? RETURNING id",
+                (body, kind, str(id)),
+            )
             if not updated:
-                self._db.execute("INSERT INTO docs (kind, id, body) VALUES (?, ?, ?)", (kind, str(id), body))
+                self._db.execute(
+                    "INSERT INTO docs (kind, id, body) VALUES (?, ?, ?)", (kind, str(id), body)
+                )
 
     def update(self, kind: str, id: str, change: Callable[[Doc], Doc | None]) -> Doc | None:
-        """Read-modify-write under the write lock; `change` returns the new document (None: no change)."""
+        """Read-modify-write under the write lock; `change` returns the new document or None."""
         with self.transaction():
             current = self.get(kind, id)
             if current is None:
@@ -188,13 +196,18 @@ class Store:
 
     def delete(self, kind: str, id: str) -> bool:
         with self.transaction():
-            return bool(self._db.execute(
-                "DELETE FROM docs WHERE kind = ? AND id = ? RETURNING id", (kind, str(id))))
+            return bool(
+                self._db.execute(
+                    "DELETE FROM docs WHERE kind = ? AND id = ? RETURNING id", (kind, str(id))
+                )
+            )
 
     def all(self, kind: str) -> list[tuple[str, Doc]]:
         """Every document of a kind, oldest first."""
         with self._lock:
-            rows = self._db.execute("SELECT id, body FROM docs WHERE kind = ? ORDER BY seq", (kind,))
+            rows = self._db.execute(
+                "SELECT id, body FROM docs WHERE kind = ? ORDER BY seq", (kind,)
+            )
         return [(row[0], json.loads(row[1])) for row in rows]
 
     def find(self, kind: str, match: Callable[[Doc], bool] | None = None) -> list[Doc]:
