@@ -405,6 +405,18 @@ class Builder:
         )
 
 
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
+           "pattern", "minItems", "maxItems")
+
+
+def _constraints(schema: Any) -> tuple[tuple[str, Any], ...]:
+    """The bounds of a parameter's schema (and of its array items' when it is an array of scalars)."""
+    if not isinstance(schema, dict):
+        return ()
+    found = {k: schema[k] for k in _BOUNDS if k in schema and not isinstance(schema[k], bool)}
+    return tuple(sorted(found.items()))
+
+
 def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 

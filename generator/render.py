@@ -77,13 +77,25 @@ def _needs_check(p: ir.Parameter) -> bool:
     return p.is_json or "models." in p.annotation or wire_annotation(p.annotation) != p.annotation
 
 
+# JSON Schema bound -> FastAPI keyword, by the Python type the value is parsed as
+_NUMBER_BOUNDS = {"minimum": "ge", "maximum": "le", "exclusiveMinimum": "gt", "exclusiveMaximum": "lt"}
+_STRING_BOUNDS = {"minLength": "min_length", "maxLength": "max_length", "pattern": "pattern"}
+_ARRAY_BOUNDS = {"minItems": "min_length", "maxItems": "max_length"}
+
+
+def _bounds(p: ir.Parameter) -> str:
+    wire = _fastapi_annotation(p).removesuffix(" | None")
+    table = (_NUMBER_BOUNDS if wire in ("int", "float") else _STRING_BOUNDS if wire == "str"
+             else _ARRAY_BOUNDS if wire.startswith("list[") else {})
+    if p.is_json or "models." in p.annotation:
+        table = {}
+    return "".join(f", {table[k]}={v!r}" for k, v in p.constraints if k in table)
+
+
 def _fastapi_marker(p: ir.Parameter) -> str:
-    kind = {"path": "Path", "query": "Query", "header": "Header", "cookie": "Query"}[p.location]
-    if p.location == "cookie":
-        return f"Cookie(alias={p.name!r})"
-    if p.location == "header":
-        return f"Header(alias={p.name!r}, convert_underscores=False)"
-    return f"{kind}(alias={p.name!r})"
+    kind = {"path": "Path", "query": "Query", "header": "Header", "cookie": "Cookie"}[p.location]
+    extra = ", convert_underscores=False" if p.location == "header" else ""
+    return f"{kind}(alias={p.name!r}{extra}{_bounds(p)})"
 
 
 def _declared_map(op: ir.Operation) -> str:

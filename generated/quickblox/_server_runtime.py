@@ -153,13 +153,25 @@ def install_error_handlers(app: FastAPI, envelope: ErrorEnvelope) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+        headers = dict(getattr(exc, "headers", None) or {})
+        if status in (404, 405):  # routing: HTTP's own statuses, with `Allow` on a 405 (RFC 9110)
+            situation = "not_found" if status == 404 else "method_not_allowed"
+            return envelope.response(
+                situation,
+                "",
+                method=request.method,
+                path=request.url.path,
+                status=status,
+                headers=headers,
+            )
         situation = _STATUS_SITUATION.get(status, "validation" if status < 500 else "internal")
         return envelope.response(
             situation,
             str(getattr(exc, "detail", "")) or "",
             method=request.method,
             path=request.url.path,
-            status=envelope.status_of(situation) if situation != "not_found" else 404,
+            status=envelope.status_of(situation),
+            headers=headers,
         )
 
     async def on_problem(request: Request, exc: Exception) -> Response:
