@@ -11,6 +11,8 @@ nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
+VENDORS = ("quickblox", "qiscus", "leancloud", "connectycube", "baasbox")
+
 
 def _install(session: nox.Session, extras: str = "") -> None:
     session.install("-e", f".[{extras}]" if extras else ".")
@@ -51,6 +53,36 @@ def tests(session: nox.Session) -> None:
     """The whole test suite: generator, specs, drift, generated code (ruff, mypy, round trips)."""
     _install(session, "test")
     session.run("pytest", "-n", "2", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Deep conformance run: `nox -s fuzz -- [<vendor> --url URL --credential k=v ...]`."""
+    _install(session, "test")
+    args = session.posargs or []
+    vendors = [args[0]] if args and not args[0].startswith("-") else list(VENDORS)
+    rest = args[1:] if args and not args[0].startswith("-") else args
+    for vendor in vendors:
+        session.run(
+            "python",
+            "-m",
+            "generator",
+            "fuzz",
+            vendor,
+            "--max-examples",
+            "100",
+            "--junit",
+            f"artifacts/conformance/{vendor}.xml",
+            *rest,
+        )
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the static docs site into site/ (one folder: open site/index.html, or serve it)."""
+    _install(session)
+    session.run("python", "-m", "generator", "generate")
+    session.run("python", "-m", "generator.docs", "--out", "site", *session.posargs)
 
 
 @nox.session

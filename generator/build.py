@@ -182,16 +182,19 @@ class Builder:
                     explode=bool(explode),
                     is_json=is_json,
                     default=resolved.get("default") if isinstance(resolved, dict) else None,
+                    constraints=_constraints(resolved) if not is_json else (),
                 )
             )
         order = {seg: i for i, seg in enumerate(_path_params(path))}
         built.sort(key=lambda p: (p.location != "path", order.get(p.name, 0), not p.required))
         return tuple(built)
 
-    def body(self, op: dict[str, Any]) -> ir.Body | None:
+    def body(self, op: dict[str, Any], pointer: str = "") -> ir.Body | None:
         raw = op.get("requestBody")
         if raw is None:
             return None
+        shared = isinstance(raw, dict) and "$ref" in raw
+        base = raw["$ref"][1:] if shared else pointer + "/requestBody"
         body = self.deref(raw)
         content = body.get("content") or {}
         if not content:
@@ -211,6 +214,14 @@ class Builder:
             model=_model_of(annotation),
             required=bool(body.get("required", False)),
             kind=kind,
+            json_schema=next(
+                (
+                    f"{base}/content/{m.replace('~', '~0').replace('/', '~1')}/schema"
+                    for m in content
+                    if _is_json(m)
+                ),
+                "",
+            ),
         )
 
     def responses(self, op: dict[str, Any]) -> tuple[ir.Response, ...]:
@@ -297,7 +308,7 @@ class Builder:
             description=str(op.get("description", "")).strip(),
             deprecated=bool(op.get("deprecated", False)),
             parameters=parameters,
-            body=self.body(op),
+            body=self.body(op, pointer),
             responses=self.responses(op),
             security=tuple(tuple(req) for req in security),
             webhook=webhook,
@@ -405,12 +416,21 @@ class Builder:
         )
 
 
-_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
-           "pattern", "minItems", "maxItems")
+_BOUNDS = (
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+)
 
 
 def _constraints(schema: Any) -> tuple[tuple[str, Any], ...]:
-    """The bounds of a parameter's schema (and of its array items' when it is an array of scalars)."""
+    """The bounds (minimum, pattern, minItems, ...) a parameter's schema sets on its value."""
     if not isinstance(schema, dict):
         return ()
     found = {k: schema[k] for k in _BOUNDS if k in schema and not isinstance(schema[k], bool)}

@@ -120,6 +120,43 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    """Fuzz an implementation: a live server (--url), else the vendor's emulator in process."""
+    from .fuzz import Options, run
+
+    credentials = dict(item.split("=", 1) for item in args.credential)
+    options = Options(
+        max_examples=args.max_examples,
+        max_time=args.max_time,
+        seed=args.seed,
+        phases=tuple(args.phases.split(",")),
+        exclude=tuple(args.exclude),
+        include=tuple(args.include),
+        workers=args.workers,
+        accept_semantic_errors=not args.strict_positive,
+    )
+    app = None
+    if args.url is None:
+        import emulators
+
+        config = emulators.load(args.vendor, credentials)
+        credentials = {**config.credentials, **credentials}
+        app = emulators.create_app(args.vendor, config)
+    elif not credentials:
+        _err("no --credential given: only operations without auth will get past the wall")
+    report = run(args.vendor, url=args.url, app=app, credentials=credentials, options=options)
+    print(report.summary())
+    if args.junit:
+        report.write_junit(Path(args.junit))
+    return 0 if report.ok else 1
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from .docs import main as docs_main
+
+    return int(docs_main(["--out", args.out, *args.vendors]) or 0)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m generator", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -139,6 +176,38 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("vendors", nargs="*")
     c.add_argument("--out", help="output directory (default: generated/)")
     c.set_defaults(func=cmd_check)
+    f = sub.add_parser(
+        "fuzz", help="conformance: fuzz an implementation of a vendor's spec (Schemathesis)"
+    )
+    f.add_argument("vendor", choices=VENDORS)
+    f.add_argument(
+        "--url", help="base URL of the server under test (default: the emulator, in process)"
+    )
+    f.add_argument(
+        "--credential",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="app credential as the emulator names it (app_id, auth_key, secret, ...)",
+    )
+    f.add_argument("--max-examples", type=int, default=20, help="cases per operation and phase")
+    f.add_argument("--max-time", type=float, help="stop after this many seconds")
+    f.add_argument("--seed", type=int, help="reproduce a run")
+    f.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
+    f.add_argument("--exclude", action="append", default=[], metavar="OPERATION_ID")
+    f.add_argument("--include", action="append", default=[], metavar="OPERATION_ID")
+    f.add_argument("--workers", type=int, default=1)
+    f.add_argument(
+        "--strict-positive",
+        action="store_true",
+        help="count the vendor's semantic 400/422 on schema-valid data as failures",
+    )
+    f.add_argument("--junit", help="write a JUnit XML report here")
+    f.set_defaults(func=cmd_fuzz)
+    d = sub.add_parser("docs", help="build the static offline docs site, one folder")
+    d.add_argument("vendors", nargs="*")
+    d.add_argument("--out", default="site")
+    d.set_defaults(func=cmd_docs)
     return top
 
 

@@ -71,6 +71,9 @@ class Body:
     model: str | None  # the model class when the body is one
     required: bool
     kind: str  # json | form | multipart | binary | text
+    # JSON pointer, in the bundled spec, of the JSON media type's schema: JSON bodies are checked
+    # against the schema itself (nulls, formats) before the model parses them
+    json_schema: str = ""
 
 
 @dataclass(frozen=True)

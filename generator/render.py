@@ -67,6 +67,23 @@ def _fastapi_annotation(p: ir.Parameter) -> str:
     return wire if p.required else f"{wire} | None"
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+
+
+def _methods_by_path(operations: tuple[ir.Operation, ...]) -> list[tuple[str, list[str]]]:
+    """Each path with its declared methods, in spec order."""
+    found: dict[str, list[str]] = {}
+    for op in operations:
+        found.setdefault(op.path, []).append(op.method.upper())
+    return list(found.items())
+
+
+def _other_methods(declared: list[str]) -> list[str]:
+    """The methods a path does not declare (HEAD comes with GET, as HTTP servers answer it)."""
+    taken = {*declared, *(["HEAD"] if "GET" in declared else [])}
+    return [m for m in _METHODS if m not in taken]
+
+
 def _route_path(path: str) -> str:
     """Starlette matches decoded paths, so a literal `%23` in a spec path is routed as `#`."""
     return unquote(path)
@@ -78,15 +95,27 @@ def _needs_check(p: ir.Parameter) -> bool:
 
 
 # JSON Schema bound -> FastAPI keyword, by the Python type the value is parsed as
-_NUMBER_BOUNDS = {"minimum": "ge", "maximum": "le", "exclusiveMinimum": "gt", "exclusiveMaximum": "lt"}
+_NUMBER_BOUNDS = {
+    "minimum": "ge",
+    "maximum": "le",
+    "exclusiveMinimum": "gt",
+    "exclusiveMaximum": "lt",
+}
 _STRING_BOUNDS = {"minLength": "min_length", "maxLength": "max_length", "pattern": "pattern"}
 _ARRAY_BOUNDS = {"minItems": "min_length", "maxItems": "max_length"}
 
 
 def _bounds(p: ir.Parameter) -> str:
     wire = _fastapi_annotation(p).removesuffix(" | None")
-    table = (_NUMBER_BOUNDS if wire in ("int", "float") else _STRING_BOUNDS if wire == "str"
-             else _ARRAY_BOUNDS if wire.startswith("list[") else {})
+    table = (
+        _NUMBER_BOUNDS
+        if wire in ("int", "float")
+        else _STRING_BOUNDS
+        if wire == "str"
+        else _ARRAY_BOUNDS
+        if wire.startswith("list[")
+        else {}
+    )
     if p.is_json or "models." in p.annotation:
         table = {}
     return "".join(f", {table[k]}={v!r}" for k, v in p.constraints if k in table)
@@ -157,6 +186,8 @@ def environment(templates: Path, *, html: bool) -> jinja2.Environment:
         items_annotation=_items_annotation,
         needs_check=_needs_check,
         route_path=_route_path,
+        methods_by_path=_methods_by_path,
+        other_methods=_other_methods,
         tojson_pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False),
     )
     return env

@@ -277,7 +277,9 @@ class Core:
         body = request.body
         if body is not None:
             media = endpoint.media_type or "application/json"
-            plain = to_plain(body)
+            kind = media.split(";")[0].strip().lower()
+            # multipart keeps bytes as they are; every other encoding starts from JSON-ready data
+            plain = body if kind.startswith("multipart/") else to_plain(body)
             if endpoint.signature is not None and isinstance(plain, dict):
                 secret = self.secrets.get(endpoint.signature["secret"])
                 if secret is None:
@@ -286,7 +288,6 @@ class Core:
                         f"{endpoint.signature['secret']}=..."
                     )
                 plain = sign_body(plain, endpoint.signature, str(secret))
-            kind = media.split(";")[0].strip().lower()
             if kind == "application/x-www-form-urlencoded":
                 kwargs["content"] = urlencode(list(flatten_form(plain))).encode()
                 headers["Content-Type"] = media

@@ -3147,7 +3147,7 @@ class Client:
     ) -> Iterator[models.User]:
         """Every item of `list_users`, page after page."""
         adapter = TypeAdapter(list[models.User])
-        cursor = 1
+        cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -3407,7 +3407,7 @@ class Client:
     ) -> Iterator[models.User]:
         """Every item of `list_my_followers`, page after page."""
         adapter = TypeAdapter(list[models.User])
-        cursor = 1
+        cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -3489,7 +3489,7 @@ class Client:
     ) -> Iterator[models.User]:
         """Every item of `list_followers`, page after page."""
         adapter = TypeAdapter(list[models.User])
-        cursor = 1
+        cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -3569,7 +3569,7 @@ class Client:
     ) -> Iterator[models.User]:
         """Every item of `list_my_following`, page after page."""
         adapter = TypeAdapter(list[models.User])
-        cursor = 1
+        cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -3651,7 +3651,7 @@ class Client:
     ) -> Iterator[models.User]:
         """Every item of `list_following`, page after page."""
         adapter = TypeAdapter(list[models.User])
-        cursor = 1
+        cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -3844,7 +3844,7 @@ class Client:
     ) -> Iterator[models.Document]:
         """Every item of `list_documents`, page after page."""
         adapter = TypeAdapter(list[models.Document])
-        cursor = 1
+        cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -4073,7 +4073,7 @@ class Client:
     ) -> Iterator[models.Document]:
         """Every item of `list_linked_documents`, page after page."""
         adapter = TypeAdapter(list[models.Document])
-        cursor = 1
+        cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -4288,7 +4288,7 @@ class Client:
     ) -> Iterator[models.Link]:
         """Every item of `list_links`, page after page."""
         adapter = TypeAdapter(list[models.Link])
-        cursor = 1
+        cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -4408,7 +4408,7 @@ class Client:
     ) -> Iterator[models.FileInfo]:
         """Every item of `list_file_details`, page after page."""
         adapter = TypeAdapter(list[models.FileInfo])
-        cursor = 1
+        cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -4923,7 +4923,7 @@ class Client:
     ) -> Iterator[models.User]:
         """Every item of `admin_list_users`, page after page."""
         adapter = TypeAdapter(list[models.User])
-        cursor = 1
+        cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -5156,7 +5156,7 @@ class Client:
     ) -> Iterator[models.CollectionInfo]:
         """Every item of `list_collections`, page after page."""
         adapter = TypeAdapter(list[models.CollectionInfo])
-        cursor = 1
+        cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -5353,7 +5353,7 @@ class Client:
     ) -> Iterator[models.Asset]:
         """Every item of `list_assets`, page after page."""
         adapter = TypeAdapter(list[models.Asset])
-        cursor = 1
+        cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -5627,7 +5627,7 @@ class Client:
 
     def drop_database(self, timeout_2: int) -> models.MessageResponse:
         """Wipe the database
-        Deletes every user, collection, document, file and asset, resetting the database to its initial state, after waiting `timeout` milliseconds for running requests. Needs the administrator role (other users get 403).
+        Deletes every user, collection, document, file and asset, resetting the database to its initial state, after waiting `timeout` milliseconds for running requests. A `timeout` that is not a long integer answers 400 (Play's path binder). Needs the administrator role (other users get 403).
         `DELETE /admin/db/{timeout}` (dropDatabase)
         """
         response = self._send(
@@ -5826,7 +5826,7 @@ class Client:
     ) -> Iterator[models.Plugin]:
         """Every item of `list_plugins`, page after page."""
         adapter = TypeAdapter(list[models.Plugin])
-        cursor = 1
+        cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -6482,7 +6482,7 @@ class AsyncClient:
     ) -> AsyncIterator[models.User]:
         """Every item of `list_users`, page after page."""
         adapter = TypeAdapter(list[models.User])
-        cursor = 1
+        cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -6745,7 +6745,7 @@ class AsyncClient:
     ) -> AsyncIterator[models.User]:
         """Every item of `list_my_followers`, page after page."""
         adapter = TypeAdapter(list[models.User])
-        cursor = 1
+        cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -6828,7 +6828,7 @@ class AsyncClient:
     ) -> AsyncIterator[models.User]:
         """Every item of `list_followers`, page after page."""
         adapter = TypeAdapter(list[models.User])
-        cursor = 1
+        cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -6909,7 +6909,7 @@ class AsyncClient:
     ) -> AsyncIterator[models.User]:
         """Every item of `list_my_following`, page after page."""
         adapter = TypeAdapter(list[models.User])
-        cursor = 1
+        cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -6992,7 +6992,7 @@ class AsyncClient:
     ) -> AsyncIterator[models.User]:
         """Every item of `list_following`, page after page."""
         adapter = TypeAdapter(list[models.User])
-        cursor = 1
+        cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -7188,7 +7188,7 @@ class AsyncClient:
     ) -> AsyncIterator[models.Document]:
         """Every item of `list_documents`, page after page."""
         adapter = TypeAdapter(list[models.Document])
-        cursor = 1
+        cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -7418,7 +7418,7 @@ class AsyncClient:
     ) -> AsyncIterator[models.Document]:
         """Every item of `list_linked_documents`, page after page."""
         adapter = TypeAdapter(list[models.Document])
-        cursor = 1
+        cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -7636,7 +7636,7 @@ class AsyncClient:
     ) -> AsyncIterator[models.Link]:
         """Every item of `list_links`, page after page."""
         adapter = TypeAdapter(list[models.Link])
-        cursor = 1
+        cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -7757,7 +7757,7 @@ class AsyncClient:
     ) -> AsyncIterator[models.FileInfo]:
         """Every item of `list_file_details`, page after page."""
         adapter = TypeAdapter(list[models.FileInfo])
-        cursor = 1
+        cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -8281,7 +8281,7 @@ class AsyncClient:
     ) -> AsyncIterator[models.User]:
         """Every item of `admin_list_users`, page after page."""
         adapter = TypeAdapter(list[models.User])
-        cursor = 1
+        cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -8517,7 +8517,7 @@ class AsyncClient:
     ) -> AsyncIterator[models.CollectionInfo]:
         """Every item of `list_collections`, page after page."""
         adapter = TypeAdapter(list[models.CollectionInfo])
-        cursor = 1
+        cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -8715,7 +8715,7 @@ class AsyncClient:
     ) -> AsyncIterator[models.Asset]:
         """Every item of `list_assets`, page after page."""
         adapter = TypeAdapter(list[models.Asset])
-        cursor = 1
+        cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -8990,7 +8990,7 @@ class AsyncClient:
 
     async def drop_database(self, timeout_2: int) -> models.MessageResponse:
         """Wipe the database
-        Deletes every user, collection, document, file and asset, resetting the database to its initial state, after waiting `timeout` milliseconds for running requests. Needs the administrator role (other users get 403).
+        Deletes every user, collection, document, file and asset, resetting the database to its initial state, after waiting `timeout` milliseconds for running requests. A `timeout` that is not a long integer answers 400 (Play's path binder). Needs the administrator role (other users get 403).
         `DELETE /admin/db/{timeout}` (dropDatabase)
         """
         response = await self._send(
@@ -9189,7 +9189,7 @@ class AsyncClient:
     ) -> AsyncIterator[models.Plugin]:
         """Every item of `list_plugins`, page after page."""
         adapter = TypeAdapter(list[models.Plugin])
-        cursor = 1
+        cursor = 0
         while True:
             response = await self._send(
                 Request(

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from . import models
 from ._server_runtime import (
     ApiProblem,
+    BodySchemas,
     Declared,
     ErrorEnvelope,
     NotImplementedOperation,
@@ -1945,7 +1946,7 @@ class DatabaseHandlers:
         timeout_2: int,
     ) -> Result[models.MessageResponse]:
         """Wipe the database
-        Deletes every user, collection, document, file and asset, resetting the database to its initial state, after waiting `timeout` milliseconds for running requests. Needs the administrator role (other users get 403).
+        Deletes every user, collection, document, file and asset, resetting the database to its initial state, after waiting `timeout` milliseconds for running requests. A `timeout` that is not a long integer answers 400 (Play's path binder). Needs the administrator role (other users get 403).
         `DELETE /admin/db/{timeout}` (dropDatabase)
         """
         raise NotImplementedOperation("dropDatabase")
@@ -2238,13 +2239,186 @@ def spec() -> dict[str, Any]:
     return document
 
 
+# (method, route path) -> the statuses the operation documents; errors are answered with one of them
+DECLARED_STATUSES: dict[tuple[str, str], frozenset[int]] = {
+    ("GET", "/user"): frozenset([200, 401, 403]),
+    ("PUT", "/user"): frozenset([200, 400, 401, 403, 500]),
+    ("POST", "/user"): frozenset([201, 400, 401, 403, 500]),
+    ("POST", "/login"): frozenset([200, 400, 401, 403]),
+    ("POST", "/logout"): frozenset([200, 400, 401, 500]),
+    ("POST", "/logout/{pushToken}"): frozenset([200, 400, 401, 500]),
+    ("GET", "/me"): frozenset([200, 401, 403]),
+    ("PUT", "/me"): frozenset([200, 400, 401, 403, 500]),
+    ("PUT", "/me/suspend"): frozenset([200, 400, 401, 403]),
+    ("PUT", "/me/password"): frozenset([200, 400, 401, 403, 500]),
+    ("PUT", "/me/username"): frozenset([200, 400, 401, 403, 500]),
+    ("PUT", "/user/suspend"): frozenset([200, 400, 401, 403]),
+    ("PUT", "/user/password"): frozenset([200, 400, 401, 403, 500]),
+    ("GET", "/user/{username}/password/reset"): frozenset([200, 400, 401, 403, 500]),
+    ("GET", "/user/password/reset/{base64}"): frozenset([200, 400, 500]),
+    ("POST", "/user/password/reset/{base64}"): frozenset([200, 400, 500]),
+    ("GET", "/refresh"): frozenset([200, 401]),
+    ("GET", "/users"): frozenset([200, 400, 401, 403, 500]),
+    ("GET", "/user/{username}"): frozenset([200, 401, 403, 404]),
+    ("GET", "/user/{username}/exists"): frozenset([400, 401, 501]),
+    ("GET", "/social"): frozenset([200, 401, 403, 404, 500]),
+    ("PUT", "/social/{socialNetwork}"): frozenset([200, 400, 401, 403, 500]),
+    ("POST", "/social/{socialNetwork}"): frozenset([200, 400, 401, 403, 500]),
+    ("DELETE", "/social/{socialNetwork}"): frozenset([200, 401, 403, 404, 500]),
+    ("GET", "/social/{socialNetwork}/authUrl"): frozenset([200, 400, 401, 500]),
+    ("GET", "/social/login/{socialNetwork}/callback"): frozenset([200, 303, 400, 401]),
+    ("POST", "/follow/{username}"): frozenset([201, 400, 401, 403, 404, 500]),
+    ("DELETE", "/follow/{username}"): frozenset([200, 401, 403, 404, 500]),
+    ("GET", "/followers"): frozenset([200, 400, 401, 403, 500]),
+    ("GET", "/followers/{username}"): frozenset([200, 400, 401, 403, 404, 500]),
+    ("GET", "/following"): frozenset([200, 400, 401, 403, 500]),
+    ("GET", "/following/{username}"): frozenset([200, 400, 401, 403, 404, 500]),
+    ("PUT", "/push/enable/{os}/{pushToken}"): frozenset([200, 400, 401, 403]),
+    ("PUT", "/push/disable/{pushToken}"): frozenset([200, 400, 401, 403]),
+    ("PUT", "/push/device/{os}/{deviceId}"): frozenset([200, 400, 401, 403]),
+    ("POST", "/push/message"): frozenset([200, 400, 401, 403, 404, 500, 503]),
+    ("POST", "/push/message/{username}"): frozenset([200, 400, 401, 403, 404, 500, 503]),
+    ("GET", "/document/#{rid}"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/document/{collection}"): frozenset([200, 400, 401, 403, 404, 500]),
+    ("POST", "/document/{collection}"): frozenset([200, 400, 401, 403, 404, 500]),
+    ("GET", "/document/{collection}/count"): frozenset([200, 400, 401, 403, 404, 500]),
+    ("GET", "/document/{collection}/{id}"): frozenset([200, 400, 401, 403, 404]),
+    ("PUT", "/document/{collection}/{id}"): frozenset([200, 400, 401, 403, 404, 500]),
+    ("DELETE", "/document/{collection}/{id}"): frozenset([200, 400, 401, 403, 404, 500]),
+    ("GET", "/document/{collection}/{id}/.{fieldPath}"): frozenset([200, 400, 401, 403, 404]),
+    ("PUT", "/document/{collection}/{id}/.{fieldPath}"): frozenset([200, 400, 401, 403, 404, 500]),
+    ("GET", "/document/{collection}/{id}/{linkName}"): frozenset([200, 400, 401, 403, 404, 500]),
+    ("PUT", "/document/{collection}/{id}/acl"): frozenset([200, 400, 401, 403, 404, 500]),
+    ("PUT", "/document/{collection}/{id}/{action}/user/{username}"): frozenset(
+        [200, 400, 401, 403, 404]
+    ),
+    ("DELETE", "/document/{collection}/{id}/{action}/user/{username}"): frozenset(
+        [200, 400, 401, 403, 404]
+    ),
+    ("PUT", "/document/{collection}/{id}/{action}/role/{rolename}"): frozenset(
+        [200, 400, 401, 403, 404]
+    ),
+    ("DELETE", "/document/{collection}/{id}/{action}/role/{rolename}"): frozenset(
+        [200, 400, 401, 403, 404]
+    ),
+    ("POST", "/link/{sourceId}/{linkName}/{destId}"): frozenset([200, 400, 401, 403, 404, 500]),
+    ("GET", "/link"): frozenset([200, 400, 401, 403, 500]),
+    ("GET", "/link/{linkId}"): frozenset([200, 401, 403, 404]),
+    ("DELETE", "/link/{linkId}"): frozenset([200, 401, 403, 404]),
+    ("POST", "/file"): frozenset([201, 400, 401, 403, 500]),
+    ("GET", "/file/details"): frozenset([200, 400, 401, 403, 500]),
+    ("GET", "/file/details/{id}"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/file/attachedData/{id}"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/file/content/{id}"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/file/{id}"): frozenset([200, 400, 401, 403, 404, 500]),
+    ("DELETE", "/file/{id}"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/file/{id}/{action}/user/{username}"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/file/{id}/{action}/user/{username}"): frozenset([200, 400, 401, 403, 404]),
+    ("PUT", "/file/{id}/{action}/role/{rolename}"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/file/{id}/{action}/role/{rolename}"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/asset/{name}"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/asset/{name}/data"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/asset/{name}/download"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/asset/{name}/resize/{w}/{h}"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/asset/{name}/resize/{perc}"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/asset/{name}/resizeId/{sizeId}"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/asset/{name}/download/resize/{w}/{h}"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/asset/{name}/download/resize/{perc}"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/asset/{name}/download/resizeId/{sizeId}"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/plugin/{name}"): frozenset([200, 400, 401, 403, 404, 500, 503]),
+    ("PUT", "/plugin/{name}"): frozenset([200, 400, 401, 403, 404, 500, 503]),
+    ("POST", "/plugin/{name}"): frozenset([200, 400, 401, 403, 404, 500, 503]),
+    ("DELETE", "/plugin/{name}"): frozenset([200, 400, 401, 403, 404, 500, 503]),
+    ("GET", "/plugin/{name}/{params}"): frozenset([200, 400, 401, 403, 404, 500, 503]),
+    ("PUT", "/plugin/{name}/{params}"): frozenset([200, 400, 401, 403, 404, 500, 503]),
+    ("POST", "/plugin/{name}/{params}"): frozenset([200, 400, 401, 403, 404, 500, 503]),
+    ("DELETE", "/plugin/{name}/{params}"): frozenset([200, 400, 401, 403, 404, 500, 503]),
+    ("GET", "/admin/user"): frozenset([200, 400, 401, 403, 500]),
+    ("POST", "/admin/user"): frozenset([201, 400, 401, 403, 500]),
+    ("GET", "/admin/user/{username}"): frozenset([200, 400, 401, 403, 404, 500]),
+    ("PUT", "/admin/user/{username}"): frozenset([200, 400, 401, 403, 500]),
+    ("DELETE", "/admin/user/{username}"): frozenset([200, 400, 401, 403, 404, 500]),
+    ("PUT", "/admin/user/{username}/password"): frozenset([200, 400, 401, 403, 404]),
+    ("PUT", "/admin/user/suspend/{username}"): frozenset([200, 400, 401, 403]),
+    ("PUT", "/admin/user/activate/{username}"): frozenset([200, 400, 401, 403]),
+    ("GET", "/admin/following/{username}"): frozenset([200, 401, 403, 404, 500]),
+    ("POST", "/admin/follow/{follower}/to/{theFollowed}"): frozenset(
+        [201, 400, 401, 403, 404, 500]
+    ),
+    ("DELETE", "/admin/follow/{follower}/to/{theFollowed}"): frozenset([200, 401, 403, 404, 500]),
+    ("GET", "/admin/collection"): frozenset([200, 401, 403, 500]),
+    ("POST", "/admin/collection/{name}"): frozenset([201, 400, 401, 403]),
+    ("DELETE", "/admin/collection/{name}"): frozenset([200, 400, 401, 403, 404, 500]),
+    ("GET", "/admin/role"): frozenset([200, 401, 403]),
+    ("GET", "/admin/roles"): frozenset([200, 401, 403]),
+    ("GET", "/admin/role/{name}"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/admin/role/{name}"): frozenset([200, 400, 401, 403, 404]),
+    ("POST", "/admin/role/{name}"): frozenset([201, 400, 401, 403]),
+    ("DELETE", "/admin/role/{name}"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/admin/asset"): frozenset([200, 400, 401, 403, 500]),
+    ("POST", "/admin/asset"): frozenset([201, 400, 401, 403, 500]),
+    ("DELETE", "/admin/asset/{name}"): frozenset([200, 401, 403, 404]),
+    ("GET", "/admin/configuration/dump.json"): frozenset([200, 401, 403]),
+    ("GET", "/admin/configuration/dump.txt"): frozenset([200, 401, 403]),
+    ("GET", "/admin/configuration/{section}"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/admin/configuration/{section}"): frozenset([400, 401, 403, 404]),
+    ("PUT", "/admin/configuration/{section}/{subSection}/{key}/{value}"): frozenset(
+        [200, 400, 401, 403, 404, 503]
+    ),
+    ("PUT", "/admin/configuration/{section}/{key}/{value}"): frozenset(
+        [200, 400, 401, 403, 404, 503]
+    ),
+    ("PUT", "/admin/configuration/{section}/{key}"): frozenset([200, 400, 401, 403, 404, 500, 503]),
+    ("GET", "/admin/endpoints"): frozenset([200, 401, 403, 500]),
+    ("GET", "/admin/endpoints/{tag}"): frozenset([200, 400, 401, 403, 404]),
+    ("PUT", "/admin/endpoints/{tag}/enabled"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/admin/endpoints/{tag}/enabled"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/admin/apiVersion"): frozenset([200]),
+    ("GET", "/admin/dbStatistics"): frozenset([200, 401, 403, 500]),
+    ("GET", "/admin/version/latest"): frozenset([200, 401, 403, 503]),
+    ("DELETE", "/admin/db/{timeout}"): frozenset([200, 400, 401, 403, 500]),
+    ("GET", "/admin/db/export"): frozenset([200, 401, 403, 500]),
+    ("POST", "/admin/db/export"): frozenset([202, 401, 403, 500]),
+    ("GET", "/admin/db/export/{filename}"): frozenset([200, 401, 403, 404]),
+    ("DELETE", "/admin/db/export/{filename}"): frozenset([200, 401, 403, 404, 500]),
+    ("POST", "/admin/db/import"): frozenset([200, 400, 401, 403, 500]),
+    ("GET", "/root/db/export"): frozenset([200, 400, 401, 500]),
+    ("POST", "/root/db/export"): frozenset([202, 400, 401, 500]),
+    ("GET", "/root/db/export/{filename}"): frozenset([200, 400, 401, 404]),
+    ("DELETE", "/root/db/export/{filename}"): frozenset([200, 400, 401, 404, 500]),
+    ("POST", "/root/db/import"): frozenset([200, 400, 401, 500]),
+    ("GET", "/admin/plugin"): frozenset([200, 400, 401, 403, 500]),
+    ("POST", "/admin/plugin"): frozenset([200, 201, 400, 401, 403]),
+    ("GET", "/admin/plugin/logs"): frozenset([200, 403]),
+    ("GET", "/admin/plugin/{name}"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/admin/plugin/{name}"): frozenset([200, 400, 401, 403, 404, 500]),
+    ("DELETE", "/admin/plugin/{name}"): frozenset([200, 401, 403, 404, 500]),
+    ("DELETE", "/admin/plugin/{name}/last"): frozenset([200, 401, 403, 404, 500]),
+    ("PUT", "/admin/plugin/{name}/active"): frozenset([200, 401, 403, 404]),
+    ("DELETE", "/admin/plugin/{name}/active"): frozenset([200, 401, 403, 404]),
+    ("GET", "/admin/log"): frozenset([200, 403]),
+    ("POST", "/root/resetadminpassword"): frozenset([200, 400, 401, 500]),
+    ("POST", "/root/metrics"): frozenset([200, 400, 401]),
+    ("DELETE", "/root/metrics"): frozenset([200, 400, 401]),
+    ("GET", "/root/metrics/meters"): frozenset([200, 400, 401, 500, 503]),
+    ("GET", "/root/metrics/counters"): frozenset([200, 400, 401, 500, 503]),
+    ("GET", "/root/metrics/gauges"): frozenset([200, 400, 401, 500, 503]),
+    ("GET", "/root/metrics/timers"): frozenset([200, 400, 401, 500, 503]),
+    ("GET", "/root/metrics/histograms"): frozenset([200, 400, 401, 500, 503]),
+    ("GET", "/root/metrics/uptime"): frozenset([200, 400, 401]),
+    ("GET", "/root/configuration"): frozenset([200, 400, 401, 500]),
+    ("POST", "/root/configuration"): frozenset([200, 400, 401, 500]),
+}
+
+
 def create_app(
     impl: Handlers, *, title: str = "BaasBox REST API", serve_spec: bool = True
 ) -> FastAPI:
     """A FastAPI app serving every operation through `impl`, routes mounted in spec order."""
     app = FastAPI(title=title, openapi_url=None, docs_url=None, redoc_url=None)
-    install_error_handlers(app, ERROR_ENVELOPE)
+    install_error_handlers(app, ERROR_ENVELOPE, DECLARED_STATUSES)
     document = spec() if serve_spec else None
+    schemas = BodySchemas(document or spec)
 
     if document is not None:
 
@@ -2293,7 +2467,14 @@ def create_app(
         request: Request,
         auth: Credentials = update_current_user_deprecated_auth,
     ) -> Response:
-        body = await read_body(request, models.UpdateProfileRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.UpdateProfileRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1user/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_current_user_deprecated(
             auth=auth,
             body=body,
@@ -2318,7 +2499,14 @@ def create_app(
         request: Request,
         auth: Credentials = sign_up_auth,
     ) -> Response:
-        body = await read_body(request, models.SignUpRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.SignUpRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1user/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.sign_up(
             auth=auth,
             body=body,
@@ -2348,6 +2536,8 @@ def create_app(
             models.LoginRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1login/post/requestBody/content/application~1json/schema",
         )
         result = await impl.login(
             auth=auth,
@@ -2461,7 +2651,14 @@ def create_app(
         request: Request,
         auth: Credentials = update_current_user_auth,
     ) -> Response:
-        body = await read_body(request, models.UpdateProfileRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.UpdateProfileRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1me/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_current_user(
             auth=auth,
             body=body,
@@ -2520,7 +2717,14 @@ def create_app(
         request: Request,
         auth: Credentials = change_password_auth,
     ) -> Response:
-        body = await read_body(request, models.ChangePasswordRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ChangePasswordRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1me~1password/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.change_password(
             auth=auth,
             body=body,
@@ -2551,7 +2755,14 @@ def create_app(
         request: Request,
         auth: Credentials = change_username_auth,
     ) -> Response:
-        body = await read_body(request, models.ChangeUsernameRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ChangeUsernameRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1me~1username/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.change_username(
             auth=auth,
             body=body,
@@ -2610,7 +2821,14 @@ def create_app(
         request: Request,
         auth: Credentials = change_password_deprecated_auth,
     ) -> Response:
-        body = await read_body(request, models.ChangePasswordRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ChangePasswordRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1user~1password/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.change_password_deprecated(
             auth=auth,
             body=body,
@@ -2687,7 +2905,12 @@ def create_app(
         auth: Credentials = submit_password_reset_auth,
     ) -> Response:
         body = await read_body(
-            request, models.SubmitPasswordResetRequest, ("application/x-www-form-urlencoded",), True
+            request,
+            models.SubmitPasswordResetRequest,
+            ("application/x-www-form-urlencoded",),
+            True,
+            schemas,
+            "",
         )
         result = await impl.submit_password_reset(
             auth=auth,
@@ -2744,12 +2967,12 @@ def create_app(
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
         group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
         auth: Credentials = list_users_auth,
     ) -> Response:
         result = await impl.list_users(
@@ -2874,7 +3097,14 @@ def create_app(
         oauth_secret: Annotated[str | None, Query(alias="oauth_secret")] = None,
         auth: Credentials = link_social_network_auth,
     ) -> Response:
-        body = await read_body(request, models.SocialTokenRequest, ("application/json",), False)
+        body = await read_body(
+            request,
+            models.SocialTokenRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~1social~1{socialNetwork}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.link_social_network(
             auth=auth,
             social_network=social_network,
@@ -2905,7 +3135,14 @@ def create_app(
         oauth_secret: Annotated[str | None, Query(alias="oauth_secret")] = None,
         auth: Credentials = social_login_auth,
     ) -> Response:
-        body = await read_body(request, models.SocialTokenRequest, ("application/json",), False)
+        body = await read_body(
+            request,
+            models.SocialTokenRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~1social~1{socialNetwork}/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.social_login(
             auth=auth,
             social_network=social_network,
@@ -3091,12 +3328,12 @@ def create_app(
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
         group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
         auth: Credentials = list_my_followers_auth,
     ) -> Response:
         result = await impl.list_my_followers(
@@ -3141,12 +3378,12 @@ def create_app(
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
         group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
         auth: Credentials = list_followers_auth,
     ) -> Response:
         result = await impl.list_followers(
@@ -3192,12 +3429,12 @@ def create_app(
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
         group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
         auth: Credentials = list_my_following_auth,
     ) -> Response:
         result = await impl.list_my_following(
@@ -3242,12 +3479,12 @@ def create_app(
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
         group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
         auth: Credentials = list_following_auth,
     ) -> Response:
         result = await impl.list_following(
@@ -3382,7 +3619,14 @@ def create_app(
         verbose: Annotated[bool | None, Query(alias="verbose")] = None,
         auth: Credentials = send_push_auth,
     ) -> Response:
-        body = await read_body(request, models.SendPushRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.SendPushRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1push~1message/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.send_push(
             auth=auth,
             verbose=verbose,
@@ -3417,7 +3661,14 @@ def create_app(
         username: Annotated[str, Path(alias="username")],
         auth: Credentials = send_push_to_user_auth,
     ) -> Response:
-        body = await read_body(request, models.SendPushToUserRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.SendPushToUserRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1push~1message~1{username}/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.send_push_to_user(
             auth=auth,
             username=username,
@@ -3449,7 +3700,7 @@ def create_app(
     @app.api_route("/document/#{rid}", methods=["GET"], include_in_schema=False)
     async def get_document_by_rid(
         request: Request,
-        rid: Annotated[str, Path(alias="rid")],
+        rid: Annotated[str, Path(alias="rid", pattern="^[0-9]+:[0-9]+$")],
         with_acl: Annotated[bool | None, Query(alias="withAcl")] = None,
         auth: Credentials = get_document_by_rid_auth,
     ) -> Response:
@@ -3487,12 +3738,12 @@ def create_app(
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
         group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
         with_acl: Annotated[bool | None, Query(alias="withAcl")] = None,
         auth: Credentials = list_documents_auth,
     ) -> Response:
@@ -3539,7 +3790,14 @@ def create_app(
         collection: Annotated[str, Path(alias="collection")],
         auth: Credentials = create_document_auth,
     ) -> Response:
-        body = await read_body(request, models.CreateDocumentRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.CreateDocumentRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1document~1{collection}/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.create_document(
             auth=auth,
             collection=collection,
@@ -3645,7 +3903,14 @@ def create_app(
         id: Annotated[str, Path(alias="id")],
         auth: Credentials = update_document_auth,
     ) -> Response:
-        body = await read_body(request, models.UpdateDocumentRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.UpdateDocumentRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1document~1{collection}~1{id}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_document(
             auth=auth,
             collection=collection,
@@ -3715,7 +3980,13 @@ def create_app(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
-        field_path: Annotated[str, Path(alias="fieldPath")],
+        field_path: Annotated[
+            str,
+            Path(
+                alias="fieldPath",
+                pattern="^[A-Za-z0-9]+(%5B[0-9]+%5D|\\[[0-9]+\\])?(/?\\.[A-Za-z0-9]+(%5B[0-9]+%5D|\\[[0-9]+\\])?)*$",
+            ),
+        ],
         auth: Credentials = get_document_field_auth,
     ) -> Response:
         result = await impl.get_document_field(
@@ -3752,11 +4023,22 @@ def create_app(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
-        field_path: Annotated[str, Path(alias="fieldPath")],
+        field_path: Annotated[
+            str,
+            Path(
+                alias="fieldPath",
+                pattern="^[A-Za-z0-9]+(%5B[0-9]+%5D|\\[[0-9]+\\])?(/?\\.[A-Za-z0-9]+(%5B[0-9]+%5D|\\[[0-9]+\\])?)*$",
+            ),
+        ],
         auth: Credentials = update_document_field_auth,
     ) -> Response:
         body = await read_body(
-            request, models.UpdateDocumentFieldRequest, ("application/json",), True
+            request,
+            models.UpdateDocumentFieldRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1document~1{collection}~1{id}~1.{fieldPath}/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_document_field(
             auth=auth,
@@ -3800,12 +4082,12 @@ def create_app(
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
         group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
         auth: Credentials = list_linked_documents_auth,
     ) -> Response:
         result = await impl.list_linked_documents(
@@ -3854,7 +4136,14 @@ def create_app(
         id: Annotated[str, Path(alias="id")],
         auth: Credentials = update_document_acl_auth,
     ) -> Response:
-        body = await read_body(request, models.DocumentAcl, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.DocumentAcl,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1document~1{collection}~1{id}~1acl/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_document_acl(
             auth=auth,
             collection=collection,
@@ -4088,12 +4377,12 @@ def create_app(
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
         group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
         auth: Credentials = list_links_auth,
     ) -> Response:
         result = await impl.list_links(
@@ -4189,7 +4478,9 @@ def create_app(
         request: Request,
         auth: Credentials = upload_file_auth,
     ) -> Response:
-        body = await read_body(request, models.UploadFileRequest, ("multipart/form-data",), True)
+        body = await read_body(
+            request, models.UploadFileRequest, ("multipart/form-data",), True, schemas, ""
+        )
         result = await impl.upload_file(
             auth=auth,
             body=body,
@@ -4222,12 +4513,12 @@ def create_app(
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
         group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
         auth: Credentials = list_file_details_auth,
     ) -> Response:
         result = await impl.list_file_details(
@@ -4369,7 +4660,7 @@ def create_app(
         request: Request,
         id: Annotated[str, Path(alias="id")],
         download: Annotated[bool | None, Query(alias="download")] = None,
-        size_id: Annotated[int | None, Query(alias="sizeId")] = None,
+        size_id: Annotated[int | None, Query(alias="sizeId", ge=0)] = None,
         resize: Annotated[str | None, Query(alias="resize")] = None,
         auth: Credentials = download_file_auth,
     ) -> Response:
@@ -4713,7 +5004,7 @@ def create_app(
     async def get_asset_by_size_id(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        size_id: Annotated[int, Path(alias="sizeId")],
+        size_id: Annotated[int, Path(alias="sizeId", ge=0)],
         auth: Credentials = get_asset_by_size_id_auth,
     ) -> Response:
         result = await impl.get_asset_by_size_id(
@@ -4806,7 +5097,7 @@ def create_app(
     async def download_asset_by_size_id(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        size_id: Annotated[int, Path(alias="sizeId")],
+        size_id: Annotated[int, Path(alias="sizeId", ge=0)],
         auth: Credentials = download_asset_by_size_id_auth,
     ) -> Response:
         result = await impl.download_asset_by_size_id(
@@ -4879,6 +5170,8 @@ def create_app(
             Any,
             ("application/json", "application/x-www-form-urlencoded", "text/plain"),
             False,
+            schemas,
+            "/paths/~1plugin~1{name}/put/requestBody/content/application~1json/schema",
         )
         result = await impl.invoke_plugin_put(
             auth=auth,
@@ -4919,6 +5212,8 @@ def create_app(
             Any,
             ("application/json", "application/x-www-form-urlencoded", "text/plain"),
             False,
+            schemas,
+            "/paths/~1plugin~1{name}/post/requestBody/content/application~1json/schema",
         )
         result = await impl.invoke_plugin_post(
             auth=auth,
@@ -5028,6 +5323,8 @@ def create_app(
             Any,
             ("application/json", "application/x-www-form-urlencoded", "text/plain"),
             False,
+            schemas,
+            "/paths/~1plugin~1{name}~1{params}/put/requestBody/content/application~1json/schema",
         )
         result = await impl.invoke_plugin_put_with_path(
             auth=auth,
@@ -5070,6 +5367,8 @@ def create_app(
             Any,
             ("application/json", "application/x-www-form-urlencoded", "text/plain"),
             False,
+            schemas,
+            "/paths/~1plugin~1{name}~1{params}/post/requestBody/content/application~1json/schema",
         )
         result = await impl.invoke_plugin_post_with_path(
             auth=auth,
@@ -5142,12 +5441,12 @@ def create_app(
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
         group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
         auth: Credentials = admin_list_users_auth,
     ) -> Response:
         result = await impl.admin_list_users(
@@ -5189,7 +5488,14 @@ def create_app(
         request: Request,
         auth: Credentials = admin_create_user_auth,
     ) -> Response:
-        body = await read_body(request, models.AdminCreateUserRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.AdminCreateUserRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1admin~1user/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.admin_create_user(
             auth=auth,
             body=body,
@@ -5253,7 +5559,14 @@ def create_app(
         username: Annotated[str, Path(alias="username")],
         auth: Credentials = admin_update_user_auth,
     ) -> Response:
-        body = await read_body(request, models.AdminUpdateUserRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.AdminUpdateUserRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1admin~1user~1{username}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.admin_update_user(
             auth=auth,
             username=username,
@@ -5318,7 +5631,14 @@ def create_app(
         username: Annotated[str, Path(alias="username")],
         auth: Credentials = admin_set_user_password_auth,
     ) -> Response:
-        body = await read_body(request, models.SetUserPasswordRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.SetUserPasswordRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1admin~1user~1{username}~1password/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.admin_set_user_password(
             auth=auth,
             username=username,
@@ -5514,12 +5834,12 @@ def create_app(
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
         group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
         auth: Credentials = list_collections_auth,
     ) -> Response:
         result = await impl.list_collections(
@@ -5701,7 +6021,14 @@ def create_app(
         name: Annotated[str, Path(alias="name")],
         auth: Credentials = update_role_auth,
     ) -> Response:
-        body = await read_body(request, models.UpdateRoleRequest, ("application/json",), False)
+        body = await read_body(
+            request,
+            models.UpdateRoleRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~1admin~1role~1{name}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_role(
             auth=auth,
             name=name,
@@ -5732,7 +6059,14 @@ def create_app(
         name: Annotated[str, Path(alias="name")],
         auth: Credentials = create_role_auth,
     ) -> Response:
-        body = await read_body(request, models.CreateRoleRequest, ("application/json",), False)
+        body = await read_body(
+            request,
+            models.CreateRoleRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~1admin~1role~1{name}/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.create_role(
             auth=auth,
             name=name,
@@ -5792,12 +6126,12 @@ def create_app(
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
         group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
         auth: Credentials = list_assets_auth,
     ) -> Response:
         result = await impl.list_assets(
@@ -5844,6 +6178,8 @@ def create_app(
             models.CreateAssetRequest,
             ("application/x-www-form-urlencoded", "multipart/form-data"),
             True,
+            schemas,
+            "",
         )
         result = await impl.create_asset(
             auth=auth,
@@ -5991,7 +6327,12 @@ def create_app(
         auth: Credentials = set_configuration_section_auth,
     ) -> Response:
         body = await read_body(
-            request, models.SetConfigurationValueRequest, ("application/json",), False
+            request,
+            models.SetConfigurationValueRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~1admin~1configuration~1{section}/put/requestBody/content/application~1json/schema",
         )
         result = await impl.set_configuration_section(
             auth=auth,
@@ -6032,7 +6373,12 @@ def create_app(
         auth: Credentials = set_configuration_value_auth,
     ) -> Response:
         body = await read_body(
-            request, models.SetConfigurationValueRequest, ("application/json",), False
+            request,
+            models.SetConfigurationValueRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~1admin~1configuration~1{section}~1{subSection}~1{key}~1{value}/put/requestBody/content/application~1json/schema",
         )
         result = await impl.set_configuration_value(
             auth=auth,
@@ -6075,7 +6421,12 @@ def create_app(
         auth: Credentials = set_configuration_value_deprecated_auth,
     ) -> Response:
         body = await read_body(
-            request, models.SetConfigurationValueRequest, ("application/json",), False
+            request,
+            models.SetConfigurationValueRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~1admin~1configuration~1{section}~1{key}~1{value}/put/requestBody/content/application~1json/schema",
         )
         result = await impl.set_configuration_value_deprecated(
             auth=auth,
@@ -6118,6 +6469,8 @@ def create_app(
             models.SetConfigurationValueRequest,
             ("application/json", "multipart/form-data"),
             True,
+            schemas,
+            "/paths/~1admin~1configuration~1{section}~1{key}/put/requestBody/content/application~1json/schema",
         )
         result = await impl.set_configuration_value_from_body(
             auth=auth,
@@ -6341,7 +6694,7 @@ def create_app(
     @app.api_route("/admin/db/{timeout}", methods=["DELETE"], include_in_schema=False)
     async def drop_database(
         request: Request,
-        timeout_2: Annotated[int, Path(alias="timeout")],
+        timeout_2: Annotated[int, Path(alias="timeout", ge=0)],
         auth: Credentials = drop_database_auth,
     ) -> Response:
         result = await impl.drop_database(
@@ -6352,6 +6705,7 @@ def create_app(
             result,
             {
                 200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 500: Declared(models.ErrorResponse, "application/json", "json"),
@@ -6496,7 +6850,7 @@ def create_app(
         auth: Credentials = import_admin_db_auth,
     ) -> Response:
         body = await read_body(
-            request, models.ImportDatabaseRequest, ("multipart/form-data",), True
+            request, models.ImportDatabaseRequest, ("multipart/form-data",), True, schemas, ""
         )
         result = await impl.import_admin_db(
             auth=auth,
@@ -6624,7 +6978,7 @@ def create_app(
         auth: Credentials = import_root_db_auth,
     ) -> Response:
         body = await read_body(
-            request, models.ImportDatabaseRequest, ("multipart/form-data",), True
+            request, models.ImportDatabaseRequest, ("multipart/form-data",), True, schemas, ""
         )
         result = await impl.import_root_db(
             auth=auth,
@@ -6657,12 +7011,12 @@ def create_app(
         params: Annotated[list[str] | None, Query(alias="params")] = None,
         order_by: Annotated[str | None, Query(alias="orderBy")] = None,
         group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
         auth: Credentials = list_plugins_auth,
     ) -> Response:
         result = await impl.list_plugins(
@@ -6704,7 +7058,14 @@ def create_app(
         request: Request,
         auth: Credentials = create_plugin_auth,
     ) -> Response:
-        body = await read_body(request, models.CreatePluginRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.CreatePluginRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1admin~1plugin/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.create_plugin(
             auth=auth,
             body=body,
@@ -6786,7 +7147,14 @@ def create_app(
         name: Annotated[str, Path(alias="name")],
         auth: Credentials = update_plugin_auth,
     ) -> Response:
-        body = await read_body(request, models.UpdatePluginRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.UpdatePluginRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1admin~1plugin~1{name}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_plugin(
             auth=auth,
             name=name,
@@ -6958,7 +7326,12 @@ def create_app(
         auth: Credentials = reset_admin_password_auth,
     ) -> Response:
         body = await read_body(
-            request, models.ResetAdminPasswordRequest, ("application/json",), True
+            request,
+            models.ResetAdminPasswordRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1root~1resetadminpassword/post/requestBody/content/application~1json/schema",
         )
         result = await impl.reset_admin_password(
             auth=auth,
@@ -7198,7 +7571,12 @@ def create_app(
         auth: Credentials = override_root_configuration_auth,
     ) -> Response:
         body = await read_body(
-            request, models.OverrideRootConfigurationRequest, ("application/json",), True
+            request,
+            models.OverrideRootConfigurationRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1root~1configuration/post/requestBody/content/application~1json/schema",
         )
         result = await impl.override_root_configuration(
             auth=auth,
@@ -7215,4 +7593,876 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/user", methods=["PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_1(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, POST")
+
+    @app.api_route(
+        "/login",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_2(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/logout",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_3(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/logout/{pushToken}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_4(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/me", methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_5(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT")
+
+    @app.api_route(
+        "/me/suspend",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_6(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/me/password",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_7(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/me/username",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_8(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/user/suspend",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_9(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/user/password",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_10(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/user/{username}/password/reset",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_11(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/user/password/reset/{base64}",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_12(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/refresh",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_13(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_14(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/user/{username}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_15(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/user/{username}/exists",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_16(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/social",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_17(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/social/{socialNetwork}",
+        methods=["GET", "HEAD", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_18(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, POST, DELETE")
+
+    @app.api_route(
+        "/social/{socialNetwork}/authUrl",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_19(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/social/login/{socialNetwork}/callback",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_20(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/follow/{username}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_21(request: Request) -> Response:
+        return _method_not_allowed(request, "POST, DELETE")
+
+    @app.api_route(
+        "/followers",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_22(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/followers/{username}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_23(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/following",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_24(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/following/{username}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_25(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/push/enable/{os}/{pushToken}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_26(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/push/disable/{pushToken}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_27(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/push/device/{os}/{deviceId}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_28(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/push/message",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_29(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/push/message/{username}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_30(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/document/#{rid}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_31(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/document/{collection}",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_32(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/document/{collection}/count",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_33(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/document/{collection}/{id}",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_34(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/document/{collection}/{id}/.{fieldPath}",
+        methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_35(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT")
+
+    @app.api_route(
+        "/document/{collection}/{id}/{linkName}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_36(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/document/{collection}/{id}/acl",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_37(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/document/{collection}/{id}/{action}/user/{username}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_38(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/document/{collection}/{id}/{action}/role/{rolename}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_39(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/link/{sourceId}/{linkName}/{destId}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_40(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/link",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_41(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/link/{linkId}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_42(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    @app.api_route(
+        "/file",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_43(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/file/details",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_44(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/file/details/{id}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_45(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/file/attachedData/{id}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_46(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/file/content/{id}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_47(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/file/{id}", methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_48(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    @app.api_route(
+        "/file/{id}/{action}/user/{username}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_49(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/file/{id}/{action}/role/{rolename}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_50(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/asset/{name}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_51(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/asset/{name}/data",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_52(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/asset/{name}/download",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_53(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/asset/{name}/resize/{w}/{h}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_54(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/asset/{name}/resize/{perc}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_55(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/asset/{name}/resizeId/{sizeId}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_56(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/asset/{name}/download/resize/{w}/{h}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_57(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/asset/{name}/download/resize/{perc}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_58(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/asset/{name}/download/resizeId/{sizeId}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_59(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route("/plugin/{name}", methods=["PATCH", "OPTIONS", "TRACE"], include_in_schema=False)
+    async def _other_methods_60(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, POST, DELETE")
+
+    @app.api_route(
+        "/plugin/{name}/{params}", methods=["PATCH", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_61(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, POST, DELETE")
+
+    @app.api_route(
+        "/admin/user",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_62(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/admin/user/{username}",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_63(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/admin/user/{username}/password",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_64(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/admin/user/suspend/{username}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_65(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/admin/user/activate/{username}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_66(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/admin/following/{username}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_67(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/follow/{follower}/to/{theFollowed}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_68(request: Request) -> Response:
+        return _method_not_allowed(request, "POST, DELETE")
+
+    @app.api_route(
+        "/admin/collection",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_69(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/collection/{name}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_70(request: Request) -> Response:
+        return _method_not_allowed(request, "POST, DELETE")
+
+    @app.api_route(
+        "/admin/role",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_71(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/roles",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_72(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/role/{name}", methods=["PATCH", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_73(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, POST, DELETE")
+
+    @app.api_route(
+        "/admin/asset",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_74(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/admin/asset/{name}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_75(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    @app.api_route(
+        "/admin/configuration/dump.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_76(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/configuration/dump.txt",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_77(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/configuration/{section}",
+        methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_78(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT")
+
+    @app.api_route(
+        "/admin/configuration/{section}/{subSection}/{key}/{value}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_79(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/admin/configuration/{section}/{key}/{value}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_80(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/admin/configuration/{section}/{key}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_81(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/admin/endpoints",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_82(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/endpoints/{tag}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_83(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/endpoints/{tag}/enabled",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_84(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/admin/apiVersion",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_85(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/dbStatistics",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_86(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/version/latest",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_87(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/db/{timeout}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_88(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    @app.api_route(
+        "/admin/db/export",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_89(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/admin/db/export/{filename}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_90(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    @app.api_route(
+        "/admin/db/import",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_91(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/root/db/export",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_92(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/root/db/export/{filename}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_93(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    @app.api_route(
+        "/root/db/import",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_94(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/admin/plugin",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_95(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/admin/plugin/logs",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_96(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/plugin/{name}",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_97(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/admin/plugin/{name}/last",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_98(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    @app.api_route(
+        "/admin/plugin/{name}/active",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_99(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/admin/log",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_100(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/root/resetadminpassword",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_101(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/root/metrics",
+        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_102(request: Request) -> Response:
+        return _method_not_allowed(request, "POST, DELETE")
+
+    @app.api_route(
+        "/root/metrics/meters",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_103(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/root/metrics/counters",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_104(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/root/metrics/gauges",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_105(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/root/metrics/timers",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_106(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/root/metrics/histograms",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_107(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/root/metrics/uptime",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_108(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/root/configuration",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_109(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
     return app
+
+
+def _method_not_allowed(request: Request, allow: str) -> Response:
+    """OPTIONS lists the path's methods; any other undeclared method is a 405 that says them too."""
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers={"Allow": allow})
+    return ERROR_ENVELOPE.response(
+        "method_not_allowed",
+        f"{request.method} is not allowed here",
+        method=request.method,
+        path=request.url.path,
+        status=405,
+        headers={"Allow": allow},
+    )

@@ -6,4 +6,4 @@ Import what you need: `generated.connectycube.models`, `generated.connectycube.c
 
 SPEC_SOURCE = "specs/connectycube"
 SPEC_VERSION = "2026.1"
-SPEC_SHA256 = "0b443f340b974aba4d856e05edf047a5f12a88579cc28599161cb692f98d422c"
+SPEC_SHA256 = "ad5577602663ec8b372ec6d129938447ae388ac55bc59177a44b5dd02f84531d"

@@ -708,6 +708,7 @@ class MessageAttachment(BaseModel):
     """
 
     model_config = ConfigDict(
+        extra="allow",
         populate_by_name=True,
     )
     type: str | None = None
@@ -1436,7 +1437,9 @@ class UploadBlobFileRequest(BaseModel):
     """
     From the upload URL.
     """
-    file: Annotated[str, Field(json_schema_extra={"contentMediaType": "application/octet-stream"})]
+    file: Annotated[
+        bytes, Field(json_schema_extra={"contentMediaType": "application/octet-stream"})
+    ]
     """
     The file content; must come last.
     """
@@ -2145,6 +2148,7 @@ class CreateMessageRequest1(BaseModel):
     """
 
     model_config = ConfigDict(
+        extra="allow",
         populate_by_name=True,
     )
     chat_dialog_id: str
@@ -2179,6 +2183,7 @@ class CreateMessageRequest2(BaseModel):
     """
 
     model_config = ConfigDict(
+        extra="allow",
         populate_by_name=True,
     )
     chat_dialog_id: str | None = None

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from . import models
 from ._server_runtime import (
     ApiProblem,
+    BodySchemas,
     Declared,
     ErrorEnvelope,
     NotImplementedOperation,
@@ -1756,13 +1757,115 @@ def spec() -> dict[str, Any]:
     return document
 
 
+# (method, route path) -> the statuses the operation documents; errors are answered with one of them
+DECLARED_STATUSES: dict[tuple[str, str], frozenset[int]] = {
+    ("POST", "/"): frozenset([201, 400, 403]),
+    ("GET", "/address_book"): frozenset([200, 401, 403]),
+    ("POST", "/address_book"): frozenset([200, 401, 403, 422]),
+    ("GET", "/address_book/registered_users"): frozenset([200, 401, 403]),
+    ("GET", "/admin/chat/list"): frozenset([200, 401, 403]),
+    ("GET", "/admin/chat/messages/list"): frozenset([200, 401, 403]),
+    ("PUT", "/admin/chat/{dialog_id}"): frozenset([200, 401, 403, 404, 422]),
+    ("POST", "/admin/meetings"): frozenset([201, 200, 401, 403, 422]),
+    ("GET", "/admin/meetings/recordings/{meeting_id}"): frozenset([200, 401, 403, 404]),
+    ("DELETE", "/admin/meetings/recordings/{meeting_id}"): frozenset([200, 401, 403, 404]),
+    ("GET", "/admin/stats/dialogs/created-per-day"): frozenset([200, 401, 403]),
+    ("GET", "/admin/stats/dialogs/created-total"): frozenset([200, 401, 403]),
+    ("GET", "/admin/stats/messages/sent-per-day"): frozenset([200, 401, 403]),
+    ("GET", "/admin/stats/messages/sent-total"): frozenset([200, 401, 403]),
+    ("DELETE", "/admin/user/{user_id}"): frozenset([200, 401, 403, 404]),
+    ("GET", "/blobs"): frozenset([200, 401, 403]),
+    ("POST", "/blobs"): frozenset([201, 200, 401, 403, 422]),
+    ("GET", "/blobs/{blob_id}"): frozenset([200, 302, 401, 403, 404]),
+    ("PUT", "/blobs/{blob_id}"): frozenset([200, 401, 403, 404, 422]),
+    ("DELETE", "/blobs/{blob_id}"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/blobs/{blob_id}/complete"): frozenset([200, 401, 403, 404, 422]),
+    ("GET", "/blobs/{blob_uid}/download"): frozenset([301, 302, 401, 403, 404]),
+    ("GET", "/blobs/{blob_uid}/object"): frozenset([200, 401, 404]),
+    ("POST", "/calls/reject"): frozenset([200, 401, 403, 422]),
+    ("GET", "/chat/Dialog"): frozenset([200, 401, 403, 422]),
+    ("POST", "/chat/Dialog"): frozenset([201, 200, 401, 403, 422]),
+    ("DELETE", "/chat/Dialog/clearHistory/{dialog_id}"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/chat/Dialog/{dialog_id}"): frozenset([200, 401, 403, 404, 422]),
+    ("DELETE", "/chat/Dialog/{dialog_id}"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/chat/Dialog/{dialog_id}/admins"): frozenset([200, 401, 403, 404, 422]),
+    ("GET", "/chat/Dialog/{dialog_id}/notifications"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/chat/Dialog/{dialog_id}/notifications"): frozenset([200, 401, 403, 404, 422]),
+    ("GET", "/chat/Dialog/{dialog_id}/occupants"): frozenset([200, 401, 403, 404]),
+    ("POST", "/chat/Dialog/{dialog_id}/subscribe"): frozenset([200, 401, 403, 404]),
+    ("DELETE", "/chat/Dialog/{dialog_id}/subscribe"): frozenset([200, 401, 403, 404]),
+    ("GET", "/chat/dialog/{dialog_id}/block"): frozenset([200, 401, 403, 404]),
+    ("POST", "/chat/dialog/{dialog_id}/block"): frozenset([200, 401, 403, 404]),
+    ("DELETE", "/chat/dialog/{dialog_id}/block"): frozenset([200, 401, 403, 404]),
+    ("GET", "/chat/Message"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/chat/Message"): frozenset([200, 401, 403, 404, 422]),
+    ("POST", "/chat/Message"): frozenset([201, 200, 401, 403, 404, 422]),
+    ("POST", "/chat/Message/system"): frozenset([200, 401, 403, 422]),
+    ("GET", "/chat/Message/unread"): frozenset([200, 401, 403]),
+    ("PUT", "/chat/Message/{message_id}"): frozenset([200, 401, 403, 404, 422]),
+    ("DELETE", "/chat/Message/{message_id}"): frozenset([200, 401, 403, 404]),
+    ("GET", "/chat/Message/{message_id}/reactions"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/chat/Message/{message_id}/reactions"): frozenset([200, 401, 403, 404, 422]),
+    ("GET", "/chat/search"): frozenset([200, 401, 403, 422]),
+    ("GET", "/data/{class_name}"): frozenset([200, 401, 403, 404, 422]),
+    ("POST", "/data/{class_name}"): frozenset([201, 200, 401, 403, 404, 422]),
+    ("PUT", "/data/{class_name}/by_criteria"): frozenset([200, 401, 403, 404, 422]),
+    ("DELETE", "/data/{class_name}/by_criteria"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/data/{class_name}/multi"): frozenset([200, 401, 403, 404, 422]),
+    ("POST", "/data/{class_name}/multi"): frozenset([201, 200, 401, 403, 404, 422]),
+    ("GET", "/data/{class_name}/{record_id}"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/data/{class_name}/{record_id}"): frozenset([200, 401, 403, 404, 422]),
+    ("DELETE", "/data/{class_name}/{record_id}"): frozenset([200, 401, 403, 404]),
+    ("POST", "/events"): frozenset([201, 200, 401, 403, 422]),
+    ("POST", "/login"): frozenset([202, 200, 401, 422]),
+    ("DELETE", "/login"): frozenset([200, 401, 403]),
+    ("GET", "/meetings"): frozenset([200, 401, 403]),
+    ("POST", "/meetings"): frozenset([201, 200, 401, 403, 422]),
+    ("GET", "/meetings/recordings/{meeting_id}"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/meetings/{meeting_id}"): frozenset([200, 401, 403, 404, 422]),
+    ("DELETE", "/meetings/{meeting_id}"): frozenset([200, 401, 403, 404]),
+    ("GET", "/session"): frozenset([200, 401]),
+    ("POST", "/session"): frozenset([201, 200, 400, 401, 422]),
+    ("DELETE", "/session"): frozenset([200, 401, 404]),
+    ("POST", "/session/web"): frozenset([201, 401, 422]),
+    ("PATCH", "/session/web"): frozenset([200, 401, 403, 404]),
+    ("GET", "/subscriptions"): frozenset([200, 401, 403, 404]),
+    ("POST", "/subscriptions"): frozenset([201, 200, 401, 403, 422]),
+    ("DELETE", "/subscriptions/{subscription_id}"): frozenset([200, 401, 403, 404]),
+    ("POST", "/unfurl"): frozenset([200, 400, 401]),
+    ("GET", "/users"): frozenset([200, 401, 403]),
+    ("POST", "/users"): frozenset([201, 200, 401, 403, 422]),
+    ("GET", "/users/by_email"): frozenset([200, 401, 404]),
+    ("GET", "/users/by_facebook_id"): frozenset([200, 401, 404]),
+    ("GET", "/users/by_full_name"): frozenset([200, 401]),
+    ("GET", "/users/by_login"): frozenset([200, 401, 404]),
+    ("GET", "/users/by_tags"): frozenset([200, 401]),
+    ("GET", "/users/by_twitter_id"): frozenset([200, 401, 404]),
+    ("GET", "/users/external/{external_user_id}"): frozenset([200, 401, 404]),
+    ("DELETE", "/users/external/{external_user_id}"): frozenset([200, 401, 403, 404]),
+    ("GET", "/users/online"): frozenset([200, 401]),
+    ("GET", "/users/password/reset"): frozenset([200, 401, 404, 422]),
+    ("POST", "/users/password/reset"): frozenset([200, 401, 404, 422]),
+    ("GET", "/users/phone"): frozenset([200, 401, 404]),
+    ("GET", "/users/v2"): frozenset([200, 401, 422]),
+    ("GET", "/users/{user_id}"): frozenset([200, 401, 404]),
+    ("PUT", "/users/{user_id}"): frozenset([200, 401, 403, 404, 422]),
+    ("DELETE", "/users/{user_id}"): frozenset([200, 401, 403, 404]),
+    ("GET", "/whiteboards"): frozenset([200, 401, 403, 404]),
+    ("POST", "/whiteboards"): frozenset([201, 200, 401, 403, 404, 422]),
+    ("PUT", "/whiteboards/{whiteboard_id}"): frozenset([200, 401, 403, 404, 422]),
+    ("DELETE", "/whiteboards/{whiteboard_id}"): frozenset([200, 401, 403, 404]),
+}
+
+
 def create_app(
     impl: Handlers, *, title: str = "ConnectyCube REST API", serve_spec: bool = True
 ) -> FastAPI:
     """A FastAPI app serving every operation through `impl`, routes mounted in spec order."""
     app = FastAPI(title=title, openapi_url=None, docs_url=None, redoc_url=None)
-    install_error_handlers(app, ERROR_ENVELOPE)
+    install_error_handlers(app, ERROR_ENVELOPE, DECLARED_STATUSES)
     document = spec() if serve_spec else None
+    schemas = BodySchemas(document or spec)
 
     if document is not None:
 
@@ -1779,7 +1882,7 @@ def create_app(
         auth: Credentials = upload_blob_file_auth,
     ) -> Response:
         body = await read_body(
-            request, models.UploadBlobFileRequest, ("multipart/form-data",), True
+            request, models.UploadBlobFileRequest, ("multipart/form-data",), True, schemas, ""
         )
         result = await impl.upload_blob_file(
             auth=auth,
@@ -1813,6 +1916,7 @@ def create_app(
             {
                 200: Declared(list[models.AddressBookContact], "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -1826,7 +1930,12 @@ def create_app(
         auth: Credentials = upload_address_book_auth,
     ) -> Response:
         body = await read_body(
-            request, models.UploadAddressBookRequest, ("application/json",), True
+            request,
+            models.UploadAddressBookRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1address_book/post/requestBody/content/application~1json/schema",
         )
         result = await impl.upload_address_book(
             auth=auth,
@@ -1837,6 +1946,7 @@ def create_app(
             {
                 200: Declared(models.AddressBookUploadResult, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
@@ -1864,6 +1974,7 @@ def create_app(
             {
                 200: Declared(models.RegisteredContacts, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -1874,8 +1985,8 @@ def create_app(
     @app.api_route("/admin/chat/list", methods=["GET"], include_in_schema=False)
     async def admin_list_dialogs(
         request: Request,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         sort_asc: Annotated[
             Literal["created_at", "updated_at", "_id"] | None, Query(alias="sort_asc")
         ] = None,
@@ -1933,8 +2044,8 @@ def create_app(
     @app.api_route("/admin/chat/messages/list", methods=["GET"], include_in_schema=False)
     async def admin_list_messages(
         request: Request,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         sort_asc: Annotated[
             Literal["created_at", "updated_at", "_id"] | None, Query(alias="sort_asc")
         ] = None,
@@ -1996,7 +2107,12 @@ def create_app(
         auth: Credentials = admin_update_dialog_auth,
     ) -> Response:
         body = await read_body(
-            request, models.AdminUpdateDialogRequest, ("application/json",), True
+            request,
+            models.AdminUpdateDialogRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1admin~1chat~1{dialog_id}/put/requestBody/content/application~1json/schema",
         )
         result = await impl.admin_update_dialog(
             auth=auth,
@@ -2026,7 +2142,12 @@ def create_app(
         auth: Credentials = admin_create_meeting_auth,
     ) -> Response:
         body = await read_body(
-            request, models.AdminCreateMeetingRequest, ("application/json",), True
+            request,
+            models.AdminCreateMeetingRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1admin~1meetings/post/requestBody/content/application~1json/schema",
         )
         result = await impl.admin_create_meeting(
             auth=auth,
@@ -2111,8 +2232,8 @@ def create_app(
         start_date: Annotated[int | None, Query(alias="start_date")] = None,
         end_date: Annotated[int | None, Query(alias="end_date")] = None,
         types: Annotated[list[int] | None, Query(alias="types[]")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        offset: Annotated[int | None, Query(alias="offset")] = None,
+        limit: Annotated[int | None, Query(alias="limit", ge=1)] = None,
+        offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
         auth: Credentials = get_dialogs_created_per_day_auth,
     ) -> Response:
         result = await impl.get_dialogs_created_per_day(
@@ -2172,8 +2293,8 @@ def create_app(
         request: Request,
         start_date: Annotated[int | None, Query(alias="start_date")] = None,
         end_date: Annotated[int | None, Query(alias="end_date")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        offset: Annotated[int | None, Query(alias="offset")] = None,
+        limit: Annotated[int | None, Query(alias="limit", ge=1)] = None,
+        offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
         auth: Credentials = get_messages_sent_per_day_auth,
     ) -> Response:
         result = await impl.get_messages_sent_per_day(
@@ -2250,8 +2371,8 @@ def create_app(
     @app.api_route("/blobs", methods=["GET"], include_in_schema=False)
     async def list_blobs(
         request: Request,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
         auth: Credentials = list_blobs_auth,
     ) -> Response:
         result = await impl.list_blobs(
@@ -2264,6 +2385,7 @@ def create_app(
             {
                 200: Declared(models.BlobPage, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -2276,7 +2398,14 @@ def create_app(
         request: Request,
         auth: Credentials = create_blob_auth,
     ) -> Response:
-        body = await read_body(request, models.CreateBlobRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.CreateBlobRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1blobs/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.create_blob(
             auth=auth,
             body=body,
@@ -2287,6 +2416,7 @@ def create_app(
                 201: Declared(models.BlobEnvelope, "application/json", "json"),
                 200: Declared(models.BlobEnvelope, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
             },
             201,
@@ -2328,7 +2458,14 @@ def create_app(
         blob_id: Annotated[int, Path(alias="blob_id")],
         auth: Credentials = update_blob_auth,
     ) -> Response:
-        body = await read_body(request, models.UpdateBlobRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.UpdateBlobRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1blobs~1{blob_id}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_blob(
             auth=auth,
             blob_id=blob_id,
@@ -2380,7 +2517,12 @@ def create_app(
         auth: Credentials = complete_blob_upload_auth,
     ) -> Response:
         body = await read_body(
-            request, models.CompleteBlobUploadRequest, ("application/json",), True
+            request,
+            models.CompleteBlobUploadRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1blobs~1{blob_id}~1complete/put/requestBody/content/application~1json/schema",
         )
         result = await impl.complete_blob_upload(
             auth=auth,
@@ -2392,6 +2534,7 @@ def create_app(
             {
                 200: Declared(None, None, "empty"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 404: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
             },
@@ -2456,7 +2599,14 @@ def create_app(
         request: Request,
         auth: Credentials = reject_call_auth,
     ) -> Response:
-        body = await read_body(request, models.RejectCallRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.RejectCallRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1calls~1reject/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.reject_call(
             auth=auth,
             body=body,
@@ -2466,6 +2616,7 @@ def create_app(
             {
                 200: Declared(models.EmptyObject, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
@@ -2477,8 +2628,8 @@ def create_app(
     @app.api_route("/chat/Dialog", methods=["GET"], include_in_schema=False)
     async def list_dialogs(
         request: Request,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
         sort_asc: Annotated[str | None, Query(alias="sort_asc")] = None,
         sort_desc: Annotated[str | None, Query(alias="sort_desc")] = None,
@@ -2635,6 +2786,7 @@ def create_app(
             {
                 200: Declared(models.DialogPage, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
@@ -2648,7 +2800,14 @@ def create_app(
         request: Request,
         auth: Credentials = create_dialog_auth,
     ) -> Response:
-        body = await read_body(request, models.CreateDialogRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.CreateDialogRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1chat~1Dialog/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.create_dialog(
             auth=auth,
             body=body,
@@ -2702,7 +2861,14 @@ def create_app(
         dialog_id: Annotated[str, Path(alias="dialog_id")],
         auth: Credentials = update_dialog_auth,
     ) -> Response:
-        body = await read_body(request, models.UpdateDialogRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.UpdateDialogRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1chat~1Dialog~1{dialog_id}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_dialog(
             auth=auth,
             dialog_id=dialog_id,
@@ -2756,7 +2922,12 @@ def create_app(
         auth: Credentials = update_dialog_admins_auth,
     ) -> Response:
         body = await read_body(
-            request, models.UpdateDialogAdminsRequest, ("application/json",), True
+            request,
+            models.UpdateDialogAdminsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1chat~1Dialog~1{dialog_id}~1admins/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_dialog_admins(
             auth=auth,
@@ -2797,6 +2968,7 @@ def create_app(
             {
                 200: Declared(models.DialogNotificationsResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
@@ -2816,7 +2988,12 @@ def create_app(
         auth: Credentials = update_dialog_notifications_auth,
     ) -> Response:
         body = await read_body(
-            request, models.DialogNotificationsRequest, ("application/json",), True
+            request,
+            models.DialogNotificationsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1chat~1Dialog~1{dialog_id}~1notifications/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_dialog_notifications(
             auth=auth,
@@ -2828,6 +3005,7 @@ def create_app(
             {
                 200: Declared(models.DialogNotificationsResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 404: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
             },
@@ -2841,8 +3019,8 @@ def create_app(
     async def list_dialog_occupants(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         auth: Credentials = list_dialog_occupants_auth,
     ) -> Response:
         result = await impl.list_dialog_occupants(
@@ -2856,6 +3034,7 @@ def create_app(
             {
                 200: Declared(models.DialogOccupants, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
@@ -2907,6 +3086,7 @@ def create_app(
             {
                 200: Declared(None, None, "empty"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
@@ -2947,7 +3127,14 @@ def create_app(
         dialog_id: Annotated[str, Path(alias="dialog_id")],
         auth: Credentials = block_dialog_user_auth,
     ) -> Response:
-        body = await read_body(request, models.DialogBlockRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.DialogBlockRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1chat~1dialog~1{dialog_id}~1block/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.block_dialog_user(
             auth=auth,
             dialog_id=dialog_id,
@@ -2973,7 +3160,14 @@ def create_app(
         dialog_id: Annotated[str, Path(alias="dialog_id")],
         auth: Credentials = unblock_dialog_user_auth,
     ) -> Response:
-        body = await read_body(request, models.DialogBlockRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.DialogBlockRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1chat~1dialog~1{dialog_id}~1block/delete/requestBody/content/application~1json/schema",
+        )
         result = await impl.unblock_dialog_user(
             auth=auth,
             dialog_id=dialog_id,
@@ -2997,8 +3191,8 @@ def create_app(
     async def list_messages(
         request: Request,
         chat_dialog_id: Annotated[str | None, Query(alias="chat_dialog_id")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
         sort_asc: Annotated[str | None, Query(alias="sort_asc")] = None,
         sort_desc: Annotated[str | None, Query(alias="sort_desc")] = None,
         mark_as_read: Annotated[int | None, Query(alias="mark_as_read")] = None,
@@ -3176,7 +3370,14 @@ def create_app(
         request: Request,
         auth: Credentials = update_dialog_messages_auth,
     ) -> Response:
-        body = await read_body(request, models.UpdateMessageRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.UpdateMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1chat~1Message/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_dialog_messages(
             auth=auth,
             body=body,
@@ -3186,6 +3387,7 @@ def create_app(
             {
                 200: Declared(None, None, "empty"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 404: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
             },
@@ -3200,7 +3402,14 @@ def create_app(
         request: Request,
         auth: Credentials = create_message_auth,
     ) -> Response:
-        body = await read_body(request, models.CreateMessageRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.CreateMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1chat~1Message/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.create_message(
             auth=auth,
             body=body,
@@ -3227,7 +3436,12 @@ def create_app(
         auth: Credentials = send_system_message_auth,
     ) -> Response:
         body = await read_body(
-            request, models.SendSystemMessageRequest, ("application/json",), True
+            request,
+            models.SendSystemMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1chat~1Message~1system/post/requestBody/content/application~1json/schema",
         )
         result = await impl.send_system_message(
             auth=auth,
@@ -3238,6 +3452,7 @@ def create_app(
             {
                 200: Declared(models.SystemMessageResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
@@ -3263,6 +3478,7 @@ def create_app(
             {
                 200: Declared(models.UnreadMessagesCount, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -3276,7 +3492,14 @@ def create_app(
         message_id: Annotated[str, Path(alias="message_id")],
         auth: Credentials = update_messages_auth,
     ) -> Response:
-        body = await read_body(request, models.UpdateMessageRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.UpdateMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1chat~1Message~1{message_id}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_messages(
             auth=auth,
             message_id=message_id,
@@ -3340,6 +3563,7 @@ def create_app(
             {
                 200: Declared(models.MessageReactionUsers, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
@@ -3357,7 +3581,12 @@ def create_app(
         auth: Credentials = update_message_reactions_auth,
     ) -> Response:
         body = await read_body(
-            request, models.UpdateMessageReactionsRequest, ("application/json",), True
+            request,
+            models.UpdateMessageReactionsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1chat~1Message~1{message_id}~1reactions/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_message_reactions(
             auth=auth,
@@ -3369,6 +3598,7 @@ def create_app(
             {
                 200: Declared(None, None, "empty"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 404: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
             },
@@ -3381,11 +3611,11 @@ def create_app(
     @app.api_route("/chat/search", methods=["GET"], include_in_schema=False)
     async def search_chat(
         request: Request,
-        search_text: Annotated[str, Query(alias="search_text")],
+        search_text: Annotated[str, Query(alias="search_text", min_length=5)],
         chat_dialog_ids: Annotated[str | None, Query(alias="chat_dialog_ids")] = None,
         start_date: Annotated[str | int | None, Query(alias="start_date")] = None,
         end_date: Annotated[str | int | None, Query(alias="end_date")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
         auth: Credentials = search_chat_auth,
     ) -> Response:
         result = await impl.search_chat(
@@ -3401,6 +3631,7 @@ def create_app(
             {
                 200: Declared(models.ChatSearchResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
@@ -3413,8 +3644,8 @@ def create_app(
     async def list_custom_objects(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=-1)] = None,
         count: Annotated[int | None, Query(alias="count")] = None,
         sort_asc: Annotated[str | None, Query(alias="sort_asc")] = None,
         sort_desc: Annotated[str | None, Query(alias="sort_desc")] = None,
@@ -3551,6 +3782,8 @@ def create_app(
             models.CreateCustomObjectRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1data~1{class_name}/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_custom_object(
             auth=auth,
@@ -3586,6 +3819,8 @@ def create_app(
             models.UpdateCustomObjectsByCriteriaRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1data~1{class_name}~1by_criteria/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_custom_objects_by_criteria(
             auth=auth,
@@ -3732,6 +3967,8 @@ def create_app(
             models.UpdateCustomObjectsRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1data~1{class_name}~1multi/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_custom_objects(
             auth=auth,
@@ -3764,6 +4001,8 @@ def create_app(
             models.CreateCustomObjectsRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1data~1{class_name}~1multi/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_custom_objects(
             auth=auth,
@@ -3830,6 +4069,8 @@ def create_app(
             models.UpdateCustomObjectRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1data~1{class_name}~1{record_id}/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_custom_object(
             auth=auth,
@@ -3888,6 +4129,8 @@ def create_app(
             models.CreateEventRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1events/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_event(
             auth=auth,
@@ -3918,6 +4161,8 @@ def create_app(
             models.LoginRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1login/post/requestBody/content/application~1json/schema",
         )
         result = await impl.login_user(
             auth=auth,
@@ -3950,6 +4195,7 @@ def create_app(
             {
                 200: Declared(None, None, "empty"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -3961,8 +4207,8 @@ def create_app(
     async def list_meetings(
         request: Request,
         id: Annotated[str | None, Query(alias="_id")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        offset: Annotated[int | None, Query(alias="offset")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
+        offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
         scheduled: Annotated[bool | None, Query(alias="scheduled")] = None,
         start_date: Annotated[int | None, Query(alias="start_date")] = None,
         start_date_gt: Annotated[int | None, Query(alias="start_date[gt]")] = None,
@@ -4018,6 +4264,7 @@ def create_app(
             {
                 200: Declared(list[models.Meeting], "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -4030,7 +4277,14 @@ def create_app(
         request: Request,
         auth: Credentials = create_meeting_auth,
     ) -> Response:
-        body = await read_body(request, models.CreateMeetingRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.CreateMeetingRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1meetings/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.create_meeting(
             auth=auth,
             body=body,
@@ -4041,6 +4295,7 @@ def create_app(
                 201: Declared(models.Meeting, "application/json", "json"),
                 200: Declared(models.Meeting, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
             },
             201,
@@ -4081,7 +4336,14 @@ def create_app(
         meeting_id: Annotated[str, Path(alias="meeting_id")],
         auth: Credentials = update_meeting_auth,
     ) -> Response:
-        body = await read_body(request, models.UpdateMeetingRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.UpdateMeetingRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1meetings~1{meeting_id}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_meeting(
             auth=auth,
             meeting_id=meeting_id,
@@ -4156,6 +4418,8 @@ def create_app(
             models.CreateSessionRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1session/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_session(
             auth=auth,
@@ -4207,6 +4471,8 @@ def create_app(
             models.CreateWebSessionRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1session~1web/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_web_session(
             auth=auth,
@@ -4231,7 +4497,12 @@ def create_app(
         auth: Credentials = upgrade_web_session_auth,
     ) -> Response:
         body = await read_body(
-            request, models.UpgradeWebSessionRequest, ("application/json",), True
+            request,
+            models.UpgradeWebSessionRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1session~1web/patch/requestBody/content/application~1json/schema",
         )
         result = await impl.upgrade_web_session(
             auth=auth,
@@ -4242,6 +4513,7 @@ def create_app(
             {
                 200: Declared(None, None, "empty"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
@@ -4263,6 +4535,7 @@ def create_app(
             {
                 200: Declared(list[models.SubscriptionEnvelope], "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
@@ -4277,7 +4550,12 @@ def create_app(
         auth: Credentials = create_subscription_auth,
     ) -> Response:
         body = await read_body(
-            request, models.CreateSubscriptionRequest, ("application/json",), True
+            request,
+            models.CreateSubscriptionRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1subscriptions/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_subscription(
             auth=auth,
@@ -4289,6 +4567,7 @@ def create_app(
                 201: Declared(list[models.SubscriptionEnvelope], "application/json", "json"),
                 200: Declared(list[models.SubscriptionEnvelope], "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
             },
             201,
@@ -4312,6 +4591,7 @@ def create_app(
             {
                 200: Declared(None, None, "empty"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
@@ -4325,7 +4605,14 @@ def create_app(
         request: Request,
         auth: Credentials = get_link_preview_auth,
     ) -> Response:
-        body = await read_body(request, models.LinkPreviewRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.LinkPreviewRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1unfurl/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.get_link_preview(
             auth=auth,
             body=body,
@@ -4346,8 +4633,8 @@ def create_app(
     @app.api_route("/users", methods=["GET"], include_in_schema=False)
     async def list_users(
         request: Request,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
         filter: Annotated[list[str] | None, Query(alias="filter[]")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
         auth: Credentials = list_users_auth,
@@ -4377,7 +4664,14 @@ def create_app(
         request: Request,
         auth: Credentials = create_user_auth,
     ) -> Response:
-        body = await read_body(request, models.CreateUserRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.CreateUserRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1users/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.create_user(
             auth=auth,
             body=body,
@@ -4451,8 +4745,8 @@ def create_app(
     async def list_users_by_full_name(
         request: Request,
         full_name: Annotated[str, Query(alias="full_name")],
-        page: Annotated[int | None, Query(alias="page")] = None,
-        per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
         auth: Credentials = list_users_by_full_name_auth,
     ) -> Response:
         result = await impl.list_users_by_full_name(
@@ -4500,8 +4794,8 @@ def create_app(
     async def list_users_by_tags(
         request: Request,
         tags: Annotated[str, Query(alias="tags")],
-        page: Annotated[int | None, Query(alias="page")] = None,
-        per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
         auth: Credentials = list_users_by_tags_auth,
     ) -> Response:
         result = await impl.list_users_by_tags(
@@ -4601,8 +4895,8 @@ def create_app(
     @app.api_route("/users/online", methods=["GET"], include_in_schema=False)
     async def list_online_users(
         request: Request,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        offset: Annotated[int | None, Query(alias="offset")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
+        offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
         auth: Credentials = list_online_users_auth,
     ) -> Response:
@@ -4657,7 +4951,14 @@ def create_app(
         request: Request,
         auth: Credentials = reset_password_auth,
     ) -> Response:
-        body = await read_body(request, models.ResetPasswordRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ResetPasswordRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1users~1password~1reset/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.reset_password(
             auth=auth,
             body=body,
@@ -4702,49 +5003,61 @@ def create_app(
     @app.api_route("/users/v2", methods=["GET"], include_in_schema=False)
     async def search_users(
         request: Request,
-        offset: Annotated[int | None, Query(alias="offset")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
         sort_asc: Annotated[str | None, Query(alias="sort_asc")] = None,
         sort_desc: Annotated[str | None, Query(alias="sort_desc")] = None,
         id: Annotated[int | None, Query(alias="id")] = None,
         id_in: Annotated[list[int] | None, Query(alias="id[in][]")] = None,
-        id_start_with: Annotated[str | None, Query(alias="id[start_with]")] = None,
+        id_start_with: Annotated[str | None, Query(alias="id[start_with]", min_length=4)] = None,
         id_nin: Annotated[list[int] | None, Query(alias="id[nin][]")] = None,
         login: Annotated[str | None, Query(alias="login")] = None,
         login_in: Annotated[list[str] | None, Query(alias="login[in][]")] = None,
-        login_start_with: Annotated[str | None, Query(alias="login[start_with]")] = None,
+        login_start_with: Annotated[
+            str | None, Query(alias="login[start_with]", min_length=4)
+        ] = None,
         login_nin: Annotated[list[str] | None, Query(alias="login[nin][]")] = None,
         email: Annotated[str | None, Query(alias="email")] = None,
         email_in: Annotated[list[str] | None, Query(alias="email[in][]")] = None,
-        email_start_with: Annotated[str | None, Query(alias="email[start_with]")] = None,
+        email_start_with: Annotated[
+            str | None, Query(alias="email[start_with]", min_length=4)
+        ] = None,
         email_nin: Annotated[list[str] | None, Query(alias="email[nin][]")] = None,
         full_name: Annotated[str | None, Query(alias="full_name")] = None,
         full_name_in: Annotated[list[str] | None, Query(alias="full_name[in][]")] = None,
-        full_name_start_with: Annotated[str | None, Query(alias="full_name[start_with]")] = None,
+        full_name_start_with: Annotated[
+            str | None, Query(alias="full_name[start_with]", min_length=4)
+        ] = None,
         full_name_nin: Annotated[list[str] | None, Query(alias="full_name[nin][]")] = None,
         phone: Annotated[str | None, Query(alias="phone")] = None,
         phone_in: Annotated[list[str] | None, Query(alias="phone[in][]")] = None,
-        phone_start_with: Annotated[str | None, Query(alias="phone[start_with]")] = None,
+        phone_start_with: Annotated[
+            str | None, Query(alias="phone[start_with]", min_length=4)
+        ] = None,
         phone_nin: Annotated[list[str] | None, Query(alias="phone[nin][]")] = None,
         external_id: Annotated[str | None, Query(alias="external_id")] = None,
         external_id_in: Annotated[list[str] | None, Query(alias="external_id[in][]")] = None,
         external_id_start_with: Annotated[
-            str | None, Query(alias="external_id[start_with]")
+            str | None, Query(alias="external_id[start_with]", min_length=4)
         ] = None,
         external_id_nin: Annotated[list[str] | None, Query(alias="external_id[nin][]")] = None,
         facebook_id: Annotated[str | None, Query(alias="facebook_id")] = None,
         facebook_id_in: Annotated[list[str] | None, Query(alias="facebook_id[in][]")] = None,
         facebook_id_start_with: Annotated[
-            str | None, Query(alias="facebook_id[start_with]")
+            str | None, Query(alias="facebook_id[start_with]", min_length=4)
         ] = None,
         facebook_id_nin: Annotated[list[str] | None, Query(alias="facebook_id[nin][]")] = None,
         twitter_id: Annotated[str | None, Query(alias="twitter_id")] = None,
         twitter_id_in: Annotated[list[str] | None, Query(alias="twitter_id[in][]")] = None,
-        twitter_id_start_with: Annotated[str | None, Query(alias="twitter_id[start_with]")] = None,
+        twitter_id_start_with: Annotated[
+            str | None, Query(alias="twitter_id[start_with]", min_length=4)
+        ] = None,
         twitter_id_nin: Annotated[list[str] | None, Query(alias="twitter_id[nin][]")] = None,
         user_tags: Annotated[str | None, Query(alias="user_tags")] = None,
         user_tags_in: Annotated[list[str] | None, Query(alias="user_tags[in][]")] = None,
-        user_tags_start_with: Annotated[str | None, Query(alias="user_tags[start_with]")] = None,
+        user_tags_start_with: Annotated[
+            str | None, Query(alias="user_tags[start_with]", min_length=4)
+        ] = None,
         user_tags_nin: Annotated[list[str] | None, Query(alias="user_tags[nin][]")] = None,
         last_request_at_gt: Annotated[str | int | None, Query(alias="last_request_at[gt]")] = None,
         last_request_at_lt: Annotated[str | int | None, Query(alias="last_request_at[lt]")] = None,
@@ -4861,7 +5174,14 @@ def create_app(
         user_id: Annotated[int, Path(alias="user_id")],
         auth: Credentials = update_user_auth,
     ) -> Response:
-        body = await read_body(request, models.UpdateUserRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.UpdateUserRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1users~1{user_id}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_user(
             auth=auth,
             user_id=user_id,
@@ -4935,7 +5255,14 @@ def create_app(
         request: Request,
         auth: Credentials = create_whiteboard_auth,
     ) -> Response:
-        body = await read_body(request, models.CreateWhiteboardRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.CreateWhiteboardRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1whiteboards/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.create_whiteboard(
             auth=auth,
             body=body,
@@ -4962,7 +5289,14 @@ def create_app(
         whiteboard_id: Annotated[str, Path(alias="whiteboard_id")],
         auth: Credentials = update_whiteboard_auth,
     ) -> Response:
-        body = await read_body(request, models.UpdateWhiteboardRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.UpdateWhiteboardRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1whiteboards~1{whiteboard_id}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_whiteboard(
             auth=auth,
             whiteboard_id=whiteboard_id,
@@ -5004,7 +5338,503 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_1(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/address_book",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_2(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/address_book/registered_users",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_3(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/chat/list",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_4(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/chat/messages/list",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_5(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/chat/{dialog_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_6(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/admin/meetings",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_7(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/admin/meetings/recordings/{meeting_id}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_8(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    @app.api_route(
+        "/admin/stats/dialogs/created-per-day",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_9(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/stats/dialogs/created-total",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_10(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/stats/messages/sent-per-day",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_11(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/stats/messages/sent-total",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_12(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/admin/user/{user_id}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_13(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    @app.api_route(
+        "/blobs", methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_14(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/blobs/{blob_id}", methods=["POST", "PATCH", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_15(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/blobs/{blob_id}/complete",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_16(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/blobs/{blob_uid}/download",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_17(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/blobs/{blob_uid}/object",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_18(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/calls/reject",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_19(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/chat/Dialog",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_20(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/chat/Dialog/clearHistory/{dialog_id}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_21(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_22(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}/admins",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_23(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}/notifications",
+        methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_24(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT")
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}/occupants",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_25(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}/subscribe",
+        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_26(request: Request) -> Response:
+        return _method_not_allowed(request, "POST, DELETE")
+
+    @app.api_route(
+        "/chat/dialog/{dialog_id}/block",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_27(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/chat/Message", methods=["PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_28(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, POST")
+
+    @app.api_route(
+        "/chat/Message/system",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_29(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/chat/Message/unread",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_30(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/chat/Message/{message_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_31(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/chat/Message/{message_id}/reactions",
+        methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_32(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT")
+
+    @app.api_route(
+        "/chat/search",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_33(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/data/{class_name}",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_34(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/data/{class_name}/by_criteria",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_35(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/data/{class_name}/multi",
+        methods=["GET", "HEAD", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_36(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, POST")
+
+    @app.api_route(
+        "/data/{class_name}/{record_id}",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_37(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/events",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_38(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/login",
+        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_39(request: Request) -> Response:
+        return _method_not_allowed(request, "POST, DELETE")
+
+    @app.api_route(
+        "/meetings", methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_40(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/meetings/recordings/{meeting_id}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_41(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/meetings/{meeting_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_42(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/session", methods=["PUT", "PATCH", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_43(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/session/web",
+        methods=["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_44(request: Request) -> Response:
+        return _method_not_allowed(request, "POST, PATCH")
+
+    @app.api_route(
+        "/subscriptions",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_45(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/subscriptions/{subscription_id}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_46(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    @app.api_route(
+        "/unfurl",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_47(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/users", methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_48(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/users/by_email",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_49(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/by_facebook_id",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_50(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/by_full_name",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_51(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/by_login",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_52(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/by_tags",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_53(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/by_twitter_id",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_54(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/external/{external_user_id}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_55(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    @app.api_route(
+        "/users/online",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_56(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/password/reset",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_57(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/users/phone",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_58(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/v2",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_59(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/{user_id}", methods=["POST", "PATCH", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_60(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/whiteboards",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_61(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/whiteboards/{whiteboard_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_62(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
     return app
+
+
+def _method_not_allowed(request: Request, allow: str) -> Response:
+    """OPTIONS lists the path's methods; any other undeclared method is a 405 that says them too."""
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers={"Allow": allow})
+    return ERROR_ENVELOPE.response(
+        "method_not_allowed",
+        f"{request.method} is not allowed here",
+        method=request.method,
+        path=request.url.path,
+        status=405,
+        headers={"Allow": allow},
+    )
 
 
 def create_webhook_app(impl: WebhooksHandlers, *, prefix: str = "/webhooks") -> FastAPI:

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from . import models
 from ._server_runtime import (
     ApiProblem,
+    BodySchemas,
     Declared,
     ErrorEnvelope,
     NotImplementedOperation,
@@ -3135,13 +3136,302 @@ def spec() -> dict[str, Any]:
     return document
 
 
+# (method, route path) -> the statuses the operation documents; errors are answered with one of them
+DECLARED_STATUSES: dict[tuple[str, str], frozenset[int]] = {
+    ("GET", "/1.1/classes/{className}"): frozenset([200, 400, 401, 403, 404]),
+    ("POST", "/1.1/classes/{className}"): frozenset([201, 400, 401, 403]),
+    ("GET", "/1.1/classes/{className}/{objectId}"): frozenset([200, 400, 401, 403, 404]),
+    ("PUT", "/1.1/classes/{className}/{objectId}"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/1.1/classes/{className}/{objectId}"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/1.1/scan/classes/{className}"): frozenset([200, 400, 401, 403, 404]),
+    ("POST", "/1.1/batch"): frozenset([200, 400, 401]),
+    ("GET", "/1.1/cloudQuery"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.1/schemas"): frozenset([200, 401, 403]),
+    ("GET", "/1.1/schemas/{className}"): frozenset([200, 401, 403, 404]),
+    ("GET", "/1.1/date"): frozenset([200, 401]),
+    ("POST", "/1.1/exportData"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.1/exportData/{id}"): frozenset([200, 401, 403, 404]),
+    ("POST", "/1.1/collect"): frozenset([200, 400, 401]),
+    ("GET", "/1.1/users"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/users"): frozenset([200, 201, 400, 401]),
+    ("POST", "/1.1/usersByMobilePhone"): frozenset([200, 400, 401]),
+    ("POST", "/1.1/login"): frozenset([200, 400, 401]),
+    ("GET", "/1.1/users/me"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/users/friendshipRequests"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.1/users/{objectId}"): frozenset([200, 400, 401, 403]),
+    ("PUT", "/1.1/users/{objectId}"): frozenset([200, 400, 401, 403]),
+    ("DELETE", "/1.1/users/{objectId}"): frozenset([200, 400, 401, 403]),
+    ("PUT", "/1.1/users/{objectId}/refreshSessionToken"): frozenset([200, 401, 403]),
+    ("PUT", "/1.1/users/{objectId}/updatePassword"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/requestPasswordReset"): frozenset([200, 400, 401]),
+    ("POST", "/1.1/requestEmailVerify"): frozenset([200, 400, 401]),
+    ("POST", "/1.1/requestMobilePhoneVerify"): frozenset([200, 400, 401, 429]),
+    ("POST", "/1.1/verifyMobilePhone/{code}"): frozenset([200, 400, 401]),
+    ("POST", "/1.1/requestLoginSmsCode"): frozenset([200, 400, 401, 429]),
+    ("POST", "/1.1/requestPasswordResetBySmsCode"): frozenset([200, 400, 401, 429]),
+    ("PUT", "/1.1/resetPasswordBySmsCode/{code}"): frozenset([200, 400, 401]),
+    ("POST", "/1.1/requestChangePhoneNumber"): frozenset([200, 400, 401, 403, 429]),
+    ("POST", "/1.1/changePhoneNumber"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/requestSmsCode"): frozenset([200, 400, 401, 429]),
+    ("POST", "/1.1/verifySmsCode/{code}"): frozenset([200, 400, 401]),
+    ("GET", "/1.1/requestCaptcha"): frozenset([200, 400, 401]),
+    ("POST", "/1.1/verifyCaptcha"): frozenset([200, 400, 401]),
+    ("PUT", "/1.1/users/{userId}/friendship/{targetId}"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/users/{userId}/friendship/{targetId}"): frozenset([200, 400, 401, 403]),
+    ("DELETE", "/1.1/users/{userId}/friendship/{targetId}"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.1/users/{userId}/followers"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.1/users/{userId}/followees"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.1/users/{userId}/mutualFollowees"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.1/users/{userId}/followersAndFollowees"): frozenset([200, 400, 401, 403]),
+    ("PUT", "/1.1/users/friendshipRequests/{requestId}/accept"): frozenset(
+        [200, 400, 401, 403, 404]
+    ),
+    ("PUT", "/1.1/users/friendshipRequests/{requestId}/decline"): frozenset([200, 401, 403, 404]),
+    ("POST", "/1.1/statuses"): frozenset([200, 400, 401, 403]),
+    ("DELETE", "/1.1/statuses/{statusId}"): frozenset([200, 401, 403, 404]),
+    ("GET", "/1.1/subscribe/statuses"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.1/subscribe/statuses/count"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.1/roles"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/roles"): frozenset([201, 400, 401, 403]),
+    ("GET", "/1.1/roles/{objectId}"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/1.1/roles/{objectId}"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/1.1/roles/{objectId}"): frozenset([200, 401, 403, 404]),
+    ("POST", "/1.1/fileTokens"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/fileCallback"): frozenset([200, 400, 401]),
+    ("POST", "/1.1/files"): frozenset([201, 400, 401, 403]),
+    ("GET", "/1.1/files/{objectId}"): frozenset([200, 401, 403, 404]),
+    ("DELETE", "/1.1/files/{objectId}"): frozenset([200, 401, 403, 404]),
+    ("POST", "/1.1/files/{objectId}/censor"): frozenset([200, 401, 403, 404]),
+    ("GET", "/1.1/installations"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/installations"): frozenset([201, 400, 401]),
+    ("GET", "/1.1/installations/{objectId}"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/1.1/installations/{objectId}"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/1.1/installations/{objectId}"): frozenset([200, 401, 403, 404]),
+    ("POST", "/1.1/push"): frozenset([200, 400, 401, 403, 429]),
+    ("POST", "/1.1/push/devices"): frozenset([200, 400, 401, 403, 429]),
+    ("GET", "/1.1/tables/Notifications/{objectId}"): frozenset([200, 401, 403, 404]),
+    ("GET", "/1.1/notifications"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.1/notifications/{notification_id}"): frozenset([200, 401, 403, 404]),
+    ("DELETE", "/1.1/notifications/{notification_id}"): frozenset([200, 401, 403, 404]),
+    ("GET", "/1.1/scheduledPushMessages"): frozenset([200, 401, 403]),
+    ("DELETE", "/1.1/scheduledPushMessages/{id}"): frozenset([200, 401, 403, 404]),
+    ("POST", "/1.1/functions/{name}"): frozenset([200, 400, 401, 403, 500]),
+    ("POST", "/1.1/call/{name}"): frozenset([200, 400, 401, 403, 500]),
+    ("GET", "/1.1/search/select"): frozenset([200, 400, 401]),
+    ("GET", "/1.1/search/mlt"): frozenset([200, 400, 401]),
+    ("GET", "/1.1/search/analyze"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/leaderboard/leaderboards"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.1/leaderboard/leaderboards/{statisticName}"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/1.1/leaderboard/leaderboards/{statisticName}"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/1.1/leaderboard/leaderboards/{statisticName}"): frozenset([200, 401, 403, 404]),
+    ("PUT", "/1.1/leaderboard/leaderboards/{statisticName}/incrementVersion"): frozenset(
+        [200, 401, 403, 404]
+    ),
+    ("GET", "/1.1/leaderboard/leaderboards/{statisticName}/archives"): frozenset(
+        [200, 401, 403, 404]
+    ),
+    ("GET", "/1.1/leaderboard/users/self/statistics"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/leaderboard/users/self/statistics"): frozenset([200, 400, 401, 403]),
+    ("DELETE", "/1.1/leaderboard/users/self/statistics"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.1/leaderboard/users/{objectId}/statistics"): frozenset([200, 400, 401, 404]),
+    ("POST", "/1.1/leaderboard/users/{objectId}/statistics"): frozenset([200, 400, 401, 403]),
+    ("DELETE", "/1.1/leaderboard/users/{objectId}/statistics"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/leaderboard/users/statistics/{statisticName}"): frozenset([200, 400, 401]),
+    ("GET", "/1.1/leaderboard/objects/{objectId}/statistics"): frozenset([200, 400, 401, 404]),
+    ("POST", "/1.1/leaderboard/objects/{objectId}/statistics"): frozenset([200, 400, 401, 403]),
+    ("DELETE", "/1.1/leaderboard/objects/{objectId}/statistics"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/leaderboard/objects/statistics/{statisticName}"): frozenset([200, 400, 401]),
+    ("GET", "/1.1/leaderboard/entities/{entity}/statistics"): frozenset([200, 400, 401, 404]),
+    ("POST", "/1.1/leaderboard/entities/{entity}/statistics"): frozenset([200, 400, 401, 403]),
+    ("DELETE", "/1.1/leaderboard/entities/{entity}/statistics"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/leaderboard/entities/statistics/{statisticName}"): frozenset([200, 400, 401]),
+    ("GET", "/1.1/leaderboard/leaderboards/user/{statisticName}/ranks"): frozenset(
+        [200, 400, 401, 404]
+    ),
+    ("GET", "/1.1/leaderboard/leaderboards/user/{statisticName}/ranks/{memberId}"): frozenset(
+        [200, 400, 401, 404]
+    ),
+    ("GET", "/1.1/leaderboard/leaderboards/object/{statisticName}/ranks"): frozenset(
+        [200, 400, 401, 404]
+    ),
+    ("GET", "/1.1/leaderboard/leaderboards/object/{statisticName}/ranks/{memberId}"): frozenset(
+        [200, 400, 401, 404]
+    ),
+    ("GET", "/1.1/leaderboard/leaderboards/entity/{statisticName}/ranks"): frozenset(
+        [200, 400, 401, 404]
+    ),
+    ("GET", "/1.1/leaderboard/leaderboards/entity/{statisticName}/ranks/{memberId}"): frozenset(
+        [200, 400, 401, 404]
+    ),
+    ("GET", "/1.1/leaderboard/leaderboards/{statisticName}/ranks"): frozenset([200, 400, 401, 404]),
+    ("GET", "/1.1/leaderboard/leaderboards/{statisticName}/ranks/{userId}"): frozenset(
+        [200, 400, 401, 404]
+    ),
+    ("GET", "/1.2/rtm/conversations"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.2/rtm/conversations"): frozenset([200, 400, 401, 403]),
+    ("PUT", "/1.2/rtm/conversations/{conv_id}"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/1.2/rtm/conversations/{conv_id}"): frozenset([200, 401, 403, 404]),
+    ("GET", "/1.2/rtm/conversations/{conv_id}/members"): frozenset([200, 401, 403, 404]),
+    ("POST", "/1.2/rtm/conversations/{conv_id}/members"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/1.2/rtm/conversations/{conv_id}/members"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/1.2/rtm/conversations/{conv_id}/mutes"): frozenset([200, 401, 403, 404]),
+    ("POST", "/1.2/rtm/conversations/{conv_id}/mutes"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/1.2/rtm/conversations/{conv_id}/mutes"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/1.2/rtm/conversations/{conv_id}/temporary-silenceds"): frozenset([200, 401, 403]),
+    ("POST", "/1.2/rtm/conversations/{conv_id}/temporary-silenceds"): frozenset(
+        [200, 400, 401, 403]
+    ),
+    ("DELETE", "/1.2/rtm/conversations/{conv_id}/temporary-silenceds"): frozenset(
+        [200, 400, 401, 403]
+    ),
+    ("GET", "/1.2/rtm/conversations/{conv_id}/permanent-silenceds"): frozenset([200, 401, 403]),
+    ("POST", "/1.2/rtm/conversations/{conv_id}/permanent-silenceds"): frozenset(
+        [200, 400, 401, 403]
+    ),
+    ("DELETE", "/1.2/rtm/conversations/{conv_id}/permanent-silenceds"): frozenset(
+        [200, 400, 401, 403]
+    ),
+    ("GET", "/1.2/rtm/conversations/{conv_id}/blacklists"): frozenset([200, 401, 403]),
+    ("POST", "/1.2/rtm/conversations/{conv_id}/blacklists"): frozenset([200, 400, 401, 403]),
+    ("DELETE", "/1.2/rtm/conversations/{conv_id}/blacklists"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.2/rtm/conversations/{conv_id}/member-infos"): frozenset([200, 401, 403]),
+    ("POST", "/1.2/rtm/conversations/{conv_id}/member-infos"): frozenset([200, 400, 401, 403]),
+    ("PUT", "/1.2/rtm/conversations/{conv_id}/member-infos/{info_id}"): frozenset(
+        [200, 400, 401, 403, 404]
+    ),
+    ("DELETE", "/1.2/rtm/conversations/{conv_id}/member-infos/{info_id}"): frozenset(
+        [200, 401, 403, 404]
+    ),
+    ("GET", "/1.2/rtm/conversations/{conv_id}/messages"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.2/rtm/conversations/{conv_id}/messages"): frozenset([200, 400, 401, 403, 429]),
+    ("PUT", "/1.2/rtm/conversations/{conv_id}/messages/{message_id}"): frozenset(
+        [200, 400, 401, 403, 429]
+    ),
+    ("DELETE", "/1.2/rtm/conversations/{conv_id}/messages/{message_id}"): frozenset(
+        [200, 400, 401, 403]
+    ),
+    ("PUT", "/1.2/rtm/conversations/{conv_id}/messages/{message_id}/recall"): frozenset(
+        [200, 400, 401, 403, 429]
+    ),
+    ("GET", "/1.2/rtm/chatrooms"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.2/rtm/chatrooms"): frozenset([200, 400, 401, 403]),
+    ("PUT", "/1.2/rtm/chatrooms/{chatroom_id}"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/1.2/rtm/chatrooms/{chatroom_id}"): frozenset([200, 401, 403, 404]),
+    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/members"): frozenset([200, 401, 403, 404]),
+    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/members/online-count"): frozenset(
+        [200, 401, 403, 404]
+    ),
+    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/messages"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.2/rtm/chatrooms/{chatroom_id}/messages"): frozenset([200, 400, 401, 403, 429]),
+    ("PUT", "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}"): frozenset(
+        [200, 400, 401, 403, 429]
+    ),
+    ("DELETE", "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}"): frozenset(
+        [200, 400, 401, 403]
+    ),
+    ("PUT", "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}/recall"): frozenset(
+        [200, 400, 401, 403, 429]
+    ),
+    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds"): frozenset([200, 401, 403]),
+    ("POST", "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds"): frozenset(
+        [200, 400, 401, 403]
+    ),
+    ("DELETE", "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds"): frozenset(
+        [200, 400, 401, 403]
+    ),
+    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds"): frozenset([200, 401, 403]),
+    ("POST", "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds"): frozenset(
+        [200, 400, 401, 403]
+    ),
+    ("DELETE", "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds"): frozenset(
+        [200, 400, 401, 403]
+    ),
+    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/blacklists"): frozenset([200, 401, 403]),
+    ("POST", "/1.2/rtm/chatrooms/{chatroom_id}/blacklists"): frozenset([200, 400, 401, 403]),
+    ("DELETE", "/1.2/rtm/chatrooms/{chatroom_id}/blacklists"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/member-infos"): frozenset([200, 401, 403]),
+    ("POST", "/1.2/rtm/chatrooms/{chatroom_id}/member-infos"): frozenset([200, 400, 401, 403]),
+    ("PUT", "/1.2/rtm/chatrooms/{chatroom_id}/member-infos/{info_id}"): frozenset(
+        [200, 400, 401, 403, 404]
+    ),
+    ("DELETE", "/1.2/rtm/chatrooms/{chatroom_id}/member-infos/{info_id}"): frozenset(
+        [200, 401, 403, 404]
+    ),
+    ("GET", "/1.2/rtm/service-conversations"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.2/rtm/service-conversations"): frozenset([200, 400, 401, 403]),
+    ("PUT", "/1.2/rtm/service-conversations/{conv_id}"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/1.2/rtm/service-conversations/{conv_id}"): frozenset([200, 401, 403, 404]),
+    ("GET", "/1.2/rtm/service-conversations/{conv_id}/subscribers"): frozenset(
+        [200, 401, 403, 404]
+    ),
+    ("POST", "/1.2/rtm/service-conversations/{conv_id}/subscribers"): frozenset(
+        [200, 400, 401, 403, 404]
+    ),
+    ("GET", "/1.2/rtm/service-conversations/{conv_id}/subscribers/count"): frozenset(
+        [200, 401, 403, 404]
+    ),
+    ("DELETE", "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}"): frozenset(
+        [200, 401, 403, 404]
+    ),
+    ("GET", "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}/messages"): frozenset(
+        [200, 400, 401, 403]
+    ),
+    (
+        "DELETE",
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}/messages/{message_id}",
+    ): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.2/rtm/service-conversations/{conv_id}/broadcasts"): frozenset(
+        [200, 400, 401, 403, 429]
+    ),
+    ("POST", "/1.2/rtm/service-conversations/{conv_id}/messages"): frozenset(
+        [200, 400, 401, 403, 429]
+    ),
+    ("PUT", "/1.2/rtm/service-conversations/{conv_id}/messages/{message_id}"): frozenset(
+        [200, 400, 401, 403, 429]
+    ),
+    ("PUT", "/1.2/rtm/service-conversations/{conv_id}/messages/{message_id}/recall"): frozenset(
+        [200, 400, 401, 403, 429]
+    ),
+    ("GET", "/1.2/rtm/service-conversations/{conv_id}/blacklists"): frozenset([200, 401, 403]),
+    ("POST", "/1.2/rtm/service-conversations/{conv_id}/blacklists"): frozenset(
+        [200, 400, 401, 403]
+    ),
+    ("DELETE", "/1.2/rtm/service-conversations/{conv_id}/blacklists"): frozenset(
+        [200, 400, 401, 403]
+    ),
+    ("POST", "/1.2/rtm/clients/check-online"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.2/rtm/clients/sign"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.2/rtm/clients/{client_id}/unread-count"): frozenset([200, 400, 401]),
+    ("POST", "/1.2/rtm/clients/{client_id}/kick"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.2/rtm/clients/{client_id}/service-conversations"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.2/rtm/clients/{client_id}/messages"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.2/rtm/clients/{client_id}/blacklists"): frozenset([200, 401, 403]),
+    ("POST", "/1.2/rtm/clients/{client_id}/blacklists"): frozenset([200, 400, 401, 403]),
+    ("DELETE", "/1.2/rtm/clients/{client_id}/blacklists"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.2/rtm/stats"): frozenset([200, 401, 403]),
+    ("GET", "/1.2/rtm/all-conversations"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.2/rtm/broadcasts"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.2/rtm/broadcasts"): frozenset([200, 400, 401, 403, 429]),
+    ("DELETE", "/1.2/rtm/broadcasts/{message_id}"): frozenset([200, 401, 403, 404]),
+    ("GET", "/1.2/rtm/messages"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.1/rtm/messages/logs"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.1/rtm/messages/history"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/rtm/messages"): frozenset([200, 400, 401, 403, 429]),
+    ("POST", "/1.1/rtm/broadcast"): frozenset([200, 400, 401, 403, 429]),
+    ("PUT", "/1.1/rtm/patch/message"): frozenset([200, 400, 401, 403, 429]),
+    ("POST", "/1.1/rtm/broadcast/subscriber"): frozenset([200, 400, 401, 403, 429]),
+    ("GET", "/1.1/rtm/transient_group/onlines"): frozenset([200, 400, 401]),
+}
+
+
 def create_app(
     impl: Handlers, *, title: str = "LeanCloud REST API", serve_spec: bool = True
 ) -> FastAPI:
     """A FastAPI app serving every operation through `impl`, routes mounted in spec order."""
     app = FastAPI(title=title, openapi_url=None, docs_url=None, redoc_url=None)
-    install_error_handlers(app, ERROR_ENVELOPE)
+    install_error_handlers(app, ERROR_ENVELOPE, DECLARED_STATUSES)
     document = spec() if serve_spec else None
+    schemas = BodySchemas(document or spec)
 
     if document is not None:
 
@@ -3162,11 +3452,11 @@ def create_app(
         class_name: Annotated[str, Path(alias="className")],
         where: Annotated[str | None, Query(alias="where")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
         include: Annotated[str | None, Query(alias="include")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
         auth: Credentials = query_objects_auth,
     ) -> Response:
@@ -3209,7 +3499,14 @@ def create_app(
         new: Annotated[bool | None, Query(alias="new")] = None,
         auth: Credentials = create_object_auth,
     ) -> Response:
-        body = await read_body(request, models.ObjectFields, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ObjectFields,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1classes~1{className}/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.create_object(
             auth=auth,
             class_name=class_name,
@@ -3282,7 +3579,14 @@ def create_app(
         new: Annotated[bool | None, Query(alias="new")] = None,
         auth: Credentials = update_object_auth,
     ) -> Response:
-        body = await read_body(request, models.ObjectFields, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ObjectFields,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1classes~1{className}~1{objectId}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_object(
             auth=auth,
             class_name=class_name,
@@ -3321,7 +3625,14 @@ def create_app(
         where: Annotated[str | None, Query(alias="where")] = None,
         auth: Credentials = delete_object_auth,
     ) -> Response:
-        body = await read_body(request, models.DeleteObjectRequest, ("application/json",), False)
+        body = await read_body(
+            request,
+            models.DeleteObjectRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~11.1~1classes~1{className}~1{objectId}/delete/requestBody/content/application~1json/schema",
+        )
         result = await impl.delete_object(
             auth=auth,
             class_name=class_name,
@@ -3350,7 +3661,7 @@ def create_app(
     async def scan_objects(
         request: Request,
         class_name: Annotated[str, Path(alias="className")],
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=1)] = None,
         cursor: Annotated[str | None, Query(alias="cursor")] = None,
         where: Annotated[str | None, Query(alias="where")] = None,
         scan_key: Annotated[str | None, Query(alias="scan_key")] = None,
@@ -3390,7 +3701,14 @@ def create_app(
         request: Request,
         auth: Credentials = batch_auth,
     ) -> Response:
-        body = await read_body(request, models.BatchRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.BatchRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1batch/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.batch(
             auth=auth,
             body=body,
@@ -3518,7 +3836,14 @@ def create_app(
         request: Request,
         auth: Credentials = export_data_auth,
     ) -> Response:
-        body = await read_body(request, models.ExportDataRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ExportDataRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1exportData/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.export_data(
             auth=auth,
             body=body,
@@ -3574,7 +3899,14 @@ def create_app(
         request: Request,
         auth: Credentials = collect_analytics_auth,
     ) -> Response:
-        body = await read_body(request, models.CollectRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.CollectRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1collect/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.collect_analytics(
             auth=auth,
             body=body,
@@ -3601,11 +3933,11 @@ def create_app(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
         include: Annotated[str | None, Query(alias="include")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
         auth: Credentials = query_users_auth,
     ) -> Response:
@@ -3644,7 +3976,14 @@ def create_app(
         fail_on_not_exist: Annotated[bool | None, Query(alias="failOnNotExist")] = None,
         auth: Credentials = sign_up_auth,
     ) -> Response:
-        body = await read_body(request, models.SignUpRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.SignUpRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1users/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.sign_up(
             auth=auth,
             fail_on_not_exist=fail_on_not_exist,
@@ -3675,7 +4014,14 @@ def create_app(
         request: Request,
         auth: Credentials = sign_up_or_log_in_with_mobile_phone_auth,
     ) -> Response:
-        body = await read_body(request, models.MobileSignUpRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.MobileSignUpRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1usersByMobilePhone/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.sign_up_or_log_in_with_mobile_phone(
             auth=auth,
             body=body,
@@ -3700,7 +4046,14 @@ def create_app(
         request: Request,
         auth: Credentials = log_in_auth,
     ) -> Response:
-        body = await read_body(request, models.LoginRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.LoginRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1login/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.log_in(
             auth=auth,
             body=body,
@@ -3769,7 +4122,14 @@ def create_app(
         request: Request,
         auth: Credentials = create_friendship_request_auth,
     ) -> Response:
-        body = await read_body(request, models.FriendshipRequestCreate, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.FriendshipRequestCreate,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1users~1friendshipRequests/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.create_friendship_request(
             auth=auth,
             body=body,
@@ -3837,7 +4197,14 @@ def create_app(
         fetch_when_save: Annotated[bool | None, Query(alias="fetchWhenSave")] = None,
         auth: Credentials = update_user_auth,
     ) -> Response:
-        body = await read_body(request, models.ObjectFields, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ObjectFields,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1users~1{objectId}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_user(
             auth=auth,
             object_id=object_id,
@@ -3943,7 +4310,14 @@ def create_app(
         object_id: Annotated[str, Path(alias="objectId")],
         auth: Credentials = update_password_auth,
     ) -> Response:
-        body = await read_body(request, models.UpdatePasswordRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.UpdatePasswordRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1users~1{objectId}~1updatePassword/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_password(
             auth=auth,
             object_id=object_id,
@@ -3974,7 +4348,14 @@ def create_app(
         request: Request,
         auth: Credentials = request_password_reset_auth,
     ) -> Response:
-        body = await read_body(request, models.EmailRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.EmailRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1requestPasswordReset/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.request_password_reset(
             auth=auth,
             body=body,
@@ -4003,7 +4384,14 @@ def create_app(
         request: Request,
         auth: Credentials = request_email_verify_auth,
     ) -> Response:
-        body = await read_body(request, models.EmailRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.EmailRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1requestEmailVerify/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.request_email_verify(
             auth=auth,
             body=body,
@@ -4032,7 +4420,14 @@ def create_app(
         request: Request,
         auth: Credentials = request_mobile_phone_verify_auth,
     ) -> Response:
-        body = await read_body(request, models.PhoneCodeRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.PhoneCodeRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1requestMobilePhoneVerify/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.request_mobile_phone_verify(
             auth=auth,
             body=body,
@@ -4063,7 +4458,14 @@ def create_app(
         code: Annotated[str, Path(alias="code")],
         auth: Credentials = verify_mobile_phone_auth,
     ) -> Response:
-        body = await read_body(request, models.PhoneNumberRequest, ("application/json",), False)
+        body = await read_body(
+            request,
+            models.PhoneNumberRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~11.1~1verifyMobilePhone~1{code}/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.verify_mobile_phone(
             auth=auth,
             code=code,
@@ -4093,7 +4495,14 @@ def create_app(
         request: Request,
         auth: Credentials = request_login_sms_code_auth,
     ) -> Response:
-        body = await read_body(request, models.PhoneCodeRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.PhoneCodeRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1requestLoginSmsCode/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.request_login_sms_code(
             auth=auth,
             body=body,
@@ -4123,7 +4532,14 @@ def create_app(
         request: Request,
         auth: Credentials = request_password_reset_by_sms_code_auth,
     ) -> Response:
-        body = await read_body(request, models.PhoneCodeRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.PhoneCodeRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1requestPasswordResetBySmsCode/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.request_password_reset_by_sms_code(
             auth=auth,
             body=body,
@@ -4155,7 +4571,12 @@ def create_app(
         auth: Credentials = reset_password_by_sms_code_auth,
     ) -> Response:
         body = await read_body(
-            request, models.ResetPasswordBySmsCodeRequest, ("application/json",), True
+            request,
+            models.ResetPasswordBySmsCodeRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1resetPasswordBySmsCode~1{code}/put/requestBody/content/application~1json/schema",
         )
         result = await impl.reset_password_by_sms_code(
             auth=auth,
@@ -4191,7 +4612,12 @@ def create_app(
         auth: Credentials = request_change_phone_number_auth,
     ) -> Response:
         body = await read_body(
-            request, models.RequestChangePhoneNumberRequest, ("application/json",), True
+            request,
+            models.RequestChangePhoneNumberRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1requestChangePhoneNumber/post/requestBody/content/application~1json/schema",
         )
         result = await impl.request_change_phone_number(
             auth=auth,
@@ -4228,7 +4654,12 @@ def create_app(
         auth: Credentials = change_phone_number_auth,
     ) -> Response:
         body = await read_body(
-            request, models.ChangePhoneNumberRequest, ("application/json",), True
+            request,
+            models.ChangePhoneNumberRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1changePhoneNumber/post/requestBody/content/application~1json/schema",
         )
         result = await impl.change_phone_number(
             auth=auth,
@@ -4257,7 +4688,14 @@ def create_app(
         request: Request,
         auth: Credentials = request_sms_code_auth,
     ) -> Response:
-        body = await read_body(request, models.RequestSmsCodeRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.RequestSmsCodeRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1requestSmsCode/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.request_sms_code(
             auth=auth,
             body=body,
@@ -4286,7 +4724,14 @@ def create_app(
         code: Annotated[str, Path(alias="code")],
         auth: Credentials = verify_sms_code_auth,
     ) -> Response:
-        body = await read_body(request, models.PhoneNumberRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.PhoneNumberRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1verifySmsCode~1{code}/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.verify_sms_code(
             auth=auth,
             code=code,
@@ -4312,10 +4757,10 @@ def create_app(
     @app.api_route("/1.1/requestCaptcha", methods=["GET"], include_in_schema=False)
     async def request_captcha(
         request: Request,
-        width: Annotated[int | None, Query(alias="width")] = None,
-        height: Annotated[int | None, Query(alias="height")] = None,
-        size: Annotated[int | None, Query(alias="size")] = None,
-        ttl: Annotated[int | None, Query(alias="ttl")] = None,
+        width: Annotated[int | None, Query(alias="width", le=200, ge=60)] = None,
+        height: Annotated[int | None, Query(alias="height", le=100, ge=30)] = None,
+        size: Annotated[int | None, Query(alias="size", le=6, ge=3)] = None,
+        ttl: Annotated[int | None, Query(alias="ttl", le=180, ge=10)] = None,
         auth: Credentials = request_captcha_auth,
     ) -> Response:
         result = await impl.request_captcha(
@@ -4347,7 +4792,14 @@ def create_app(
         request: Request,
         auth: Credentials = verify_captcha_auth,
     ) -> Response:
-        body = await read_body(request, models.VerifyCaptchaRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.VerifyCaptchaRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1verifyCaptcha/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.verify_captcha(
             auth=auth,
             body=body,
@@ -4384,7 +4836,14 @@ def create_app(
         target_id: Annotated[str, Path(alias="targetId")],
         auth: Credentials = update_follow_auth,
     ) -> Response:
-        body = await read_body(request, models.FollowAttributes, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.FollowAttributes,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1users~1{userId}~1friendship~1{targetId}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_follow(
             auth=auth,
             user_id=user_id,
@@ -4424,7 +4883,14 @@ def create_app(
         target_id: Annotated[str, Path(alias="targetId")],
         auth: Credentials = follow_user_auth,
     ) -> Response:
-        body = await read_body(request, models.FollowAttributes, ("application/json",), False)
+        body = await read_body(
+            request,
+            models.FollowAttributes,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~11.1~1users~1{userId}~1friendship~1{targetId}/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.follow_user(
             auth=auth,
             user_id=user_id,
@@ -4499,11 +4965,11 @@ def create_app(
         user_id: Annotated[str, Path(alias="userId")],
         where: Annotated[str | None, Query(alias="where")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
         include: Annotated[str | None, Query(alias="include")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
         auth: Credentials = list_followers_auth,
     ) -> Response:
@@ -4549,11 +5015,11 @@ def create_app(
         user_id: Annotated[str, Path(alias="userId")],
         where: Annotated[str | None, Query(alias="where")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
         include: Annotated[str | None, Query(alias="include")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
         auth: Credentials = list_followees_auth,
     ) -> Response:
@@ -4599,11 +5065,11 @@ def create_app(
         user_id: Annotated[str, Path(alias="userId")],
         where: Annotated[str | None, Query(alias="where")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
         include: Annotated[str | None, Query(alias="include")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
         auth: Credentials = list_mutual_followees_auth,
     ) -> Response:
@@ -4651,7 +5117,7 @@ def create_app(
         user_id: Annotated[str, Path(alias="userId")],
         include: Annotated[str | None, Query(alias="include")] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         auth: Credentials = list_followers_and_followees_auth,
     ) -> Response:
         result = await impl.list_followers_and_followees(
@@ -4694,7 +5160,12 @@ def create_app(
         auth: Credentials = accept_friendship_request_auth,
     ) -> Response:
         body = await read_body(
-            request, models.AcceptFriendshipRequest, ("application/json",), False
+            request,
+            models.AcceptFriendshipRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~11.1~1users~1friendshipRequests~1{requestId}~1accept/put/requestBody/content/application~1json/schema",
         )
         result = await impl.accept_friendship_request(
             auth=auth,
@@ -4769,7 +5240,14 @@ def create_app(
         request: Request,
         auth: Credentials = publish_status_auth,
     ) -> Response:
-        body = await read_body(request, models.PublishStatusRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.PublishStatusRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1statuses/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.publish_status(
             auth=auth,
             body=body,
@@ -4840,8 +5318,8 @@ def create_app(
         where: Annotated[str | None, Query(alias="where")] = None,
         since_id: Annotated[int | None, Query(alias="sinceId")] = None,
         max_id: Annotated[int | None, Query(alias="maxId")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100)] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         include: Annotated[str | None, Query(alias="include")] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
         auth: Credentials = list_inbox_statuses_auth,
@@ -4917,11 +5395,11 @@ def create_app(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
         include: Annotated[str | None, Query(alias="include")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
         auth: Credentials = query_roles_auth,
     ) -> Response:
@@ -4959,7 +5437,14 @@ def create_app(
         request: Request,
         auth: Credentials = create_role_auth,
     ) -> Response:
-        body = await read_body(request, models.CreateRoleRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.CreateRoleRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1roles/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.create_role(
             auth=auth,
             body=body,
@@ -5022,7 +5507,14 @@ def create_app(
         object_id: Annotated[str, Path(alias="objectId")],
         auth: Credentials = update_role_auth,
     ) -> Response:
-        body = await read_body(request, models.ObjectFields, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ObjectFields,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1roles~1{objectId}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_role(
             auth=auth,
             object_id=object_id,
@@ -5088,7 +5580,14 @@ def create_app(
         request: Request,
         auth: Credentials = create_file_token_auth,
     ) -> Response:
-        body = await read_body(request, models.FileTokenRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.FileTokenRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1fileTokens/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.create_file_token(
             auth=auth,
             body=body,
@@ -5116,7 +5615,14 @@ def create_app(
         request: Request,
         auth: Credentials = file_callback_auth,
     ) -> Response:
-        body = await read_body(request, models.FileCallbackRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.FileCallbackRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1fileCallback/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.file_callback(
             auth=auth,
             body=body,
@@ -5143,7 +5649,14 @@ def create_app(
         request: Request,
         auth: Credentials = create_file_auth,
     ) -> Response:
-        body = await read_body(request, models.CreateFileRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.CreateFileRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1files/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.create_file(
             auth=auth,
             body=body,
@@ -5255,11 +5768,11 @@ def create_app(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
         include: Annotated[str | None, Query(alias="include")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
         auth: Credentials = query_installations_auth,
     ) -> Response:
@@ -5300,7 +5813,12 @@ def create_app(
         auth: Credentials = create_installation_auth,
     ) -> Response:
         body = await read_body(
-            request, models.CreateInstallationRequest, ("application/json",), True
+            request,
+            models.CreateInstallationRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1installations/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_installation(
             auth=auth,
@@ -5361,7 +5879,14 @@ def create_app(
         object_id: Annotated[str, Path(alias="objectId")],
         auth: Credentials = update_installation_auth,
     ) -> Response:
-        body = await read_body(request, models.ObjectFields, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ObjectFields,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1installations~1{objectId}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_installation(
             auth=auth,
             object_id=object_id,
@@ -5416,11 +5941,18 @@ def create_app(
     async def send_push(
         request: Request,
         x_lc_prod: Annotated[
-            int | None, Header(alias="X-LC-Prod", convert_underscores=False)
+            int | None, Header(alias="X-LC-Prod", convert_underscores=False, le=1, ge=0)
         ] = None,
         auth: Credentials = send_push_auth,
     ) -> Response:
-        body = await read_body(request, models.PushRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.PushRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1push/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.send_push(
             auth=auth,
             x_lc_prod=x_lc_prod,
@@ -5448,7 +5980,14 @@ def create_app(
         request: Request,
         auth: Credentials = send_push_to_devices_auth,
     ) -> Response:
-        body = await read_body(request, models.PushDevicesRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.PushDevicesRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1push~1devices/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.send_push_to_devices(
             auth=auth,
             body=body,
@@ -5503,11 +6042,11 @@ def create_app(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
         include: Annotated[str | None, Query(alias="include")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
         auth: Credentials = list_notifications_auth,
     ) -> Response:
@@ -5656,11 +6195,18 @@ def create_app(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         x_lc_prod: Annotated[
-            int | None, Header(alias="X-LC-Prod", convert_underscores=False)
+            int | None, Header(alias="X-LC-Prod", convert_underscores=False, le=1, ge=0)
         ] = None,
         auth: Credentials = run_cloud_function_auth,
     ) -> Response:
-        body = await read_body(request, models.CloudFunctionParams, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.CloudFunctionParams,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1functions~1{name}/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.run_cloud_function(
             auth=auth,
             name=name,
@@ -5699,11 +6245,18 @@ def create_app(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         x_lc_prod: Annotated[
-            int | None, Header(alias="X-LC-Prod", convert_underscores=False)
+            int | None, Header(alias="X-LC-Prod", convert_underscores=False, le=1, ge=0)
         ] = None,
         auth: Credentials = call_cloud_function_auth,
     ) -> Response:
-        body = await read_body(request, models.CloudFunctionParams, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.CloudFunctionParams,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1call~1{name}/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.call_cloud_function(
             auth=auth,
             name=name,
@@ -5734,7 +6287,7 @@ def create_app(
         request: Request,
         q: Annotated[str, Query(alias="q")],
         skip: Annotated[int | None, Query(alias="skip")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
         sid: Annotated[str | None, Query(alias="sid")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         highlights: Annotated[str | None, Query(alias="highlights")] = None,
@@ -5855,7 +6408,12 @@ def create_app(
         auth: Credentials = create_leaderboard_auth,
     ) -> Response:
         body = await read_body(
-            request, models.CreateLeaderboardRequest, ("application/json",), True
+            request,
+            models.CreateLeaderboardRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1leaderboards/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_leaderboard(
             auth=auth,
@@ -5916,7 +6474,12 @@ def create_app(
         auth: Credentials = update_leaderboard_auth,
     ) -> Response:
         body = await read_body(
-            request, models.UpdateLeaderboardRequest, ("application/json",), True
+            request,
+            models.UpdateLeaderboardRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1leaderboards~1{statisticName}/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_leaderboard(
             auth=auth,
@@ -6006,8 +6569,8 @@ def create_app(
     async def list_leaderboard_archives(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
         auth: Credentials = list_leaderboard_archives_auth,
     ) -> Response:
         result = await impl.list_leaderboard_archives(
@@ -6085,7 +6648,14 @@ def create_app(
         request: Request,
         auth: Credentials = update_current_user_statistics_auth,
     ) -> Response:
-        body = await read_body(request, list[models.StatisticUpdate], ("application/json",), True)
+        body = await read_body(
+            request,
+            list[models.StatisticUpdate],
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1users~1self~1statistics/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_current_user_statistics(
             auth=auth,
             body=body,
@@ -6192,10 +6762,17 @@ def create_app(
     async def update_user_statistics(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        overwrite: Annotated[int | None, Query(alias="overwrite")] = None,
+        overwrite: Annotated[int | None, Query(alias="overwrite", le=1, ge=1)] = None,
         auth: Credentials = update_user_statistics_auth,
     ) -> Response:
-        body = await read_body(request, list[models.StatisticUpdate], ("application/json",), True)
+        body = await read_body(
+            request,
+            list[models.StatisticUpdate],
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1users~1{objectId}~1statistics/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_user_statistics(
             auth=auth,
             object_id=object_id,
@@ -6270,7 +6847,14 @@ def create_app(
         statistic_name: Annotated[str, Path(alias="statisticName")],
         auth: Credentials = get_users_statistics_by_ids_auth,
     ) -> Response:
-        body = await read_body(request, models.StatisticIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.StatisticIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1users~1statistics~1{statisticName}/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.get_users_statistics_by_ids(
             auth=auth,
             statistic_name=statistic_name,
@@ -6331,10 +6915,17 @@ def create_app(
     async def update_object_statistics(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        overwrite: Annotated[int | None, Query(alias="overwrite")] = None,
+        overwrite: Annotated[int | None, Query(alias="overwrite", le=1, ge=1)] = None,
         auth: Credentials = update_object_statistics_auth,
     ) -> Response:
-        body = await read_body(request, list[models.StatisticUpdate], ("application/json",), True)
+        body = await read_body(
+            request,
+            list[models.StatisticUpdate],
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1objects~1{objectId}~1statistics/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_object_statistics(
             auth=auth,
             object_id=object_id,
@@ -6403,7 +6994,14 @@ def create_app(
         statistic_name: Annotated[str, Path(alias="statisticName")],
         auth: Credentials = get_objects_statistics_by_ids_auth,
     ) -> Response:
-        body = await read_body(request, models.StatisticIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.StatisticIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1objects~1statistics~1{statisticName}/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.get_objects_statistics_by_ids(
             auth=auth,
             statistic_name=statistic_name,
@@ -6464,10 +7062,17 @@ def create_app(
     async def update_entity_statistics(
         request: Request,
         entity: Annotated[str, Path(alias="entity")],
-        overwrite: Annotated[int | None, Query(alias="overwrite")] = None,
+        overwrite: Annotated[int | None, Query(alias="overwrite", le=1, ge=1)] = None,
         auth: Credentials = update_entity_statistics_auth,
     ) -> Response:
-        body = await read_body(request, list[models.StatisticUpdate], ("application/json",), True)
+        body = await read_body(
+            request,
+            list[models.StatisticUpdate],
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1entities~1{entity}~1statistics/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_entity_statistics(
             auth=auth,
             entity=entity,
@@ -6534,7 +7139,14 @@ def create_app(
         statistic_name: Annotated[str, Path(alias="statisticName")],
         auth: Credentials = get_entities_statistics_by_ids_auth,
     ) -> Response:
-        body = await read_body(request, models.StatisticIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.StatisticIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1entities~1statistics~1{statisticName}/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.get_entities_statistics_by_ids(
             auth=auth,
             statistic_name=statistic_name,
@@ -6573,7 +7185,7 @@ def create_app(
         include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         auth: Credentials = get_user_leaderboard_ranks_auth,
     ) -> Response:
         result = await impl.get_user_leaderboard_ranks(
@@ -6622,7 +7234,7 @@ def create_app(
         include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         auth: Credentials = get_user_leaderboard_ranks_around_auth,
     ) -> Response:
         result = await impl.get_user_leaderboard_ranks_around(
@@ -6671,7 +7283,7 @@ def create_app(
         include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         auth: Credentials = get_object_leaderboard_ranks_auth,
     ) -> Response:
         result = await impl.get_object_leaderboard_ranks(
@@ -6720,7 +7332,7 @@ def create_app(
         include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         auth: Credentials = get_object_leaderboard_ranks_around_auth,
     ) -> Response:
         result = await impl.get_object_leaderboard_ranks_around(
@@ -6769,7 +7381,7 @@ def create_app(
         include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         auth: Credentials = get_entity_leaderboard_ranks_auth,
     ) -> Response:
         result = await impl.get_entity_leaderboard_ranks(
@@ -6818,7 +7430,7 @@ def create_app(
         include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         auth: Credentials = get_entity_leaderboard_ranks_around_auth,
     ) -> Response:
         result = await impl.get_entity_leaderboard_ranks_around(
@@ -6861,13 +7473,13 @@ def create_app(
     async def get_leaderboard_ranks(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
         select_user_keys: Annotated[str | None, Query(alias="selectUserKeys")] = None,
         include_user: Annotated[str | None, Query(alias="includeUser")] = None,
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         start_position: Annotated[int | None, Query(alias="startPosition")] = None,
         max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
         auth: Credentials = get_leaderboard_ranks_auth,
@@ -6920,13 +7532,13 @@ def create_app(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
         user_id: Annotated[str, Path(alias="userId")],
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
         select_user_keys: Annotated[str | None, Query(alias="selectUserKeys")] = None,
         include_user: Annotated[str | None, Query(alias="includeUser")] = None,
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         start_position: Annotated[int | None, Query(alias="startPosition")] = None,
         max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
         auth: Credentials = get_leaderboard_ranks_around_user_auth,
@@ -6965,8 +7577,8 @@ def create_app(
     async def query_conversations(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
         auth: Credentials = query_conversations_auth,
     ) -> Response:
         result = await impl.query_conversations(
@@ -6997,7 +7609,12 @@ def create_app(
         auth: Credentials = create_conversation_auth,
     ) -> Response:
         body = await read_body(
-            request, models.CreateConversationRequest, ("application/json",), True
+            request,
+            models.CreateConversationRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_conversation(
             auth=auth,
@@ -7025,7 +7642,14 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         auth: Credentials = update_conversation_auth,
     ) -> Response:
-        body = await read_body(request, models.ConversationAttributes, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ConversationAttributes,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_conversation(
             auth=auth,
             conv_id=conv_id,
@@ -7110,7 +7734,14 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         auth: Credentials = add_conversation_members_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1members/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.add_conversation_members(
             auth=auth,
             conv_id=conv_id,
@@ -7143,7 +7774,14 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         auth: Credentials = remove_conversation_members_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1members/delete/requestBody/content/application~1json/schema",
+        )
         result = await impl.remove_conversation_members(
             auth=auth,
             conv_id=conv_id,
@@ -7202,7 +7840,14 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         auth: Credentials = add_conversation_mutes_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1mutes/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.add_conversation_mutes(
             auth=auth,
             conv_id=conv_id,
@@ -7233,7 +7878,14 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         auth: Credentials = remove_conversation_mutes_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1mutes/delete/requestBody/content/application~1json/schema",
+        )
         result = await impl.remove_conversation_mutes(
             auth=auth,
             conv_id=conv_id,
@@ -7303,7 +7955,14 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         auth: Credentials = add_conversation_temporary_silence_auth,
     ) -> Response:
-        body = await read_body(request, models.TemporarySilenceRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.TemporarySilenceRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1temporary-silenceds/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.add_conversation_temporary_silence(
             auth=auth,
             conv_id=conv_id,
@@ -7408,7 +8067,14 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         auth: Credentials = add_conversation_permanent_silences_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1permanent-silenceds/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.add_conversation_permanent_silences(
             auth=auth,
             conv_id=conv_id,
@@ -7444,7 +8110,14 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         auth: Credentials = remove_conversation_permanent_silences_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1permanent-silenceds/delete/requestBody/content/application~1json/schema",
+        )
         result = await impl.remove_conversation_permanent_silences(
             auth=auth,
             conv_id=conv_id,
@@ -7507,7 +8180,14 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         auth: Credentials = add_conversation_blacklist_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1blacklists/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.add_conversation_blacklist(
             auth=auth,
             conv_id=conv_id,
@@ -7539,7 +8219,14 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         auth: Credentials = remove_conversation_blacklist_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1blacklists/delete/requestBody/content/application~1json/schema",
+        )
         result = await impl.remove_conversation_blacklist(
             auth=auth,
             conv_id=conv_id,
@@ -7569,8 +8256,8 @@ def create_app(
     async def list_conversation_member_infos(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
         role: Annotated[Literal["Owner", "Manager", "Member"] | None, Query(alias="role")] = None,
         auth: Credentials = list_conversation_member_infos_auth,
     ) -> Response:
@@ -7606,7 +8293,14 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         auth: Credentials = add_conversation_member_info_auth,
     ) -> Response:
-        body = await read_body(request, models.MemberInfoRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.MemberInfoRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1member-infos/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.add_conversation_member_info(
             auth=auth,
             conv_id=conv_id,
@@ -7641,7 +8335,14 @@ def create_app(
         info_id: Annotated[str, Path(alias="info_id")],
         auth: Credentials = update_conversation_member_info_auth,
     ) -> Response:
-        body = await read_body(request, models.MemberInfoRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.MemberInfoRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1member-infos~1{info_id}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_conversation_member_info(
             auth=auth,
             conv_id=conv_id,
@@ -7712,7 +8413,7 @@ def create_app(
         include_start: Annotated[bool | None, Query(alias="include_start")] = None,
         include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
         reversed: Annotated[bool | None, Query(alias="reversed")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
         client_id: Annotated[str | None, Query(alias="client_id")] = None,
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
         signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
@@ -7759,7 +8460,14 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         auth: Credentials = send_conversation_message_auth,
     ) -> Response:
-        body = await read_body(request, models.SendMessageRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.SendMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1messages/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.send_conversation_message(
             auth=auth,
             conv_id=conv_id,
@@ -7795,7 +8503,14 @@ def create_app(
         message_id: Annotated[str, Path(alias="message_id")],
         auth: Credentials = update_conversation_message_auth,
     ) -> Response:
-        body = await read_body(request, models.EditMessageRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.EditMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1messages~1{message_id}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_conversation_message(
             auth=auth,
             conv_id=conv_id,
@@ -7870,7 +8585,14 @@ def create_app(
         message_id: Annotated[str, Path(alias="message_id")],
         auth: Credentials = recall_conversation_message_auth,
     ) -> Response:
-        body = await read_body(request, models.RecallMessageRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.RecallMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1messages~1{message_id}~1recall/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.recall_conversation_message(
             auth=auth,
             conv_id=conv_id,
@@ -7898,8 +8620,8 @@ def create_app(
     async def query_chatrooms(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
         auth: Credentials = query_chatrooms_auth,
     ) -> Response:
         result = await impl.query_chatrooms(
@@ -7930,7 +8652,12 @@ def create_app(
         auth: Credentials = create_chatroom_auth,
     ) -> Response:
         body = await read_body(
-            request, models.CreateConversationRequest, ("application/json",), True
+            request,
+            models.CreateConversationRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_chatroom(
             auth=auth,
@@ -7958,7 +8685,14 @@ def create_app(
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         auth: Credentials = update_chatroom_auth,
     ) -> Response:
-        body = await read_body(request, models.ConversationAttributes, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ConversationAttributes,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_chatroom(
             auth=auth,
             chatroom_id=chatroom_id,
@@ -8084,7 +8818,7 @@ def create_app(
         include_start: Annotated[bool | None, Query(alias="include_start")] = None,
         include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
         reversed: Annotated[bool | None, Query(alias="reversed")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
         client_id: Annotated[str | None, Query(alias="client_id")] = None,
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
         signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
@@ -8131,7 +8865,14 @@ def create_app(
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         auth: Credentials = send_chatroom_message_auth,
     ) -> Response:
-        body = await read_body(request, models.SendMessageRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.SendMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1messages/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.send_chatroom_message(
             auth=auth,
             chatroom_id=chatroom_id,
@@ -8165,7 +8906,14 @@ def create_app(
         message_id: Annotated[str, Path(alias="message_id")],
         auth: Credentials = update_chatroom_message_auth,
     ) -> Response:
-        body = await read_body(request, models.EditMessageRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.EditMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1messages~1{message_id}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_chatroom_message(
             auth=auth,
             chatroom_id=chatroom_id,
@@ -8236,7 +8984,14 @@ def create_app(
         message_id: Annotated[str, Path(alias="message_id")],
         auth: Credentials = recall_chatroom_message_auth,
     ) -> Response:
-        body = await read_body(request, models.RecallMessageRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.RecallMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1messages~1{message_id}~1recall/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.recall_chatroom_message(
             auth=auth,
             chatroom_id=chatroom_id,
@@ -8307,7 +9062,14 @@ def create_app(
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         auth: Credentials = add_chatroom_temporary_silence_auth,
     ) -> Response:
-        body = await read_body(request, models.TemporarySilenceRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.TemporarySilenceRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1temporary-silenceds/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.add_chatroom_temporary_silence(
             auth=auth,
             chatroom_id=chatroom_id,
@@ -8410,7 +9172,14 @@ def create_app(
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         auth: Credentials = add_chatroom_permanent_silences_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1permanent-silenceds/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.add_chatroom_permanent_silences(
             auth=auth,
             chatroom_id=chatroom_id,
@@ -8444,7 +9213,14 @@ def create_app(
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         auth: Credentials = remove_chatroom_permanent_silences_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1permanent-silenceds/delete/requestBody/content/application~1json/schema",
+        )
         result = await impl.remove_chatroom_permanent_silences(
             auth=auth,
             chatroom_id=chatroom_id,
@@ -8505,7 +9281,14 @@ def create_app(
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         auth: Credentials = add_chatroom_blacklist_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1blacklists/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.add_chatroom_blacklist(
             auth=auth,
             chatroom_id=chatroom_id,
@@ -8535,7 +9318,14 @@ def create_app(
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         auth: Credentials = remove_chatroom_blacklist_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1blacklists/delete/requestBody/content/application~1json/schema",
+        )
         result = await impl.remove_chatroom_blacklist(
             auth=auth,
             chatroom_id=chatroom_id,
@@ -8563,8 +9353,8 @@ def create_app(
     async def list_chatroom_member_infos(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
         role: Annotated[Literal["Owner", "Manager", "Member"] | None, Query(alias="role")] = None,
         auth: Credentials = list_chatroom_member_infos_auth,
     ) -> Response:
@@ -8598,7 +9388,14 @@ def create_app(
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         auth: Credentials = add_chatroom_member_info_auth,
     ) -> Response:
-        body = await read_body(request, models.MemberInfoRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.MemberInfoRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1member-infos/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.add_chatroom_member_info(
             auth=auth,
             chatroom_id=chatroom_id,
@@ -8631,7 +9428,14 @@ def create_app(
         info_id: Annotated[str, Path(alias="info_id")],
         auth: Credentials = update_chatroom_member_info_auth,
     ) -> Response:
-        body = await read_body(request, models.MemberInfoRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.MemberInfoRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1member-infos~1{info_id}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_chatroom_member_info(
             auth=auth,
             chatroom_id=chatroom_id,
@@ -8693,8 +9497,8 @@ def create_app(
     async def query_service_conversations(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
         auth: Credentials = query_service_conversations_auth,
     ) -> Response:
         result = await impl.query_service_conversations(
@@ -8727,7 +9531,12 @@ def create_app(
         auth: Credentials = create_service_conversation_auth,
     ) -> Response:
         body = await read_body(
-            request, models.CreateConversationRequest, ("application/json",), True
+            request,
+            models.CreateConversationRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_service_conversation(
             auth=auth,
@@ -8759,7 +9568,14 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         auth: Credentials = update_service_conversation_auth,
     ) -> Response:
-        body = await read_body(request, models.ConversationAttributes, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ConversationAttributes,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_service_conversation(
             auth=auth,
             conv_id=conv_id,
@@ -8824,7 +9640,7 @@ def create_app(
     async def list_service_conversation_subscribers(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=50)] = None,
         client_id: Annotated[str | None, Query(alias="client_id")] = None,
         auth: Credentials = list_service_conversation_subscribers_auth,
     ) -> Response:
@@ -8862,7 +9678,14 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         auth: Credentials = subscribe_service_conversation_auth,
     ) -> Response:
-        body = await read_body(request, models.SubscribeRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.SubscribeRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1subscribers/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.subscribe_service_conversation(
             auth=auth,
             conv_id=conv_id,
@@ -8973,7 +9796,7 @@ def create_app(
         include_start: Annotated[bool | None, Query(alias="include_start")] = None,
         include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
         reversed: Annotated[bool | None, Query(alias="reversed")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
         signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
         signature: Annotated[str | None, Query(alias="signature")] = None,
@@ -9070,7 +9893,12 @@ def create_app(
         auth: Credentials = broadcast_service_conversation_message_auth,
     ) -> Response:
         body = await read_body(
-            request, models.BroadcastToSubscribersRequest, ("application/json",), True
+            request,
+            models.BroadcastToSubscribersRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1broadcasts/post/requestBody/content/application~1json/schema",
         )
         result = await impl.broadcast_service_conversation_message(
             auth=auth,
@@ -9107,7 +9935,12 @@ def create_app(
         auth: Credentials = send_service_conversation_message_auth,
     ) -> Response:
         body = await read_body(
-            request, models.SendServiceMessageRequest, ("application/json",), True
+            request,
+            models.SendServiceMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1messages/post/requestBody/content/application~1json/schema",
         )
         result = await impl.send_service_conversation_message(
             auth=auth,
@@ -9144,7 +9977,14 @@ def create_app(
         message_id: Annotated[str, Path(alias="message_id")],
         auth: Credentials = update_service_conversation_message_auth,
     ) -> Response:
-        body = await read_body(request, models.EditMessageRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.EditMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1messages~1{message_id}/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.update_service_conversation_message(
             auth=auth,
             conv_id=conv_id,
@@ -9181,7 +10021,14 @@ def create_app(
         message_id: Annotated[str, Path(alias="message_id")],
         auth: Credentials = recall_service_conversation_message_auth,
     ) -> Response:
-        body = await read_body(request, models.RecallMessageRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.RecallMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1messages~1{message_id}~1recall/put/requestBody/content/application~1json/schema",
+        )
         result = await impl.recall_service_conversation_message(
             auth=auth,
             conv_id=conv_id,
@@ -9252,7 +10099,14 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         auth: Credentials = add_service_conversation_blacklist_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1blacklists/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.add_service_conversation_blacklist(
             auth=auth,
             conv_id=conv_id,
@@ -9288,7 +10142,14 @@ def create_app(
         conv_id: Annotated[str, Path(alias="conv_id")],
         auth: Credentials = remove_service_conversation_blacklist_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1blacklists/delete/requestBody/content/application~1json/schema",
+        )
         result = await impl.remove_service_conversation_blacklist(
             auth=auth,
             conv_id=conv_id,
@@ -9315,7 +10176,14 @@ def create_app(
         request: Request,
         auth: Credentials = check_clients_online_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientIdsRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1clients~1check-online/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.check_clients_online(
             auth=auth,
             body=body,
@@ -9405,7 +10273,14 @@ def create_app(
         client_id: Annotated[str, Path(alias="client_id")],
         auth: Credentials = kick_client_auth,
     ) -> Response:
-        body = await read_body(request, models.KickRequest, ("application/json",), False)
+        body = await read_body(
+            request,
+            models.KickRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~11.2~1rtm~1clients~1{client_id}~1kick/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.kick_client(
             auth=auth,
             client_id=client_id,
@@ -9480,7 +10355,7 @@ def create_app(
         include_start: Annotated[bool | None, Query(alias="include_start")] = None,
         include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
         reversed: Annotated[bool | None, Query(alias="reversed")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
         client_id_2: Annotated[str | None, Query(alias="client_id")] = None,
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
         signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
@@ -9558,7 +10433,14 @@ def create_app(
         client_id: Annotated[str, Path(alias="client_id")],
         auth: Credentials = add_client_blacklist_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientBlacklistRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientBlacklistRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1clients~1{client_id}~1blacklists/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.add_client_blacklist(
             auth=auth,
             client_id=client_id,
@@ -9588,7 +10470,14 @@ def create_app(
         client_id: Annotated[str, Path(alias="client_id")],
         auth: Credentials = remove_client_blacklist_auth,
     ) -> Response:
-        body = await read_body(request, models.ClientBlacklistRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.ClientBlacklistRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1clients~1{client_id}~1blacklists/delete/requestBody/content/application~1json/schema",
+        )
         result = await impl.remove_client_blacklist(
             auth=auth,
             client_id=client_id,
@@ -9637,8 +10526,8 @@ def create_app(
     async def query_all_conversations(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
         auth: Credentials = query_all_conversations_auth,
     ) -> Response:
         result = await impl.query_all_conversations(
@@ -9667,8 +10556,8 @@ def create_app(
     async def list_broadcasts(
         request: Request,
         conv_id: Annotated[str, Query(alias="conv_id")],
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         auth: Credentials = list_broadcasts_auth,
     ) -> Response:
         result = await impl.list_broadcasts(
@@ -9698,7 +10587,14 @@ def create_app(
         request: Request,
         auth: Credentials = create_broadcast_auth,
     ) -> Response:
-        body = await read_body(request, models.CreateBroadcastRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.CreateBroadcastRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1broadcasts/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.create_broadcast(
             auth=auth,
             body=body,
@@ -9756,7 +10652,7 @@ def create_app(
         include_start: Annotated[bool | None, Query(alias="include_start")] = None,
         include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
         reversed: Annotated[bool | None, Query(alias="reversed")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
         client_id: Annotated[str | None, Query(alias="client_id")] = None,
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
         signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
@@ -9802,7 +10698,7 @@ def create_app(
         max_ts: Annotated[int | None, Query(alias="max_ts")] = None,
         msgid: Annotated[str | None, Query(alias="msgid")] = None,
         timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
         reversed: Annotated[bool | None, Query(alias="reversed")] = None,
         peerid: Annotated[str | None, Query(alias="peerid")] = None,
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
@@ -9848,7 +10744,7 @@ def create_app(
         max_ts: Annotated[int | None, Query(alias="max_ts")] = None,
         msgid: Annotated[str | None, Query(alias="msgid")] = None,
         timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
         reversed: Annotated[bool | None, Query(alias="reversed")] = None,
         peerid: Annotated[str | None, Query(alias="peerid")] = None,
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
@@ -9892,7 +10788,12 @@ def create_app(
         auth: Credentials = send_legacy_message_auth,
     ) -> Response:
         body = await read_body(
-            request, models.LegacySendMessageRequest, ("application/json",), True
+            request,
+            models.LegacySendMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1rtm~1messages/post/requestBody/content/application~1json/schema",
         )
         result = await impl.send_legacy_message(
             auth=auth,
@@ -9920,7 +10821,14 @@ def create_app(
         request: Request,
         auth: Credentials = send_legacy_broadcast_auth,
     ) -> Response:
-        body = await read_body(request, models.LegacyBroadcastRequest, ("application/json",), True)
+        body = await read_body(
+            request,
+            models.LegacyBroadcastRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1rtm~1broadcast/post/requestBody/content/application~1json/schema",
+        )
         result = await impl.send_legacy_broadcast(
             auth=auth,
             body=body,
@@ -9948,7 +10856,12 @@ def create_app(
         auth: Credentials = patch_legacy_message_auth,
     ) -> Response:
         body = await read_body(
-            request, models.LegacyPatchMessageRequest, ("application/json",), True
+            request,
+            models.LegacyPatchMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1rtm~1patch~1message/put/requestBody/content/application~1json/schema",
         )
         result = await impl.patch_legacy_message(
             auth=auth,
@@ -9979,7 +10892,12 @@ def create_app(
         auth: Credentials = send_legacy_subscriber_broadcast_auth,
     ) -> Response:
         body = await read_body(
-            request, models.LegacySubscriberBroadcastRequest, ("application/json",), True
+            request,
+            models.LegacySubscriberBroadcastRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1rtm~1broadcast~1subscriber/post/requestBody/content/application~1json/schema",
         )
         result = await impl.send_legacy_subscriber_broadcast(
             auth=auth,
@@ -10026,4 +10944,1122 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/1.1/classes/{className}",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_1(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/1.1/classes/{className}/{objectId}",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_2(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/1.1/scan/classes/{className}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_3(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/batch",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_4(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/cloudQuery",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_5(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/schemas",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_6(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/schemas/{className}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_7(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/date",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_8(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/exportData",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_9(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/exportData/{id}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_10(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/collect",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_11(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/users",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_12(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/1.1/usersByMobilePhone",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_13(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/login",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_14(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/users/me",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_15(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/users/friendshipRequests",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_16(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/users/{objectId}",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_17(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/1.1/users/{objectId}/refreshSessionToken",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_18(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/1.1/users/{objectId}/updatePassword",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_19(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/1.1/requestPasswordReset",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_20(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/requestEmailVerify",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_21(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/requestMobilePhoneVerify",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_22(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/verifyMobilePhone/{code}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_23(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/requestLoginSmsCode",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_24(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/requestPasswordResetBySmsCode",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_25(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/resetPasswordBySmsCode/{code}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_26(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/1.1/requestChangePhoneNumber",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_27(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/changePhoneNumber",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_28(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/requestSmsCode",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_29(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/verifySmsCode/{code}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_30(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/requestCaptcha",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_31(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/verifyCaptcha",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_32(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/users/{userId}/friendship/{targetId}",
+        methods=["GET", "HEAD", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_33(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, POST, DELETE")
+
+    @app.api_route(
+        "/1.1/users/{userId}/followers",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_34(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/users/{userId}/followees",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_35(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/users/{userId}/mutualFollowees",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_36(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/users/{userId}/followersAndFollowees",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_37(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/users/friendshipRequests/{requestId}/accept",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_38(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/1.1/users/friendshipRequests/{requestId}/decline",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_39(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/1.1/statuses",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_40(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/statuses/{statusId}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_41(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    @app.api_route(
+        "/1.1/subscribe/statuses",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_42(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/subscribe/statuses/count",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_43(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/roles",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_44(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/1.1/roles/{objectId}",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_45(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/1.1/fileTokens",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_46(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/fileCallback",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_47(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/files",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_48(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/files/{objectId}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_49(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    @app.api_route(
+        "/1.1/files/{objectId}/censor",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_50(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/installations",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_51(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/1.1/installations/{objectId}",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_52(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/1.1/push",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_53(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/push/devices",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_54(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/tables/Notifications/{objectId}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_55(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/notifications",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_56(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/notifications/{notification_id}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_57(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    @app.api_route(
+        "/1.1/scheduledPushMessages",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_58(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/scheduledPushMessages/{id}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_59(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    @app.api_route(
+        "/1.1/functions/{name}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_60(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/call/{name}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_61(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/search/select",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_62(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/search/mlt",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_63(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/search/analyze",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_64(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_65(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_66(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}/incrementVersion",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_67(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}/archives",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_68(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/leaderboard/users/self/statistics",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_69(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/1.1/leaderboard/users/{objectId}/statistics",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_70(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/1.1/leaderboard/users/statistics/{statisticName}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_71(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/leaderboard/objects/{objectId}/statistics",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_72(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/1.1/leaderboard/objects/statistics/{statisticName}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_73(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/leaderboard/entities/{entity}/statistics",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_74(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/1.1/leaderboard/entities/statistics/{statisticName}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_75(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/user/{statisticName}/ranks",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_76(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/user/{statisticName}/ranks/{memberId}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_77(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/object/{statisticName}/ranks",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_78(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/object/{statisticName}/ranks/{memberId}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_79(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/entity/{statisticName}/ranks",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_80(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/entity/{statisticName}/ranks/{memberId}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_81(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}/ranks",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_82(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}/ranks/{userId}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_83(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.2/rtm/conversations",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_84(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_85(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/members",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_86(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/mutes",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_87(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/temporary-silenceds",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_88(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/permanent-silenceds",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_89(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/blacklists",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_90(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/member-infos",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_91(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/member-infos/{info_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_92(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/messages",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_93(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/messages/{message_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_94(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/messages/{message_id}/recall",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_95(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_96(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_97(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/members",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_98(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/members/online-count",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_99(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/messages",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_100(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_101(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}/recall",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_102(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_103(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_104(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/blacklists",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_105(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/member-infos",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_106(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/member-infos/{info_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_107(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_108(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_109(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_110(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers/count",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_111(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_112(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}/messages",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_113(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}/messages/{message_id}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_114(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/broadcasts",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_115(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/messages",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_116(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/messages/{message_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_117(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/messages/{message_id}/recall",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_118(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/blacklists",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_119(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/clients/check-online",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_120(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.2/rtm/clients/sign",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_121(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.2/rtm/clients/{client_id}/unread-count",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_122(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.2/rtm/clients/{client_id}/kick",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_123(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.2/rtm/clients/{client_id}/service-conversations",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_124(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.2/rtm/clients/{client_id}/messages",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_125(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.2/rtm/clients/{client_id}/blacklists",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_126(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/stats",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_127(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.2/rtm/all-conversations",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_128(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.2/rtm/broadcasts",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_129(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/1.2/rtm/broadcasts/{message_id}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_130(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    @app.api_route(
+        "/1.2/rtm/messages",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_131(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/rtm/messages/logs",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_132(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/rtm/messages/history",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_133(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/1.1/rtm/messages",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_134(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/rtm/broadcast",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_135(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/rtm/patch/message",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_136(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/1.1/rtm/broadcast/subscriber",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_137(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/1.1/rtm/transient_group/onlines",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_138(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
     return app
+
+
+def _method_not_allowed(request: Request, allow: str) -> Response:
+    """OPTIONS lists the path's methods; any other undeclared method is a 405 that says them too."""
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers={"Allow": allow})
+    return ERROR_ENVELOPE.response(
+        "method_not_allowed",
+        f"{request.method} is not allowed here",
+        method=request.method,
+        path=request.url.path,
+        status=405,
+        headers={"Allow": allow},
+    )

@@ -6,4 +6,4 @@ Import what you need: `generated.qiscus.models`, `generated.qiscus.client`, `gen
 
 SPEC_SOURCE = "specs/qiscus"
 SPEC_VERSION = "2"
-SPEC_SHA256 = "079d2fc0055825802a6d79c0d9217bd7f2706fc416c6f64683540636b0ab62c4"
+SPEC_SHA256 = "a760cfbecf8528cb91e5d4361f90e82fe5d371f9ab04c0864f9dc995ad1c3225"

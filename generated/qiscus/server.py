@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from . import models
 from ._server_runtime import (
     ApiProblem,
+    BodySchemas,
     Declared,
     ErrorEnvelope,
     NotImplementedOperation,
@@ -417,13 +418,40 @@ def spec() -> dict[str, Any]:
     return document
 
 
+# (method, route path) -> the statuses the operation documents; errors are answered with one of them
+DECLARED_STATUSES: dict[tuple[str, str], frozenset[int]] = {
+    ("POST", "/api/v2/rest/login_or_register"): frozenset([200, 400, 401, 500]),
+    ("GET", "/api/v2/rest/user_profile"): frozenset([200, 400, 401, 404, 500]),
+    ("POST", "/api/v2/rest/reset_user_token"): frozenset([200, 400, 401, 404, 500]),
+    ("GET", "/api/v2/rest/get_user_rooms"): frozenset([200, 400, 401, 404, 500]),
+    ("POST", "/api/v2/rest/create_room"): frozenset([200, 400, 401, 500]),
+    ("GET", "/api/v2/rest/get_or_create_room_with_target"): frozenset([200, 400, 401, 404, 500]),
+    ("POST", "/api/v2/rest/get_rooms_info"): frozenset([200, 400, 401, 404, 500]),
+    ("POST", "/api/v2/rest/update_room"): frozenset([200, 400, 401, 404, 500]),
+    ("POST", "/api/v2/rest/add_room_participants"): frozenset([200, 400, 401, 404, 500]),
+    ("POST", "/api/v2/rest/remove_room_participants"): frozenset([200, 400, 401, 404, 500]),
+    ("POST", "/api/v2/rest/post_comment"): frozenset([200, 400, 401, 404, 500]),
+    ("GET", "/api/v2/rest/load_comments"): frozenset([200, 400, 401, 404, 500]),
+    ("POST", "/api/v2/rest/load_comments"): frozenset([200, 400, 401, 404, 500]),
+    ("POST", "/api/v2/rest/search_messages"): frozenset([200, 400, 401, 404, 500]),
+    ("POST", "/api/v2/rest/post_system_event_message"): frozenset([200, 400, 401, 404, 500]),
+    ("GET", "/api/v2/rest/exports"): frozenset([200, 400, 401, 500]),
+    ("POST", "/api/v2/rest/exports"): frozenset([200, 400, 401, 500]),
+    ("GET", "/api/v2/rest/exports/{backup_unique_id}"): frozenset([200, 401, 404, 500]),
+    ("DELETE", "/api/v2/rest/exports/{backup_unique_id}"): frozenset([200, 401, 404, 500]),
+    ("GET", "/api/v2/rest/imports"): frozenset([200, 400, 401, 500]),
+    ("POST", "/api/v2/rest/imports"): frozenset([200, 400, 401, 500]),
+}
+
+
 def create_app(
     impl: Handlers, *, title: str = "Qiscus Chat SDK Server REST API", serve_spec: bool = True
 ) -> FastAPI:
     """A FastAPI app serving every operation through `impl`, routes mounted in spec order."""
     app = FastAPI(title=title, openapi_url=None, docs_url=None, redoc_url=None)
-    install_error_handlers(app, ERROR_ENVELOPE)
+    install_error_handlers(app, ERROR_ENVELOPE, DECLARED_STATUSES)
     document = spec() if serve_spec else None
+    schemas = BodySchemas(document or spec)
 
     if document is not None:
 
@@ -446,6 +474,8 @@ def create_app(
             models.LoginOrRegisterRequest,
             ("application/x-www-form-urlencoded", "application/json"),
             True,
+            schemas,
+            "/paths/~1api~1v2~1rest~1login_or_register/post/requestBody/content/application~1json/schema",
         )
         result = await impl.login_or_register(
             auth=auth,
@@ -504,6 +534,8 @@ def create_app(
             models.ResetUserTokenRequest,
             ("application/x-www-form-urlencoded", "application/json"),
             True,
+            schemas,
+            "/paths/~1api~1v2~1rest~1reset_user_token/post/requestBody/content/application~1json/schema",
         )
         result = await impl.reset_user_token(
             auth=auth,
@@ -530,7 +562,7 @@ def create_app(
     async def get_user_rooms(
         request: Request,
         user_email: Annotated[str, Query(alias="user_email")],
-        page: Annotated[int | None, Query(alias="page")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
         show_participants: Annotated[bool | None, Query(alias="show_participants")] = None,
         room_type: Annotated[str | None, Query(alias="room_type")] = None,
         auth: Credentials = get_user_rooms_auth,
@@ -569,6 +601,8 @@ def create_app(
             models.CreateRoomRequest,
             ("application/x-www-form-urlencoded", "application/json"),
             True,
+            schemas,
+            "/paths/~1api~1v2~1rest~1create_room/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_room(
             auth=auth,
@@ -595,7 +629,7 @@ def create_app(
     )
     async def get_or_create_room_with_target(
         request: Request,
-        emails: Annotated[list[str], Query(alias="emails[]")],
+        emails: Annotated[list[str], Query(alias="emails[]", max_length=2, min_length=2)],
         avatar_url: Annotated[str | None, Query(alias="avatar_url")] = None,
         auth: Credentials = get_or_create_room_with_target_auth,
     ) -> Response:
@@ -631,6 +665,8 @@ def create_app(
             models.GetRoomsInfoRequest,
             ("application/x-www-form-urlencoded", "application/json"),
             True,
+            schemas,
+            "/paths/~1api~1v2~1rest~1get_rooms_info/post/requestBody/content/application~1json/schema",
         )
         result = await impl.get_rooms_info(
             auth=auth,
@@ -663,6 +699,8 @@ def create_app(
             models.UpdateRoomRequest,
             ("application/x-www-form-urlencoded", "application/json"),
             True,
+            schemas,
+            "/paths/~1api~1v2~1rest~1update_room/post/requestBody/content/application~1json/schema",
         )
         result = await impl.update_room(
             auth=auth,
@@ -695,6 +733,8 @@ def create_app(
             models.AddRoomParticipantsRequest,
             ("application/x-www-form-urlencoded", "application/json"),
             True,
+            schemas,
+            "/paths/~1api~1v2~1rest~1add_room_participants/post/requestBody/content/application~1json/schema",
         )
         result = await impl.add_room_participants(
             auth=auth,
@@ -729,6 +769,8 @@ def create_app(
             models.RemoveRoomParticipantsRequest,
             ("application/x-www-form-urlencoded", "application/json"),
             True,
+            schemas,
+            "/paths/~1api~1v2~1rest~1remove_room_participants/post/requestBody/content/application~1json/schema",
         )
         result = await impl.remove_room_participants(
             auth=auth,
@@ -761,6 +803,8 @@ def create_app(
             models.PostCommentRequest,
             ("application/x-www-form-urlencoded", "application/json"),
             True,
+            schemas,
+            "/paths/~1api~1v2~1rest~1post_comment/post/requestBody/content/application~1json/schema",
         )
         result = await impl.post_comment(
             auth=auth,
@@ -787,8 +831,8 @@ def create_app(
     async def load_comments(
         request: Request,
         room_id: Annotated[int, Query(alias="room_id")],
-        page: Annotated[int | None, Query(alias="page")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        limit: Annotated[int | None, Query(alias="limit", ge=1)] = None,
         auth: Credentials = load_comments_auth,
     ) -> Response:
         result = await impl.load_comments(
@@ -824,6 +868,8 @@ def create_app(
             models.LoadCommentsRequest,
             ("application/x-www-form-urlencoded", "application/json"),
             True,
+            schemas,
+            "/paths/~1api~1v2~1rest~1load_comments/post/requestBody/content/application~1json/schema",
         )
         result = await impl.load_comments_post(
             auth=auth,
@@ -856,6 +902,8 @@ def create_app(
             models.SearchMessagesRequest,
             ("application/x-www-form-urlencoded", "application/json"),
             True,
+            schemas,
+            "/paths/~1api~1v2~1rest~1search_messages/post/requestBody/content/application~1json/schema",
         )
         result = await impl.search_messages(
             auth=auth,
@@ -890,6 +938,8 @@ def create_app(
             models.PostSystemEventMessageRequest,
             ("application/x-www-form-urlencoded", "application/json"),
             True,
+            schemas,
+            "/paths/~1api~1v2~1rest~1post_system_event_message/post/requestBody/content/application~1json/schema",
         )
         result = await impl.post_system_event_message(
             auth=auth,
@@ -915,7 +965,7 @@ def create_app(
     @app.api_route("/api/v2/rest/exports", methods=["GET"], include_in_schema=False)
     async def list_exports(
         request: Request,
-        page: Annotated[int | None, Query(alias="page")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
         auth: Credentials = list_exports_auth,
     ) -> Response:
         result = await impl.list_exports(
@@ -948,6 +998,8 @@ def create_app(
             models.CreateExportRequest,
             ("application/x-www-form-urlencoded", "application/json"),
             True,
+            schemas,
+            "/paths/~1api~1v2~1rest~1exports/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_export(
             auth=auth,
@@ -1028,7 +1080,7 @@ def create_app(
     @app.api_route("/api/v2/rest/imports", methods=["GET"], include_in_schema=False)
     async def list_imports(
         request: Request,
-        page: Annotated[int | None, Query(alias="page")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
         auth: Credentials = list_imports_auth,
     ) -> Response:
         result = await impl.list_imports(
@@ -1056,7 +1108,9 @@ def create_app(
         request: Request,
         auth: Credentials = create_import_auth,
     ) -> Response:
-        body = await read_body(request, models.CreateImportRequest, ("multipart/form-data",), True)
+        body = await read_body(
+            request, models.CreateImportRequest, ("multipart/form-data",), True, schemas, ""
+        )
         result = await impl.create_import(
             auth=auth,
             body=body,
@@ -1072,7 +1126,157 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/api/v2/rest/login_or_register",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_1(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/api/v2/rest/user_profile",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_2(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/api/v2/rest/reset_user_token",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_3(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/api/v2/rest/get_user_rooms",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_4(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/api/v2/rest/create_room",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_5(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/api/v2/rest/get_or_create_room_with_target",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_6(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/api/v2/rest/get_rooms_info",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_7(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/api/v2/rest/update_room",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_8(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/api/v2/rest/add_room_participants",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_9(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/api/v2/rest/remove_room_participants",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_10(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/api/v2/rest/post_comment",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_11(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/api/v2/rest/load_comments",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_12(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/api/v2/rest/search_messages",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_13(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/api/v2/rest/post_system_event_message",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_14(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/api/v2/rest/exports",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_15(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/api/v2/rest/exports/{backup_unique_id}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_16(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    @app.api_route(
+        "/api/v2/rest/imports",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_17(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
     return app
+
+
+def _method_not_allowed(request: Request, allow: str) -> Response:
+    """OPTIONS lists the path's methods; any other undeclared method is a 405 that says them too."""
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers={"Allow": allow})
+    return ERROR_ENVELOPE.response(
+        "method_not_allowed",
+        f"{request.method} is not allowed here",
+        method=request.method,
+        path=request.url.path,
+        status=405,
+        headers={"Allow": allow},
+    )
 
 
 def create_webhook_app(impl: WebhooksHandlers, *, prefix: str = "/webhooks") -> FastAPI:

@@ -6,4 +6,4 @@ Import what you need: `generated.quickblox.models`, `generated.quickblox.client`
 
 SPEC_SOURCE = "specs/quickblox"
 SPEC_VERSION = "3.18.04.1"
-SPEC_SHA256 = "49d4e5d12116c30616726598d7f6abf1d09c9692b3d2e540b42a05f963317002"
+SPEC_SHA256 = "1c1dd6898c0503dba94b9367f2c1c53e6866e89f5054741f20397746e8e5d210"

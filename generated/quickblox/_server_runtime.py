@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, get_args, get_origin
@@ -14,8 +15,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 T = TypeVar("T")
+_log = logging.getLogger("baas_openapi.server")
 
 _STATUS_SITUATION = {
     400: "validation",
@@ -139,8 +142,46 @@ class _Blank(dict[str, Any]):
         return ""
 
 
-def install_error_handlers(app: FastAPI, envelope: ErrorEnvelope) -> None:
-    """Every error the app itself produces answers in the vendor's envelope, never `{"detail": ...}`."""
+# When an operation does not declare the status a situation maps to, the nearest one it declares.
+_NEAREST = {
+    400: (422, 404),
+    422: (400, 404),
+    401: (403, 400),
+    403: (401, 400),
+    404: (400, 422),
+    405: (400,),
+    409: (400, 422),
+    429: (503, 400),
+}
+
+
+def fit_status(status: int, declared: frozenset[int] | None) -> int:
+    """`status`, or the closest client-error status the operation documents instead."""
+    if not declared or status in declared or status >= 500:
+        return status
+    for other in _NEAREST.get(status, ()):
+        if other in declared:
+            return other
+    client_errors = sorted(s for s in declared if 400 <= s < 500)
+    return client_errors[0] if client_errors else status
+
+
+def install_error_handlers(
+    app: FastAPI,
+    envelope: ErrorEnvelope,
+    declared: Mapping[tuple[str, str], frozenset[int]] | None = None,
+) -> None:
+    """Every error the app itself produces answers in the vendor's envelope, never `{"detail": ...}`.
+
+    `declared` maps (method, path template) to the statuses the operation documents, so that an error
+    is answered with one of them: a client of the spec can rely on what it declares.
+    """
+    statuses = declared or {}
+
+    def documented(request: Request, status: int) -> int:
+        route = request.scope.get("route")
+        path = getattr(route, "path", None)
+        return fit_status(status, statuses.get((request.method, path)) if path else None)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         errors = exc.errors() if isinstance(exc, (RequestValidationError, ValidationError)) else []
@@ -149,6 +190,7 @@ def install_error_handlers(app: FastAPI, envelope: ErrorEnvelope) -> None:
             describe(errors) or "invalid request",
             method=request.method,
             path=request.url.path,
+            status=documented(request, envelope.status_of("validation")),
         )
 
     async def on_http(request: Request, exc: Exception) -> Response:
@@ -170,32 +212,65 @@ def install_error_handlers(app: FastAPI, envelope: ErrorEnvelope) -> None:
             str(getattr(exc, "detail", "")) or "",
             method=request.method,
             path=request.url.path,
-            status=envelope.status_of(situation),
+            status=documented(request, envelope.status_of(situation)),
             headers=headers,
         )
 
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiProblem)
+        status = documented(request, exc.status or envelope.status_of(exc.situation))
         return envelope.response(
             exc.situation,
             exc.message,
             method=request.method,
             path=request.url.path,
-            status=exc.status,
+            status=status,
             code=exc.code,
             headers=exc.headers,
-        )
-
-    async def on_crash(request: Request, exc: Exception) -> Response:
-        return envelope.response(
-            "internal", "internal error", method=request.method, path=request.url.path
         )
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(ValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(ApiProblem, on_problem)
-    app.add_exception_handler(Exception, on_crash)
+    app.add_middleware(_CrashGuard, envelope=envelope)
+
+
+class _CrashGuard:
+    """An implementation that raises still answers: a 500 in the vendor's envelope, and a log line.
+
+    Starlette's own handler for `Exception` re-raises after answering, which in-process clients see
+    as a crash rather than a response; this answers and stops there, as a server on the wire does.
+    """
+
+    def __init__(self, app: ASGIApp, envelope: ErrorEnvelope) -> None:
+        self.app = app
+        self.envelope = envelope
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            if started:
+                raise
+            _log.exception("%s %s failed", scope.get("method"), scope.get("path"))
+            response = self.envelope.response(
+                "internal",
+                "internal error",
+                method=scope.get("method", ""),
+                path=scope.get("path", ""),
+            )
+            await response(scope, receive, send)
 
 
 def describe(errors: Sequence[Any]) -> str:
@@ -312,8 +387,40 @@ def _nest_form(pairs: Sequence[tuple[str, Any]], target: Any) -> dict[str, Any]:
     return out
 
 
+class BodySchemas:
+    """JSON Schema validators of request bodies, by pointer into the bundled spec, built on first use.
+
+    The models parse; the spec's own schema decides what is valid (an explicit `null` for a field that
+    is optional but not nullable, a malformed email), as a client of the spec expects.
+    """
+
+    def __init__(self, spec: Any) -> None:
+        self._spec = spec
+        self._validators: dict[str, Any] = {}
+
+    def errors(self, pointer: str, data: Any) -> list[dict[str, Any]]:
+        from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped, unused-ignore]
+
+        validator = self._validators.get(pointer)
+        if validator is None:
+            document = self._spec() if callable(self._spec) else self._spec
+            validator = Draft202012Validator(
+                {**document, "$ref": "#" + pointer}, format_checker=FormatChecker()
+            )
+            self._validators[pointer] = validator
+        return [
+            {"loc": ("body", *error.absolute_path), "msg": error.message[:200], "type": "schema"}
+            for error in list(validator.iter_errors(data))[:5]
+        ]
+
+
 async def read_body(
-    request: Request, target: Any, media_types: Sequence[str], required: bool
+    request: Request,
+    target: Any,
+    media_types: Sequence[str],
+    required: bool,
+    schemas: BodySchemas | None = None,
+    schema: str = "",
 ) -> Any:
     """Parse and validate a request body of any declared media type into `target`."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -365,6 +472,10 @@ async def read_body(
             raise RequestValidationError(
                 [{"loc": ("body",), "msg": "malformed JSON", "type": "json"}]
             ) from None
+        if schemas is not None and schema:
+            problems = schemas.errors(schema, data)
+            if problems:
+                raise RequestValidationError(problems)
     elif content_type.startswith("text/"):
         data = raw.decode("utf-8", "replace")
     else:

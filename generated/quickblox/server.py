@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from . import models
 from ._server_runtime import (
     ApiProblem,
+    BodySchemas,
     Declared,
     ErrorEnvelope,
     NotImplementedOperation,
@@ -1196,13 +1197,96 @@ def spec() -> dict[str, Any]:
     return document
 
 
+# (method, route path) -> the statuses the operation documents; errors are answered with one of them
+DECLARED_STATUSES: dict[tuple[str, str], frozenset[int]] = {
+    ("GET", "/account_settings.json"): frozenset([200, 401, 429]),
+    ("GET", "/address_book/registered_users.json"): frozenset([200, 401, 403, 404, 429]),
+    ("GET", "/address_book.json"): frozenset([200, 401, 403, 404, 429]),
+    ("POST", "/address_book.json"): frozenset([200, 401, 403, 422, 429]),
+    ("POST", "/ai/ai_extensions/ai_answer_assist"): frozenset([200, 400, 401, 404, 405, 429]),
+    ("POST", "/ai/ai_extensions/ai_gateway"): frozenset([200, 400, 401, 404, 405, 429]),
+    ("POST", "/ai/ai_extensions/ai_summarize"): frozenset([200, 400, 401, 404, 405, 429]),
+    ("POST", "/ai/ai_extensions/ai_translate"): frozenset([200, 400, 401, 404, 405, 429]),
+    ("PUT", "/blobs/{blob_id}/complete.json"): frozenset([200, 401, 403, 404, 422, 429]),
+    ("GET", "/blobs/{blob_id}/download.json"): frozenset([301, 302, 401, 403, 404, 429]),
+    ("POST", "/blobs/{blob_id}/upload/"): frozenset([201, 400, 403]),
+    ("GET", "/blobs/{blob_id}.json"): frozenset([200, 301, 302, 401, 403, 404, 429]),
+    ("PUT", "/blobs/{blob_id}.json"): frozenset([200, 401, 403, 404, 422, 429]),
+    ("DELETE", "/blobs/{blob_id}.json"): frozenset([200, 401, 403, 404, 429]),
+    ("GET", "/blobs.json"): frozenset([200, 401, 403, 429]),
+    ("POST", "/blobs.json"): frozenset([201, 401, 403, 422, 429]),
+    ("GET", "/chat/Dialog/{dialog_id}/notifications.json"): frozenset([200, 401, 403, 404, 429]),
+    ("PUT", "/chat/Dialog/{dialog_id}/notifications.json"): frozenset(
+        [200, 401, 403, 404, 422, 429]
+    ),
+    ("GET", "/chat/Dialog/{dialog_id}.json"): frozenset([200, 401, 403, 404, 429]),
+    ("PUT", "/chat/Dialog/{dialog_id}.json"): frozenset([200, 401, 403, 404, 422, 429]),
+    ("DELETE", "/chat/Dialog/{dialog_id}.json"): frozenset([200, 401, 403, 404, 429]),
+    ("GET", "/chat/Dialog.json"): frozenset([200, 401, 403, 429]),
+    ("POST", "/chat/Dialog.json"): frozenset([201, 401, 403, 422, 429]),
+    ("POST", "/chat/Dialogs/add_occupants.json"): frozenset([200, 401, 403, 422, 429]),
+    ("POST", "/chat/Dialogs/remove_occupants.json"): frozenset([200, 401, 403, 422, 429]),
+    ("GET", "/chat/Message/unread.json"): frozenset([200, 401, 403, 429]),
+    ("GET", "/chat/Message/{message_id}.json"): frozenset([200, 401, 403, 404, 429]),
+    ("PUT", "/chat/Message/{message_id}.json"): frozenset([200, 401, 403, 404, 422, 429]),
+    ("DELETE", "/chat/Message/{message_id}.json"): frozenset([200, 401, 403, 404, 429]),
+    ("GET", "/chat/Message.json"): frozenset([200, 401, 403, 404, 429]),
+    ("POST", "/chat/Message.json"): frozenset([201, 401, 403, 404, 422, 429]),
+    ("POST", "/class.json"): frozenset([201, 401, 403, 422, 429]),
+    ("PUT", "/data/{class_name}/by_criteria.json"): frozenset([200, 401, 403, 404, 422, 429]),
+    ("DELETE", "/data/{class_name}/by_criteria.json"): frozenset([200, 401, 403, 404, 429]),
+    ("PUT", "/data/{class_name}/multi.json"): frozenset([200, 401, 403, 404, 422, 429]),
+    ("POST", "/data/{class_name}/multi.json"): frozenset([200, 401, 403, 404, 422, 429]),
+    ("GET", "/data/{class_name}/{record_id}/file.json"): frozenset([200, 401, 403, 404, 429]),
+    ("POST", "/data/{class_name}/{record_id}/file.json"): frozenset([200, 401, 403, 404, 422, 429]),
+    ("DELETE", "/data/{class_name}/{record_id}/file.json"): frozenset([200, 401, 403, 404, 429]),
+    ("GET", "/data/{class_name}/{record_id}.json"): frozenset([200, 401, 403, 404, 429]),
+    ("PUT", "/data/{class_name}/{record_id}.json"): frozenset([200, 401, 403, 404, 422, 429]),
+    ("DELETE", "/data/{class_name}/{record_id}.json"): frozenset([200, 401, 403, 404, 429]),
+    ("GET", "/data/{class_name}.json"): frozenset([200, 401, 403, 404, 429]),
+    ("POST", "/data/{class_name}.json"): frozenset([201, 401, 403, 404, 422, 429]),
+    ("GET", "/events/{event_id}/status.json"): frozenset([200, 401, 403, 404, 429]),
+    ("GET", "/events/{event_id}.json"): frozenset([200, 401, 403, 404, 429]),
+    ("PUT", "/events/{event_id}.json"): frozenset([200, 401, 403, 404, 422, 429]),
+    ("DELETE", "/events/{event_id}.json"): frozenset([200, 401, 403, 404, 429]),
+    ("GET", "/events.json"): frozenset([200, 401, 403, 429]),
+    ("POST", "/events.json"): frozenset([200, 401, 403, 422, 429]),
+    ("POST", "/login.json"): frozenset([200, 401, 422, 429]),
+    ("DELETE", "/login.json"): frozenset([200, 401, 403, 429]),
+    ("GET", "/session.json"): frozenset([200, 401, 429]),
+    ("POST", "/session.json"): frozenset([201, 401, 422]),
+    ("DELETE", "/session.json"): frozenset([200, 401, 429]),
+    ("DELETE", "/subscriptions/{subscription_id}.json"): frozenset([200, 401, 403, 404, 429]),
+    ("GET", "/subscriptions.json"): frozenset([200, 401, 403, 404, 429]),
+    ("POST", "/subscriptions.json"): frozenset([201, 401, 403, 422, 429]),
+    ("GET", "/users/by_email.json"): frozenset([200, 401, 404, 429]),
+    ("GET", "/users/by_facebook_id.json"): frozenset([200, 401, 404, 429]),
+    ("GET", "/users/by_full_name.json"): frozenset([200, 401, 404, 429]),
+    ("GET", "/users/by_login.json"): frozenset([200, 401, 404, 429]),
+    ("GET", "/users/by_tags.json"): frozenset([200, 401, 404, 429]),
+    ("GET", "/users/by_twitter_digits_id.json"): frozenset([200, 401, 404, 429]),
+    ("GET", "/users/by_twitter_id.json"): frozenset([200, 401, 404, 429]),
+    ("GET", "/users/external/{external_user_id}.json"): frozenset([200, 401, 404, 429]),
+    ("DELETE", "/users/external/{external_user_id}.json"): frozenset([200, 401, 403, 404, 429]),
+    ("GET", "/users/password/reset.json"): frozenset([200, 401, 404, 422, 429]),
+    ("GET", "/users/phone.json"): frozenset([200, 401, 404, 429]),
+    ("POST", "/users/{user_id}/tokens"): frozenset([201, 401, 404, 429]),
+    ("GET", "/users/{user_id}.json"): frozenset([200, 401, 404, 429]),
+    ("PUT", "/users/{user_id}.json"): frozenset([200, 401, 403, 404, 422, 429]),
+    ("DELETE", "/users/{user_id}.json"): frozenset([200, 401, 403, 404, 429]),
+    ("GET", "/users.json"): frozenset([200, 401, 403, 429]),
+    ("POST", "/users.json"): frozenset([201, 401, 403, 422, 429]),
+}
+
+
 def create_app(
     impl: Handlers, *, title: str = "QuickBlox REST API", serve_spec: bool = True
 ) -> FastAPI:
     """A FastAPI app serving every operation through `impl`, routes mounted in spec order."""
     app = FastAPI(title=title, openapi_url=None, docs_url=None, redoc_url=None)
-    install_error_handlers(app, ERROR_ENVELOPE)
+    install_error_handlers(app, ERROR_ENVELOPE, DECLARED_STATUSES)
     document = spec() if serve_spec else None
+    schemas = BodySchemas(document or spec)
 
     if document is not None:
 
@@ -1239,8 +1323,8 @@ def create_app(
     @app.api_route("/address_book/registered_users.json", methods=["GET"], include_in_schema=False)
     async def list_registered_users(
         request: Request,
-        udid: Annotated[str | None, Query(alias="udid")] = None,
-        compact: Annotated[int | None, Query(alias="compact")] = None,
+        udid: Annotated[str | None, Query(alias="udid", max_length=64)] = None,
+        compact: Annotated[int | None, Query(alias="compact", le=1, ge=0)] = None,
         auth: Credentials = list_registered_users_auth,
     ) -> Response:
         result = await impl.list_registered_users(
@@ -1268,7 +1352,7 @@ def create_app(
     @app.api_route("/address_book.json", methods=["GET"], include_in_schema=False)
     async def get_address_book(
         request: Request,
-        udid: Annotated[str | None, Query(alias="udid")] = None,
+        udid: Annotated[str | None, Query(alias="udid", max_length=64)] = None,
         auth: Credentials = get_address_book_auth,
     ) -> Response:
         result = await impl.get_address_book(
@@ -1302,6 +1386,8 @@ def create_app(
             models.UploadAddressBookRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1address_book.json/post/requestBody/content/application~1json/schema",
         )
         result = await impl.upload_address_book(
             auth=auth,
@@ -1332,8 +1418,10 @@ def create_app(
         body = await read_body(
             request,
             models.AiAnswerAssistRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
+            ("application/json",),
             True,
+            schemas,
+            "/paths/~1ai~1ai_extensions~1ai_answer_assist/post/requestBody/content/application~1json/schema",
         )
         result = await impl.ai_answer_assist(
             auth=auth,
@@ -1363,8 +1451,10 @@ def create_app(
         body = await read_body(
             request,
             models.AiGatewayRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
+            ("application/json",),
             True,
+            schemas,
+            "/paths/~1ai~1ai_extensions~1ai_gateway/post/requestBody/content/application~1json/schema",
         )
         result = await impl.ai_gateway(
             auth=auth,
@@ -1396,6 +1486,8 @@ def create_app(
             models.AiSummarizeRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1ai~1ai_extensions~1ai_summarize/post/requestBody/content/application~1json/schema",
         )
         result = await impl.ai_summarize(
             auth=auth,
@@ -1427,6 +1519,8 @@ def create_app(
             models.AiTranslateRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1ai~1ai_extensions~1ai_translate/post/requestBody/content/application~1json/schema",
         )
         result = await impl.ai_translate(
             auth=auth,
@@ -1461,6 +1555,8 @@ def create_app(
             models.CompleteBlobRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1blobs~1{blob_id}~1complete.json/put/requestBody/content/application~1json/schema",
         )
         result = await impl.complete_blob(
             auth=auth,
@@ -1517,7 +1613,9 @@ def create_app(
         blob_id: Annotated[int, Path(alias="blob_id")],
         auth: Credentials = upload_blob_file_auth,
     ) -> Response:
-        body = await read_body(request, models.BlobUploadForm, ("multipart/form-data",), True)
+        body = await read_body(
+            request, models.BlobUploadForm, ("multipart/form-data",), True, schemas, ""
+        )
         result = await impl.upload_blob_file(
             auth=auth,
             blob_id=blob_id,
@@ -1578,6 +1676,8 @@ def create_app(
             models.UpdateBlobRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1blobs~1{blob_id}.json/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_blob(
             auth=auth,
@@ -1632,8 +1732,8 @@ def create_app(
     @app.api_route("/blobs.json", methods=["GET"], include_in_schema=False)
     async def list_blobs(
         request: Request,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
         auth: Credentials = list_blobs_auth,
     ) -> Response:
         result = await impl.list_blobs(
@@ -1667,6 +1767,8 @@ def create_app(
             models.CreateBlobRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1blobs.json/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_blob(
             auth=auth,
@@ -1731,6 +1833,8 @@ def create_app(
             models.UpdateDialogNotificationsRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1chat~1Dialog~1{dialog_id}~1notifications.json/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_dialog_notifications(
             auth=auth,
@@ -1793,6 +1897,8 @@ def create_app(
             models.UpdateDialogRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1chat~1Dialog~1{dialog_id}.json/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_dialog(
             auth=auth,
@@ -1821,7 +1927,7 @@ def create_app(
     async def delete_dialogs(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        force: Annotated[int | None, Query(alias="force")] = None,
+        force: Annotated[int | None, Query(alias="force", le=1, ge=0)] = None,
         auth: Credentials = delete_dialogs_auth,
     ) -> Response:
         body = await read_body(
@@ -1829,6 +1935,8 @@ def create_app(
             models.ForceDeleteRequest,
             ("application/x-www-form-urlencoded", "application/json"),
             False,
+            schemas,
+            "/paths/~1chat~1Dialog~1{dialog_id}.json/delete/requestBody/content/application~1json/schema",
         )
         result = await impl.delete_dialogs(
             auth=auth,
@@ -1856,9 +1964,9 @@ def create_app(
     @app.api_route("/chat/Dialog.json", methods=["GET"], include_in_schema=False)
     async def list_dialogs(
         request: Request,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=-1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=1)] = None,
         sort_asc: Annotated[str | None, Query(alias="sort_asc")] = None,
         sort_desc: Annotated[str | None, Query(alias="sort_desc")] = None,
         id: Annotated[str | None, Query(alias="_id")] = None,
@@ -1949,6 +2057,8 @@ def create_app(
             models.CreateDialogRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1chat~1Dialog.json/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_dialog(
             auth=auth,
@@ -1981,6 +2091,8 @@ def create_app(
             models.BulkOccupantsRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1chat~1Dialogs~1add_occupants.json/post/requestBody/content/application~1json/schema",
         )
         result = await impl.add_dialogs_occupants(
             auth=auth,
@@ -2013,6 +2125,8 @@ def create_app(
             models.BulkOccupantsRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1chat~1Dialogs~1remove_occupants.json/post/requestBody/content/application~1json/schema",
         )
         result = await impl.remove_dialogs_occupants(
             auth=auth,
@@ -2099,6 +2213,8 @@ def create_app(
             models.UpdateMessageRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1chat~1Message~1{message_id}.json/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_message(
             auth=auth,
@@ -2127,7 +2243,7 @@ def create_app(
     async def delete_messages(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
-        force: Annotated[int | None, Query(alias="force")] = None,
+        force: Annotated[int | None, Query(alias="force", le=1, ge=0)] = None,
         auth: Credentials = delete_messages_auth,
     ) -> Response:
         body = await read_body(
@@ -2135,6 +2251,8 @@ def create_app(
             models.ForceDeleteRequest,
             ("application/x-www-form-urlencoded", "application/json"),
             False,
+            schemas,
+            "/paths/~1chat~1Message~1{message_id}.json/delete/requestBody/content/application~1json/schema",
         )
         result = await impl.delete_messages(
             auth=auth,
@@ -2163,12 +2281,12 @@ def create_app(
     async def list_messages(
         request: Request,
         chat_dialog_id: Annotated[str, Query(alias="chat_dialog_id")],
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=-1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=1)] = None,
         sort_asc: Annotated[str | None, Query(alias="sort_asc")] = None,
         sort_desc: Annotated[str | None, Query(alias="sort_desc")] = None,
-        mark_as_read: Annotated[int | None, Query(alias="mark_as_read")] = None,
+        mark_as_read: Annotated[int | None, Query(alias="mark_as_read", le=1, ge=0)] = None,
         id_lt: Annotated[str | None, Query(alias="_id[lt]")] = None,
         id_gt: Annotated[str | None, Query(alias="_id[gt]")] = None,
         id_in: Annotated[str | None, Query(alias="_id[in]")] = None,
@@ -2240,6 +2358,8 @@ def create_app(
             models.CreateMessageRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1chat~1Message.json/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_message(
             auth=auth,
@@ -2271,6 +2391,8 @@ def create_app(
             models.CreateClassRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1class.json/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_class(
             auth=auth,
@@ -2304,6 +2426,8 @@ def create_app(
             models.UpdateByCriteriaRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1data~1{class_name}~1by_criteria.json/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_records_by_criteria(
             auth=auth,
@@ -2352,7 +2476,12 @@ def create_app(
         auth: Credentials = delete_records_by_criteria_auth,
     ) -> Response:
         body = await read_body(
-            request, models.CriteriaDeleteForm, ("application/x-www-form-urlencoded",), False
+            request,
+            models.CriteriaDeleteForm,
+            ("application/x-www-form-urlencoded",),
+            False,
+            schemas,
+            "",
         )
         result = await impl.delete_records_by_criteria(
             auth=auth,
@@ -2402,6 +2531,8 @@ def create_app(
             models.MultiRecordsRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1data~1{class_name}~1multi.json/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_records(
             auth=auth,
@@ -2437,6 +2568,8 @@ def create_app(
             models.MultiRecordsRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1data~1{class_name}~1multi.json/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_records(
             auth=auth,
@@ -2505,7 +2638,9 @@ def create_app(
         record_id: Annotated[str, Path(alias="record_id")],
         auth: Credentials = upload_record_file_auth,
     ) -> Response:
-        body = await read_body(request, models.RecordFileUpload, ("multipart/form-data",), True)
+        body = await read_body(
+            request, models.RecordFileUpload, ("multipart/form-data",), True, schemas, ""
+        )
         result = await impl.upload_record_file(
             auth=auth,
             class_name=class_name,
@@ -2541,7 +2676,12 @@ def create_app(
         auth: Credentials = delete_record_file_auth,
     ) -> Response:
         body = await read_body(
-            request, models.FileFieldRequest, ("application/x-www-form-urlencoded",), False
+            request,
+            models.FileFieldRequest,
+            ("application/x-www-form-urlencoded",),
+            False,
+            schemas,
+            "",
         )
         result = await impl.delete_record_file(
             auth=auth,
@@ -2570,7 +2710,7 @@ def create_app(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
-        permissions: Annotated[int | None, Query(alias="permissions")] = None,
+        permissions: Annotated[int | None, Query(alias="permissions", le=1, ge=1)] = None,
         auth: Credentials = get_records_auth,
     ) -> Response:
         result = await impl.get_records(
@@ -2608,6 +2748,8 @@ def create_app(
             models.RecordUpdate,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1data~1{class_name}~1{record_id}.json/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_record(
             auth=auth,
@@ -2666,9 +2808,9 @@ def create_app(
     async def list_records(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        count: Annotated[int | None, Query(alias="count")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=-1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=1)] = None,
         sort_asc: Annotated[str | None, Query(alias="sort_asc")] = None,
         sort_desc: Annotated[str | None, Query(alias="sort_desc")] = None,
         output_include: Annotated[str | None, Query(alias="output[include]")] = None,
@@ -2746,6 +2888,8 @@ def create_app(
             models.RecordInput,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1data~1{class_name}.json/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_record(
             auth=auth,
@@ -2835,6 +2979,8 @@ def create_app(
             models.UpdateEventRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1events~1{event_id}.json/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_event(
             auth=auth,
@@ -2889,8 +3035,8 @@ def create_app(
     @app.api_route("/events.json", methods=["GET"], include_in_schema=False)
     async def list_events(
         request: Request,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
         auth: Credentials = list_events_auth,
     ) -> Response:
         result = await impl.list_events(
@@ -2924,6 +3070,8 @@ def create_app(
             models.CreateEventRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1events.json/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_event(
             auth=auth,
@@ -2954,6 +3102,8 @@ def create_app(
             models.LoginRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1login.json/post/requestBody/content/application~1json/schema",
         )
         result = await impl.log_in(
             auth=auth,
@@ -3026,6 +3176,8 @@ def create_app(
             models.CreateSessionRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1session.json/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_session(
             auth=auth,
@@ -3131,6 +3283,8 @@ def create_app(
             models.CreateSubscriptionRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1subscriptions.json/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_subscription(
             auth=auth,
@@ -3209,8 +3363,8 @@ def create_app(
     async def list_users_by_full_name(
         request: Request,
         full_name: Annotated[str, Query(alias="full_name")],
-        page: Annotated[int | None, Query(alias="page")] = None,
-        per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
         auth: Credentials = list_users_by_full_name_auth,
     ) -> Response:
         result = await impl.list_users_by_full_name(
@@ -3265,8 +3419,8 @@ def create_app(
     async def list_users_by_tags(
         request: Request,
         tags: Annotated[str, Query(alias="tags")],
-        page: Annotated[int | None, Query(alias="page")] = None,
-        per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
         auth: Credentials = list_users_by_tags_auth,
     ) -> Response:
         result = await impl.list_users_by_tags(
@@ -3510,6 +3664,8 @@ def create_app(
             models.UpdateUserRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1users~1{user_id}.json/put/requestBody/content/application~1json/schema",
         )
         result = await impl.update_user(
             auth=auth,
@@ -3560,8 +3716,8 @@ def create_app(
     @app.api_route("/users.json", methods=["GET"], include_in_schema=False)
     async def list_users(
         request: Request,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
         filter: Annotated[list[str] | None, Query(alias="filter[]")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
         auth: Credentials = list_users_auth,
@@ -3597,6 +3753,8 @@ def create_app(
             models.CreateUserRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
+            schemas,
+            "/paths/~1users.json/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_user(
             auth=auth,
@@ -3614,4 +3772,384 @@ def create_app(
             201,
         )
 
+    @app.api_route(
+        "/account_settings.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_1(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/address_book/registered_users.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_2(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/address_book.json",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_3(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/ai/ai_extensions/ai_answer_assist",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_4(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/ai/ai_extensions/ai_gateway",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_5(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/ai/ai_extensions/ai_summarize",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_6(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/ai/ai_extensions/ai_translate",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_7(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/blobs/{blob_id}/complete.json",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_8(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    @app.api_route(
+        "/blobs/{blob_id}/download.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_9(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/blobs/{blob_id}/upload/",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_10(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/blobs/{blob_id}.json",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_11(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/blobs.json",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_12(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}/notifications.json",
+        methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_13(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT")
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}.json",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_14(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/chat/Dialog.json",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_15(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/chat/Dialogs/add_occupants.json",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_16(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/chat/Dialogs/remove_occupants.json",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_17(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/chat/Message/unread.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_18(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/chat/Message/{message_id}.json",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_19(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/chat/Message.json",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_20(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/class.json",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_21(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/data/{class_name}/by_criteria.json",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_22(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route(
+        "/data/{class_name}/multi.json",
+        methods=["GET", "HEAD", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_23(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, POST")
+
+    @app.api_route(
+        "/data/{class_name}/{record_id}/file.json",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_24(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/data/{class_name}/{record_id}.json",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_25(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/data/{class_name}.json",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_26(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/events/{event_id}/status.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_27(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/events/{event_id}.json",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_28(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/events.json",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_29(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/login.json",
+        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_30(request: Request) -> Response:
+        return _method_not_allowed(request, "POST, DELETE")
+
+    @app.api_route(
+        "/session.json", methods=["PUT", "PATCH", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_31(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    @app.api_route(
+        "/subscriptions/{subscription_id}.json",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_32(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    @app.api_route(
+        "/subscriptions.json",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_33(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/users/by_email.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_34(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/by_facebook_id.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_35(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/by_full_name.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_36(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/by_login.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_37(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/by_tags.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_38(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/by_twitter_digits_id.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_39(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/by_twitter_id.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_40(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/external/{external_user_id}.json",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_41(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    @app.api_route(
+        "/users/password/reset.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_42(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/phone.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_43(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    @app.api_route(
+        "/users/{user_id}/tokens",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_44(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    @app.api_route(
+        "/users/{user_id}.json",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_45(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    @app.api_route(
+        "/users.json",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_46(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
     return app
+
+
+def _method_not_allowed(request: Request, allow: str) -> Response:
+    """OPTIONS lists the path's methods; any other undeclared method is a 405 that says them too."""
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers={"Allow": allow})
+    return ERROR_ENVELOPE.response(
+        "method_not_allowed",
+        f"{request.method} is not allowed here",
+        method=request.method,
+        path=request.url.path,
+        status=405,
+        headers={"Allow": allow},
+    )

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from . import models
 from ._server_runtime import (
     ApiProblem,
+    BodySchemas,
     Declared,
     ErrorEnvelope,
     NotImplementedOperation,
@@ -185,11 +186,23 @@ def spec() -> dict[str, Any]:
     return document
 
 
+# (method, route path) -> the statuses the operation documents; errors are answered with one of them
+DECLARED_STATUSES: dict[tuple[str, str], frozenset[int]] = {
+    ("GET", "/notes"): frozenset([200, 401]),
+    ("POST", "/notes"): frozenset([201, 400]),
+    ("GET", "/notes/{note_id}"): frozenset([200, 404]),
+    ("DELETE", "/notes/{note_id}"): frozenset([204, 404]),
+    ("GET", "/notes/{note_id}/attachment"): frozenset([200]),
+    ("PUT", "/notes/{note_id}/attachment"): frozenset([204]),
+}
+
+
 def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True) -> FastAPI:
     """A FastAPI app serving every operation through `impl`, routes mounted in spec order."""
     app = FastAPI(title=title, openapi_url=None, docs_url=None, redoc_url=None)
-    install_error_handlers(app, ERROR_ENVELOPE)
+    install_error_handlers(app, ERROR_ENVELOPE, DECLARED_STATUSES)
     document = spec() if serve_spec else None
+    schemas = BodySchemas(document or spec)
 
     if document is not None:
 
@@ -203,8 +216,8 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
     @app.api_route("/notes", methods=["GET"], include_in_schema=False)
     async def list_notes(
         request: Request,
-        page: Annotated[int | None, Query(alias="page")] = None,
-        per_page: Annotated[int | None, Query(alias="per_page")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100)] = None,
         tags: Annotated[list[str] | None, Query(alias="tags[]")] = None,
         x_request_id: Annotated[
             str | None, Header(alias="X-Request-Id", convert_underscores=False)
@@ -236,7 +249,12 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
         auth: Credentials = create_note_auth,
     ) -> Response:
         body = await read_body(
-            request, models.NewNote, ("application/json", "application/x-www-form-urlencoded"), True
+            request,
+            models.NewNote,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1notes/post/requestBody/content/application~1json/schema",
         )
         result = await impl.create_note(
             auth=auth,
@@ -321,7 +339,7 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
         note_id: Annotated[int, Path(alias="note_id")],
         auth: Credentials = upload_attachment_auth,
     ) -> Response:
-        body = await read_body(request, models.Upload, ("multipart/form-data",), True)
+        body = await read_body(request, models.Upload, ("multipart/form-data",), True, schemas, "")
         result = await impl.upload_attachment(
             auth=auth,
             note_id=note_id,
@@ -329,4 +347,40 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
         )
         return render(result, {204: Declared(None, None, "empty")}, 204)
 
+    @app.api_route(
+        "/notes", methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_1(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    @app.api_route(
+        "/notes/{note_id}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_2(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    @app.api_route(
+        "/notes/{note_id}/attachment",
+        methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_3(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT")
+
     return app
+
+
+def _method_not_allowed(request: Request, allow: str) -> Response:
+    """OPTIONS lists the path's methods; any other undeclared method is a 405 that says them too."""
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers={"Allow": allow})
+    return ERROR_ENVELOPE.response(
+        "method_not_allowed",
+        f"{request.method} is not allowed here",
+        method=request.method,
+        path=request.url.path,
+        status=405,
+        headers={"Allow": allow},
+    )
