@@ -20,6 +20,8 @@ from .validate import validate
 from .vendors import PROJECT, TEMPLATES
 
 TOOLS = ("datamodel-code-generator", "ruff", "jinja2")
+# parts of the tree that do not shape generated code: the CLI front door and the fuzzing harness
+_IGNORED = {"__pycache__", "fuzz", "cli.py", "__main__.py"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ def inputs_digest(spec_dir: Path, templates: Path = TEMPLATES) -> str:
     generator = Path(__file__).resolve().parent
     for base in (spec_dir, templates, generator):
         for path in sorted(
-            p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+            p for p in base.rglob("*") if p.is_file() and not _IGNORED & set(p.parts)
         ):
             digest.update(path.relative_to(base).as_posix().encode())
             digest.update(b"\0")
