@@ -50,7 +50,9 @@ def inputs_digest(spec_dir: Path, templates: Path = TEMPLATES) -> str:
     generator = Path(__file__).resolve().parent
     for base in (spec_dir, templates, generator):
         for path in sorted(
-            p for p in base.rglob("*") if p.is_file() and not _IGNORED & set(p.parts)
+            p
+            for p in base.rglob("*")
+            if p.is_file() and not _IGNORED & set(p.relative_to(base).parts)
         ):
             digest.update(path.relative_to(base).as_posix().encode())
             digest.update(b"\0")
