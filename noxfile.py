@@ -86,6 +86,13 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session
+def serve(session: nox.Session) -> None:
+    """Run a vendor's emulator: `nox -s serve -- <vendor> [--port N --db PATH|URL ...]`."""
+    _install(session, "test")
+    session.run("python", "-m", "emulators", *(session.posargs or ["qiscus"]))
+
+
+@nox.session
 def regen(session: nox.Session) -> None:
     """Rewrite tests/golden/ from tests/fixtures/specs/valid/ (then review the diff)."""
     _install(session, "test")
