@@ -70,12 +70,29 @@ def _fastapi_annotation(p: ir.Parameter) -> str:
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 
 
-def _methods_by_path(operations: tuple[ir.Operation, ...]) -> list[tuple[str, list[str]]]:
-    """Each path with its declared methods, in spec order."""
-    found: dict[str, list[str]] = {}
-    for op in operations:
-        found.setdefault(op.path, []).append(op.method.upper())
-    return list(found.items())
+def _specificity(path: str) -> list[float]:
+    """Literal segments before templated ones: `/db/export` must be tried before `/db/{timeout}`."""
+    return [
+        0.0 if "{" not in seg else 0.5 if not seg.startswith("{") or not seg.endswith("}") else 1.0
+        for seg in path.strip("/").split("/")
+    ]
+
+
+def _route_order(operations: tuple[ir.Operation, ...]) -> list[ir.Operation]:
+    """Spec order, except that a more specific path is matched before one that would shadow it."""
+    return sorted(operations, key=lambda op: _specificity(op.path))
+
+
+def _routes(operations: tuple[ir.Operation, ...]) -> list[tuple[str, list[ir.Operation], list[str]]]:
+    """(path, its operations, its declared methods), most specific paths first.
+
+    A path's catch-all for undeclared methods is mounted right after its operations, so that
+    `DELETE /db/export` is a 405 of `/db/export` rather than a call of `DELETE /db/{timeout}`.
+    """
+    found: dict[str, list[ir.Operation]] = {}
+    for op in _route_order(operations):
+        found.setdefault(op.path, []).append(op)
+    return [(path, ops, [op.method.upper() for op in ops]) for path, ops in found.items()]
 
 
 def _other_methods(declared: list[str]) -> list[str]:
@@ -186,7 +203,8 @@ def environment(templates: Path, *, html: bool) -> jinja2.Environment:
         items_annotation=_items_annotation,
         needs_check=_needs_check,
         route_path=_route_path,
-        methods_by_path=_methods_by_path,
+        routes=_routes,
+        route_order=_route_order,
         other_methods=_other_methods,
         tojson_pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False),
     )

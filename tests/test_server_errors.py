@@ -56,7 +56,11 @@ def test_missing_credentials_get_the_vendor_401(vendor: str, operation_id: str) 
     with TestClient(app) as http:
         response = http.request(op.method.upper(), concrete_path(op))
     status = int(api.error.situations.get("unauthorized", {}).get("status", 401))
-    assert_envelope(vendor, response, status)
+    runtime = package(vendor, "_server_runtime")
+    # an operation that documents 403 but not 401 is answered with what it documents
+    assert_envelope(
+        vendor, response, runtime.fit_status(status, frozenset(r.code for r in op.responses))
+    )
 
 
 BODY_CASES = [

@@ -2523,6 +2523,12 @@ def create_app(
             201,
         )
 
+    @app.api_route(
+        "/user", methods=["PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_1(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, POST")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     login_auth = Depends(_authorizer(impl, "login", ()))
 
@@ -2554,6 +2560,14 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/login",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_2(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     logout_auth = Depends(
         _authorizer(
@@ -2580,35 +2594,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    logout_device_auth = Depends(
-        _authorizer(
-            impl,
-            "logoutDevice",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
+    @app.api_route(
+        "/logout",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-
-    @app.api_route("/logout/{pushToken}", methods=["POST"], include_in_schema=False)
-    async def logout_device(
-        request: Request,
-        push_token: Annotated[str, Path(alias="pushToken")],
-        auth: Credentials = logout_device_auth,
-    ) -> Response:
-        result = await impl.logout_device(
-            auth=auth,
-            push_token=push_token,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_3(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_current_user_auth = Depends(
@@ -2675,6 +2667,346 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/me", methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_4(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    refresh_session_auth = Depends(
+        _authorizer(
+            impl,
+            "refreshSession",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/refresh", methods=["GET"], include_in_schema=False)
+    async def refresh_session(
+        request: Request,
+        auth: Credentials = refresh_session_auth,
+    ) -> Response:
+        result = await impl.refresh_session(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/refresh",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_5(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_users_auth = Depends(
+        _authorizer(
+            impl, "listUsers", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
+    @app.api_route("/users", methods=["GET"], include_in_schema=False)
+    async def list_users(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        params: Annotated[list[str] | None, Query(alias="params")] = None,
+        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
+        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        count: Annotated[bool | None, Query(alias="count")] = None,
+        fields: Annotated[str | None, Query(alias="fields")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
+        auth: Credentials = list_users_auth,
+    ) -> Response:
+        result = await impl.list_users(
+            auth=auth,
+            where=where,
+            params=params,
+            order_by=order_by,
+            group_by=group_by,
+            page=page,
+            records_per_page=records_per_page,
+            skip=skip,
+            count=count,
+            fields=fields,
+            depth=depth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserListResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_6(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_social_logins_auth = Depends(
+        _authorizer(
+            impl,
+            "listSocialLogins",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/social", methods=["GET"], include_in_schema=False)
+    async def list_social_logins(
+        request: Request,
+        auth: Credentials = list_social_logins_auth,
+    ) -> Response:
+        result = await impl.list_social_logins(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.SocialLoginListResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/social",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_7(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_my_followers_auth = Depends(
+        _authorizer(
+            impl,
+            "listMyFollowers",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/followers", methods=["GET"], include_in_schema=False)
+    async def list_my_followers(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        params: Annotated[list[str] | None, Query(alias="params")] = None,
+        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
+        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        count: Annotated[bool | None, Query(alias="count")] = None,
+        fields: Annotated[str | None, Query(alias="fields")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
+        auth: Credentials = list_my_followers_auth,
+    ) -> Response:
+        result = await impl.list_my_followers(
+            auth=auth,
+            where=where,
+            params=params,
+            order_by=order_by,
+            group_by=group_by,
+            page=page,
+            records_per_page=records_per_page,
+            skip=skip,
+            count=count,
+            fields=fields,
+            depth=depth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserListResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/followers",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_8(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_my_following_auth = Depends(
+        _authorizer(
+            impl,
+            "listMyFollowing",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/following", methods=["GET"], include_in_schema=False)
+    async def list_my_following(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        params: Annotated[list[str] | None, Query(alias="params")] = None,
+        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
+        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        count: Annotated[bool | None, Query(alias="count")] = None,
+        fields: Annotated[str | None, Query(alias="fields")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
+        auth: Credentials = list_my_following_auth,
+    ) -> Response:
+        result = await impl.list_my_following(
+            auth=auth,
+            where=where,
+            params=params,
+            order_by=order_by,
+            group_by=group_by,
+            page=page,
+            records_per_page=records_per_page,
+            skip=skip,
+            count=count,
+            fields=fields,
+            depth=depth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserListResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/following",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_9(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_links_auth = Depends(
+        _authorizer(
+            impl, "listLinks", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
+    @app.api_route("/link", methods=["GET"], include_in_schema=False)
+    async def list_links(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        params: Annotated[list[str] | None, Query(alias="params")] = None,
+        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
+        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        count: Annotated[bool | None, Query(alias="count")] = None,
+        fields: Annotated[str | None, Query(alias="fields")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
+        auth: Credentials = list_links_auth,
+    ) -> Response:
+        result = await impl.list_links(
+            auth=auth,
+            where=where,
+            params=params,
+            order_by=order_by,
+            group_by=group_by,
+            page=page,
+            records_per_page=records_per_page,
+            skip=skip,
+            count=count,
+            fields=fields,
+            depth=depth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.LinkListResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/link",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_10(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    upload_file_auth = Depends(
+        _authorizer(
+            impl, "uploadFile", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
+    @app.api_route("/file", methods=["POST"], include_in_schema=False)
+    async def upload_file(
+        request: Request,
+        auth: Credentials = upload_file_auth,
+    ) -> Response:
+        body = await read_body(
+            request, models.UploadFileRequest, ("multipart/form-data",), True, schemas, ""
+        )
+        result = await impl.upload_file(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.FileInfoResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    @app.api_route(
+        "/file",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_11(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     suspend_current_user_auth = Depends(
         _authorizer(
@@ -2702,6 +3034,14 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route(
+        "/me/suspend",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_12(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     change_password_auth = Depends(
@@ -2741,6 +3081,14 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/me/password",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_13(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     change_username_auth = Depends(
         _authorizer(
@@ -2779,6 +3127,14 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/me/username",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_14(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     suspend_current_user_deprecated_auth = Depends(
         _authorizer(
@@ -2806,6 +3162,14 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route(
+        "/user/suspend",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_15(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     change_password_deprecated_auth = Depends(
@@ -2845,20 +3209,995 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/user/password",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_16(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_password_reset_auth = Depends(
-        _authorizer(impl, "requestPasswordReset", (("appCode",),))
+    send_push_auth = Depends(
+        _authorizer(
+            impl, "sendPush", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
     )
 
-    @app.api_route("/user/{username}/password/reset", methods=["GET"], include_in_schema=False)
-    async def request_password_reset(
+    @app.api_route("/push/message", methods=["POST"], include_in_schema=False)
+    async def send_push(
         request: Request,
-        username: Annotated[str, Path(alias="username")],
-        auth: Credentials = request_password_reset_auth,
+        verbose: Annotated[bool | None, Query(alias="verbose")] = None,
+        auth: Credentials = send_push_auth,
     ) -> Response:
-        result = await impl.request_password_reset(
+        body = await read_body(
+            request,
+            models.SendPushRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1push~1message/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.send_push(
             auth=auth,
-            username=username,
+            verbose=verbose,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.SendPushResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+                503: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/push/message",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_17(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_file_details_auth = Depends(
+        _authorizer(
+            impl,
+            "listFileDetails",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
+    @app.api_route("/file/details", methods=["GET"], include_in_schema=False)
+    async def list_file_details(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        params: Annotated[list[str] | None, Query(alias="params")] = None,
+        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
+        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        count: Annotated[bool | None, Query(alias="count")] = None,
+        fields: Annotated[str | None, Query(alias="fields")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
+        auth: Credentials = list_file_details_auth,
+    ) -> Response:
+        result = await impl.list_file_details(
+            auth=auth,
+            where=where,
+            params=params,
+            order_by=order_by,
+            group_by=group_by,
+            page=page,
+            records_per_page=records_per_page,
+            skip=skip,
+            count=count,
+            fields=fields,
+            depth=depth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.FileInfoListResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/file/details",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_18(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_list_users_auth = Depends(
+        _authorizer(
+            impl,
+            "adminListUsers",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/user", methods=["GET"], include_in_schema=False)
+    async def admin_list_users(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        params: Annotated[list[str] | None, Query(alias="params")] = None,
+        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
+        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        count: Annotated[bool | None, Query(alias="count")] = None,
+        fields: Annotated[str | None, Query(alias="fields")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
+        auth: Credentials = admin_list_users_auth,
+    ) -> Response:
+        result = await impl.admin_list_users(
+            auth=auth,
+            where=where,
+            params=params,
+            order_by=order_by,
+            group_by=group_by,
+            page=page,
+            records_per_page=records_per_page,
+            skip=skip,
+            count=count,
+            fields=fields,
+            depth=depth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserListResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_create_user_auth = Depends(
+        _authorizer(
+            impl,
+            "adminCreateUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/user", methods=["POST"], include_in_schema=False)
+    async def admin_create_user(
+        request: Request,
+        auth: Credentials = admin_create_user_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.AdminCreateUserRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1admin~1user/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.admin_create_user(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    @app.api_route(
+        "/admin/user",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_19(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_collections_auth = Depends(
+        _authorizer(
+            impl,
+            "listCollections",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/collection", methods=["GET"], include_in_schema=False)
+    async def list_collections(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        params: Annotated[list[str] | None, Query(alias="params")] = None,
+        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
+        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        count: Annotated[bool | None, Query(alias="count")] = None,
+        fields: Annotated[str | None, Query(alias="fields")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
+        auth: Credentials = list_collections_auth,
+    ) -> Response:
+        result = await impl.list_collections(
+            auth=auth,
+            where=where,
+            params=params,
+            order_by=order_by,
+            group_by=group_by,
+            page=page,
+            records_per_page=records_per_page,
+            skip=skip,
+            count=count,
+            fields=fields,
+            depth=depth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.CollectionListResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/collection",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_20(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_roles_auth = Depends(
+        _authorizer(
+            impl, "listRoles", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
+    @app.api_route("/admin/role", methods=["GET"], include_in_schema=False)
+    async def list_roles(
+        request: Request,
+        auth: Credentials = list_roles_auth,
+    ) -> Response:
+        result = await impl.list_roles(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RoleListResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/role",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_21(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_roles_deprecated_auth = Depends(
+        _authorizer(
+            impl,
+            "listRolesDeprecated",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/roles", methods=["GET"], include_in_schema=False)
+    async def list_roles_deprecated(
+        request: Request,
+        auth: Credentials = list_roles_deprecated_auth,
+    ) -> Response:
+        result = await impl.list_roles_deprecated(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RoleListResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/roles",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_22(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_assets_auth = Depends(
+        _authorizer(
+            impl, "listAssets", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
+    @app.api_route("/admin/asset", methods=["GET"], include_in_schema=False)
+    async def list_assets(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        params: Annotated[list[str] | None, Query(alias="params")] = None,
+        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
+        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        count: Annotated[bool | None, Query(alias="count")] = None,
+        fields: Annotated[str | None, Query(alias="fields")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
+        auth: Credentials = list_assets_auth,
+    ) -> Response:
+        result = await impl.list_assets(
+            auth=auth,
+            where=where,
+            params=params,
+            order_by=order_by,
+            group_by=group_by,
+            page=page,
+            records_per_page=records_per_page,
+            skip=skip,
+            count=count,
+            fields=fields,
+            depth=depth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.AssetListResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_asset_auth = Depends(
+        _authorizer(
+            impl,
+            "createAsset",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/asset", methods=["POST"], include_in_schema=False)
+    async def create_asset(
+        request: Request,
+        auth: Credentials = create_asset_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreateAssetRequest,
+            ("application/x-www-form-urlencoded", "multipart/form-data"),
+            True,
+            schemas,
+            "",
+        )
+        result = await impl.create_asset(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.AssetResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    @app.api_route(
+        "/admin/asset",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_23(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_endpoint_groups_auth = Depends(
+        _authorizer(
+            impl,
+            "listEndpointGroups",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/endpoints", methods=["GET"], include_in_schema=False)
+    async def list_endpoint_groups(
+        request: Request,
+        auth: Credentials = list_endpoint_groups_auth,
+    ) -> Response:
+        result = await impl.list_endpoint_groups(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EndpointGroupsResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/endpoints",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_24(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_api_version_auth = Depends(_authorizer(impl, "getApiVersion", ()))
+
+    @app.api_route("/admin/apiVersion", methods=["GET"], include_in_schema=False)
+    async def get_api_version(
+        request: Request,
+        auth: Credentials = get_api_version_auth,
+    ) -> Response:
+        result = await impl.get_api_version(
+            auth=auth,
+        )
+        return render(result, {200: Declared(models.ApiVersion, "application/json", "json")}, 200)
+
+    @app.api_route(
+        "/admin/apiVersion",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_25(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_db_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "getDbStatistics",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/dbStatistics", methods=["GET"], include_in_schema=False)
+    async def get_db_statistics(
+        request: Request,
+        auth: Credentials = get_db_statistics_auth,
+    ) -> Response:
+        result = await impl.get_db_statistics(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DbStatisticsResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/dbStatistics",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_26(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_plugins_auth = Depends(
+        _authorizer(
+            impl,
+            "listPlugins",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/plugin", methods=["GET"], include_in_schema=False)
+    async def list_plugins(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        params: Annotated[list[str] | None, Query(alias="params")] = None,
+        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
+        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        count: Annotated[bool | None, Query(alias="count")] = None,
+        fields: Annotated[str | None, Query(alias="fields")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
+        auth: Credentials = list_plugins_auth,
+    ) -> Response:
+        result = await impl.list_plugins(
+            auth=auth,
+            where=where,
+            params=params,
+            order_by=order_by,
+            group_by=group_by,
+            page=page,
+            records_per_page=records_per_page,
+            skip=skip,
+            count=count,
+            fields=fields,
+            depth=depth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.PluginListResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_plugin_auth = Depends(
+        _authorizer(
+            impl,
+            "createPlugin",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/plugin", methods=["POST"], include_in_schema=False)
+    async def create_plugin(
+        request: Request,
+        auth: Credentials = create_plugin_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreatePluginRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1admin~1plugin/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_plugin(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                201: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/plugin",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_27(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    stream_system_log_auth = Depends(
+        _authorizer(impl, "streamSystemLog", (("bbSession",), ("bbSessionQuery",)))
+    )
+
+    @app.api_route("/admin/log", methods=["GET"], include_in_schema=False)
+    async def stream_system_log(
+        request: Request,
+        auth: Credentials = stream_system_log_auth,
+    ) -> Response:
+        result = await impl.stream_system_log(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, "text/event-stream", "text"),
+                403: Declared(None, "text/plain", "text"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/log",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_28(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    reset_admin_password_auth = Depends(
+        _authorizer(impl, "resetAdminPassword", (("appCode", "basicAuth"),))
+    )
+
+    @app.api_route("/root/resetadminpassword", methods=["POST"], include_in_schema=False)
+    async def reset_admin_password(
+        request: Request,
+        auth: Credentials = reset_admin_password_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ResetAdminPasswordRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1root~1resetadminpassword/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.reset_admin_password(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/root/resetadminpassword",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_29(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    start_metrics_auth = Depends(_authorizer(impl, "startMetrics", (("appCode", "basicAuth"),)))
+
+    @app.api_route("/root/metrics", methods=["POST"], include_in_schema=False)
+    async def start_metrics(
+        request: Request,
+        auth: Credentials = start_metrics_auth,
+    ) -> Response:
+        result = await impl.start_metrics(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    stop_metrics_auth = Depends(_authorizer(impl, "stopMetrics", (("appCode", "basicAuth"),)))
+
+    @app.api_route("/root/metrics", methods=["DELETE"], include_in_schema=False)
+    async def stop_metrics(
+        request: Request,
+        auth: Credentials = stop_metrics_auth,
+    ) -> Response:
+        result = await impl.stop_metrics(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/root/metrics",
+        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_30(request: Request) -> Response:
+        return _method_not_allowed(request, "POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_root_configuration_auth = Depends(
+        _authorizer(impl, "getRootConfiguration", (("appCode", "basicAuth"),))
+    )
+
+    @app.api_route("/root/configuration", methods=["GET"], include_in_schema=False)
+    async def get_root_configuration(
+        request: Request,
+        auth: Credentials = get_root_configuration_auth,
+    ) -> Response:
+        result = await impl.get_root_configuration(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RootConfigurationResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    override_root_configuration_auth = Depends(
+        _authorizer(impl, "overrideRootConfiguration", (("appCode", "basicAuth"),))
+    )
+
+    @app.api_route("/root/configuration", methods=["POST"], include_in_schema=False)
+    async def override_root_configuration(
+        request: Request,
+        auth: Credentials = override_root_configuration_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.OverrideRootConfigurationRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1root~1configuration/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.override_root_configuration(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RootConfigurationResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/root/configuration",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_31(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    dump_configuration_auth = Depends(
+        _authorizer(
+            impl,
+            "dumpConfiguration",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/configuration/dump.json", methods=["GET"], include_in_schema=False)
+    async def dump_configuration(
+        request: Request,
+        auth: Credentials = dump_configuration_auth,
+    ) -> Response:
+        result = await impl.dump_configuration(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ConfigurationDumpResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/configuration/dump.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_32(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    dump_configuration_text_auth = Depends(
+        _authorizer(
+            impl,
+            "dumpConfigurationText",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/configuration/dump.txt", methods=["GET"], include_in_schema=False)
+    async def dump_configuration_text(
+        request: Request,
+        auth: Credentials = dump_configuration_text_auth,
+    ) -> Response:
+        result = await impl.dump_configuration_text(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, "application/text", "binary"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/configuration/dump.txt",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_33(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_latest_version_auth = Depends(
+        _authorizer(
+            impl,
+            "getLatestVersion",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/version/latest", methods=["GET"], include_in_schema=False)
+    async def get_latest_version(
+        request: Request,
+        auth: Credentials = get_latest_version_auth,
+    ) -> Response:
+        result = await impl.get_latest_version(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.LatestVersionResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                503: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/version/latest",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_34(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_admin_db_exports_auth = Depends(
+        _authorizer(
+            impl,
+            "listAdminDbExports",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/db/export", methods=["GET"], include_in_schema=False)
+    async def list_admin_db_exports(
+        request: Request,
+        auth: Credentials = list_admin_db_exports_auth,
+    ) -> Response:
+        result = await impl.list_admin_db_exports(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ExportListResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    start_admin_db_export_auth = Depends(
+        _authorizer(
+            impl,
+            "startAdminDbExport",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/db/export", methods=["POST"], include_in_schema=False)
+    async def start_admin_db_export(
+        request: Request,
+        auth: Credentials = start_admin_db_export_auth,
+    ) -> Response:
+        result = await impl.start_admin_db_export(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                202: Declared(models.MessageResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            202,
+        )
+
+    @app.api_route(
+        "/admin/db/export",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_35(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    import_admin_db_auth = Depends(
+        _authorizer(
+            impl,
+            "importAdminDb",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/db/import", methods=["POST"], include_in_schema=False)
+    async def import_admin_db(
+        request: Request,
+        auth: Credentials = import_admin_db_auth,
+    ) -> Response:
+        body = await read_body(
+            request, models.ImportDatabaseRequest, ("multipart/form-data",), True, schemas, ""
+        )
+        result = await impl.import_admin_db(
+            auth=auth,
+            body=body,
         )
         return render(
             result,
@@ -2871,6 +4210,328 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route(
+        "/admin/db/import",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_36(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_root_db_exports_auth = Depends(
+        _authorizer(impl, "listRootDbExports", (("appCode", "basicAuth"),))
+    )
+
+    @app.api_route("/root/db/export", methods=["GET"], include_in_schema=False)
+    async def list_root_db_exports(
+        request: Request,
+        auth: Credentials = list_root_db_exports_auth,
+    ) -> Response:
+        result = await impl.list_root_db_exports(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ExportListResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    start_root_db_export_auth = Depends(
+        _authorizer(impl, "startRootDbExport", (("appCode", "basicAuth"),))
+    )
+
+    @app.api_route("/root/db/export", methods=["POST"], include_in_schema=False)
+    async def start_root_db_export(
+        request: Request,
+        auth: Credentials = start_root_db_export_auth,
+    ) -> Response:
+        result = await impl.start_root_db_export(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                202: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            202,
+        )
+
+    @app.api_route(
+        "/root/db/export",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_37(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    import_root_db_auth = Depends(_authorizer(impl, "importRootDb", (("appCode", "basicAuth"),)))
+
+    @app.api_route("/root/db/import", methods=["POST"], include_in_schema=False)
+    async def import_root_db(
+        request: Request,
+        auth: Credentials = import_root_db_auth,
+    ) -> Response:
+        body = await read_body(
+            request, models.ImportDatabaseRequest, ("multipart/form-data",), True, schemas, ""
+        )
+        result = await impl.import_root_db(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/root/db/import",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_38(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    stream_plugin_logs_auth = Depends(
+        _authorizer(impl, "streamPluginLogs", (("bbSession",), ("bbSessionQuery",)))
+    )
+
+    @app.api_route("/admin/plugin/logs", methods=["GET"], include_in_schema=False)
+    async def stream_plugin_logs(
+        request: Request,
+        auth: Credentials = stream_plugin_logs_auth,
+    ) -> Response:
+        result = await impl.stream_plugin_logs(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, "text/event-stream", "text"),
+                403: Declared(None, "text/plain", "text"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/plugin/logs",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_39(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_metrics_meters_auth = Depends(
+        _authorizer(impl, "getMetricsMeters", (("appCode", "basicAuth"),))
+    )
+
+    @app.api_route("/root/metrics/meters", methods=["GET"], include_in_schema=False)
+    async def get_metrics_meters(
+        request: Request,
+        auth: Credentials = get_metrics_meters_auth,
+    ) -> Response:
+        result = await impl.get_metrics_meters(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MetricsResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+                503: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/root/metrics/meters",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_40(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_metrics_counters_auth = Depends(
+        _authorizer(impl, "getMetricsCounters", (("appCode", "basicAuth"),))
+    )
+
+    @app.api_route("/root/metrics/counters", methods=["GET"], include_in_schema=False)
+    async def get_metrics_counters(
+        request: Request,
+        auth: Credentials = get_metrics_counters_auth,
+    ) -> Response:
+        result = await impl.get_metrics_counters(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MetricsResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+                503: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/root/metrics/counters",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_41(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_metrics_gauges_auth = Depends(
+        _authorizer(impl, "getMetricsGauges", (("appCode", "basicAuth"),))
+    )
+
+    @app.api_route("/root/metrics/gauges", methods=["GET"], include_in_schema=False)
+    async def get_metrics_gauges(
+        request: Request,
+        auth: Credentials = get_metrics_gauges_auth,
+    ) -> Response:
+        result = await impl.get_metrics_gauges(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MetricsResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+                503: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/root/metrics/gauges",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_42(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_metrics_timers_auth = Depends(
+        _authorizer(impl, "getMetricsTimers", (("appCode", "basicAuth"),))
+    )
+
+    @app.api_route("/root/metrics/timers", methods=["GET"], include_in_schema=False)
+    async def get_metrics_timers(
+        request: Request,
+        auth: Credentials = get_metrics_timers_auth,
+    ) -> Response:
+        result = await impl.get_metrics_timers(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MetricsResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+                503: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/root/metrics/timers",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_43(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_metrics_histograms_auth = Depends(
+        _authorizer(impl, "getMetricsHistograms", (("appCode", "basicAuth"),))
+    )
+
+    @app.api_route("/root/metrics/histograms", methods=["GET"], include_in_schema=False)
+    async def get_metrics_histograms(
+        request: Request,
+        auth: Credentials = get_metrics_histograms_auth,
+    ) -> Response:
+        result = await impl.get_metrics_histograms(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MetricsResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+                503: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/root/metrics/histograms",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_44(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_uptime_auth = Depends(_authorizer(impl, "getUptime", (("appCode", "basicAuth"),)))
+
+    @app.api_route("/root/metrics/uptime", methods=["GET"], include_in_schema=False)
+    async def get_uptime(
+        request: Request,
+        auth: Credentials = get_uptime_auth,
+    ) -> Response:
+        result = await impl.get_uptime(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UptimeResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/root/metrics/uptime",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_45(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_password_reset_form_auth = Depends(_authorizer(impl, "getPasswordResetForm", ()))
@@ -2927,71 +4588,494 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/user/password/reset/{base64}",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_46(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    refresh_session_auth = Depends(
+    admin_suspend_user_auth = Depends(
         _authorizer(
             impl,
-            "refreshSession",
+            "adminSuspendUser",
             (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
         )
     )
 
-    @app.api_route("/refresh", methods=["GET"], include_in_schema=False)
-    async def refresh_session(
+    @app.api_route("/admin/user/suspend/{username}", methods=["PUT"], include_in_schema=False)
+    async def admin_suspend_user(
         request: Request,
-        auth: Credentials = refresh_session_auth,
+        username: Annotated[str, Path(alias="username")],
+        auth: Credentials = admin_suspend_user_auth,
     ) -> Response:
-        result = await impl.refresh_session(
+        result = await impl.admin_suspend_user(
             auth=auth,
+            username=username,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/user/suspend/{username}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_47(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_activate_user_auth = Depends(
+        _authorizer(
+            impl,
+            "adminActivateUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/user/activate/{username}", methods=["PUT"], include_in_schema=False)
+    async def admin_activate_user(
+        request: Request,
+        username: Annotated[str, Path(alias="username")],
+        auth: Credentials = admin_activate_user_auth,
+    ) -> Response:
+        result = await impl.admin_activate_user(
+            auth=auth,
+            username=username,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/user/activate/{username}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_48(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_admin_db_export_auth = Depends(
+        _authorizer(
+            impl,
+            "downloadAdminDbExport",
+            (
+                ("appCode", "basicAuth"),
+                ("appCode", "bbSession"),
+                ("bbSession",),
+                ("bbSessionQuery",),
+            ),
+        )
+    )
+
+    @app.api_route("/admin/db/export/{filename}", methods=["GET"], include_in_schema=False)
+    async def download_admin_db_export(
+        request: Request,
+        filename: Annotated[str, Path(alias="filename")],
+        auth: Credentials = download_admin_db_export_auth,
+    ) -> Response:
+        result = await impl.download_admin_db_export(
+            auth=auth,
+            filename=filename,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, "application/zip", "binary"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_admin_db_export_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteAdminDbExport",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/db/export/{filename}", methods=["DELETE"], include_in_schema=False)
+    async def delete_admin_db_export(
+        request: Request,
+        filename: Annotated[str, Path(alias="filename")],
+        auth: Credentials = delete_admin_db_export_auth,
+    ) -> Response:
+        result = await impl.delete_admin_db_export(
+            auth=auth,
+            filename=filename,
         )
         return render(
             result,
             {
                 200: Declared(models.MessageResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/db/export/{filename}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_49(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_root_db_export_auth = Depends(
+        _authorizer(impl, "downloadRootDbExport", (("appCode", "basicAuth"),))
+    )
+
+    @app.api_route("/root/db/export/{filename}", methods=["GET"], include_in_schema=False)
+    async def download_root_db_export(
+        request: Request,
+        filename: Annotated[str, Path(alias="filename")],
+        auth: Credentials = download_root_db_export_auth,
+    ) -> Response:
+        result = await impl.download_root_db_export(
+            auth=auth,
+            filename=filename,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, "application/zip", "binary"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_users_auth = Depends(
-        _authorizer(
-            impl, "listUsers", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
-        )
+    delete_root_db_export_auth = Depends(
+        _authorizer(impl, "deleteRootDbExport", (("appCode", "basicAuth"),))
     )
 
-    @app.api_route("/users", methods=["GET"], include_in_schema=False)
-    async def list_users(
+    @app.api_route("/root/db/export/{filename}", methods=["DELETE"], include_in_schema=False)
+    async def delete_root_db_export(
         request: Request,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        params: Annotated[list[str] | None, Query(alias="params")] = None,
-        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
-        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        count: Annotated[bool | None, Query(alias="count")] = None,
-        fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_users_auth,
+        filename: Annotated[str, Path(alias="filename")],
+        auth: Credentials = delete_root_db_export_auth,
     ) -> Response:
-        result = await impl.list_users(
+        result = await impl.delete_root_db_export(
             auth=auth,
-            where=where,
-            params=params,
-            order_by=order_by,
-            group_by=group_by,
-            page=page,
-            records_per_page=records_per_page,
-            skip=skip,
-            count=count,
-            fields=fields,
-            depth=depth,
+            filename=filename,
         )
         return render(
             result,
             {
-                200: Declared(models.UserListResponse, "application/json", "json"),
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/root/db/export/{filename}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_50(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    disable_push_auth = Depends(
+        _authorizer(
+            impl,
+            "disablePush",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/push/disable/{pushToken}", methods=["PUT"], include_in_schema=False)
+    async def disable_push(
+        request: Request,
+        push_token: Annotated[str, Path(alias="pushToken")],
+        auth: Credentials = disable_push_auth,
+    ) -> Response:
+        result = await impl.disable_push(
+            auth=auth,
+            push_token=push_token,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/push/disable/{pushToken}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_51(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_push_to_user_auth = Depends(
+        _authorizer(
+            impl,
+            "sendPushToUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/push/message/{username}", methods=["POST"], include_in_schema=False)
+    async def send_push_to_user(
+        request: Request,
+        username: Annotated[str, Path(alias="username")],
+        auth: Credentials = send_push_to_user_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.SendPushToUserRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1push~1message~1{username}/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.send_push_to_user(
+            auth=auth,
+            username=username,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.SendPushResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+                503: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/push/message/{username}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_52(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_file_details_auth = Depends(
+        _authorizer(
+            impl,
+            "getFileDetails",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
+    @app.api_route("/file/details/{id}", methods=["GET"], include_in_schema=False)
+    async def get_file_details(
+        request: Request,
+        id: Annotated[str, Path(alias="id")],
+        auth: Credentials = get_file_details_auth,
+    ) -> Response:
+        result = await impl.get_file_details(
+            auth=auth,
+            id=id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.FileInfoResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/file/details/{id}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_53(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_file_attached_data_auth = Depends(
+        _authorizer(
+            impl,
+            "getFileAttachedData",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
+    @app.api_route("/file/attachedData/{id}", methods=["GET"], include_in_schema=False)
+    async def get_file_attached_data(
+        request: Request,
+        id: Annotated[str, Path(alias="id")],
+        auth: Credentials = get_file_attached_data_auth,
+    ) -> Response:
+        result = await impl.get_file_attached_data(
+            auth=auth,
+            id=id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.AttachedDataResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/file/attachedData/{id}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_54(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_file_content_auth = Depends(
+        _authorizer(
+            impl,
+            "getFileContent",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
+    @app.api_route("/file/content/{id}", methods=["GET"], include_in_schema=False)
+    async def get_file_content(
+        request: Request,
+        id: Annotated[str, Path(alias="id")],
+        auth: Credentials = get_file_content_auth,
+    ) -> Response:
+        result = await impl.get_file_content(
+            auth=auth,
+            id=id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, "text/plain", "text"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/file/content/{id}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_55(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_get_user_auth = Depends(
+        _authorizer(
+            impl,
+            "adminGetUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/user/{username}", methods=["GET"], include_in_schema=False)
+    async def admin_get_user(
+        request: Request,
+        username: Annotated[str, Path(alias="username")],
+        auth: Credentials = admin_get_user_auth,
+    ) -> Response:
+        result = await impl.admin_get_user(
+            auth=auth,
+            username=username,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_update_user_auth = Depends(
+        _authorizer(
+            impl,
+            "adminUpdateUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/user/{username}", methods=["PUT"], include_in_schema=False)
+    async def admin_update_user(
+        request: Request,
+        username: Annotated[str, Path(alias="username")],
+        auth: Credentials = admin_update_user_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.AdminUpdateUserRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1admin~1user~1{username}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.admin_update_user(
+            auth=auth,
+            username=username,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserResponse, "application/json", "json"),
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
@@ -2999,6 +5083,1259 @@ def create_app(
             },
             200,
         )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_delete_user_auth = Depends(
+        _authorizer(
+            impl,
+            "adminDeleteUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/user/{username}", methods=["DELETE"], include_in_schema=False)
+    async def admin_delete_user(
+        request: Request,
+        username: Annotated[str, Path(alias="username")],
+        auth: Credentials = admin_delete_user_auth,
+    ) -> Response:
+        result = await impl.admin_delete_user(
+            auth=auth,
+            username=username,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/user/{username}",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_56(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_list_following_auth = Depends(
+        _authorizer(
+            impl,
+            "adminListFollowing",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/following/{username}", methods=["GET"], include_in_schema=False)
+    async def admin_list_following(
+        request: Request,
+        username: Annotated[str, Path(alias="username")],
+        auth: Credentials = admin_list_following_auth,
+    ) -> Response:
+        result = await impl.admin_list_following(
+            auth=auth,
+            username=username,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserListResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/following/{username}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_57(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_collection_auth = Depends(
+        _authorizer(
+            impl,
+            "createCollection",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/collection/{name}", methods=["POST"], include_in_schema=False)
+    async def create_collection(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        auth: Credentials = create_collection_auth,
+    ) -> Response:
+        result = await impl.create_collection(
+            auth=auth,
+            name=name,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_collection_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteCollection",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/collection/{name}", methods=["DELETE"], include_in_schema=False)
+    async def delete_collection(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        auth: Credentials = delete_collection_auth,
+    ) -> Response:
+        result = await impl.delete_collection(
+            auth=auth,
+            name=name,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/collection/{name}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_58(request: Request) -> Response:
+        return _method_not_allowed(request, "POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_role_auth = Depends(
+        _authorizer(
+            impl, "getRole", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
+    @app.api_route("/admin/role/{name}", methods=["GET"], include_in_schema=False)
+    async def get_role(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        auth: Credentials = get_role_auth,
+    ) -> Response:
+        result = await impl.get_role(
+            auth=auth,
+            name=name,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RoleResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_role_auth = Depends(
+        _authorizer(
+            impl, "updateRole", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
+    @app.api_route("/admin/role/{name}", methods=["PUT"], include_in_schema=False)
+    async def update_role(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        auth: Credentials = update_role_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdateRoleRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~1admin~1role~1{name}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_role(
+            auth=auth,
+            name=name,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_role_auth = Depends(
+        _authorizer(
+            impl, "createRole", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
+    @app.api_route("/admin/role/{name}", methods=["POST"], include_in_schema=False)
+    async def create_role(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        auth: Credentials = create_role_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreateRoleRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~1admin~1role~1{name}/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_role(
+            auth=auth,
+            name=name,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_role_auth = Depends(
+        _authorizer(
+            impl, "deleteRole", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
+    @app.api_route("/admin/role/{name}", methods=["DELETE"], include_in_schema=False)
+    async def delete_role(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        auth: Credentials = delete_role_auth,
+    ) -> Response:
+        result = await impl.delete_role(
+            auth=auth,
+            name=name,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/role/{name}", methods=["PATCH", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_59(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_asset_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteAsset",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/asset/{name}", methods=["DELETE"], include_in_schema=False)
+    async def delete_asset(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        auth: Credentials = delete_asset_auth,
+    ) -> Response:
+        result = await impl.delete_asset(
+            auth=auth,
+            name=name,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/asset/{name}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_60(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_configuration_section_auth = Depends(
+        _authorizer(
+            impl,
+            "getConfigurationSection",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/configuration/{section}", methods=["GET"], include_in_schema=False)
+    async def get_configuration_section(
+        request: Request,
+        section: Annotated[str, Path(alias="section")],
+        auth: Credentials = get_configuration_section_auth,
+    ) -> Response:
+        result = await impl.get_configuration_section(
+            auth=auth,
+            section=section,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ConfigurationSectionResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    set_configuration_section_auth = Depends(
+        _authorizer(
+            impl,
+            "setConfigurationSection",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/configuration/{section}", methods=["PUT"], include_in_schema=False)
+    async def set_configuration_section(
+        request: Request,
+        section: Annotated[str, Path(alias="section")],
+        auth: Credentials = set_configuration_section_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.SetConfigurationValueRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~1admin~1configuration~1{section}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.set_configuration_section(
+            auth=auth,
+            section=section,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/configuration/{section}",
+        methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_61(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_endpoint_group_auth = Depends(
+        _authorizer(
+            impl,
+            "getEndpointGroup",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/endpoints/{tag}", methods=["GET"], include_in_schema=False)
+    async def get_endpoint_group(
+        request: Request,
+        tag: Annotated[str, Path(alias="tag")],
+        auth: Credentials = get_endpoint_group_auth,
+    ) -> Response:
+        result = await impl.get_endpoint_group(
+            auth=auth,
+            tag=tag,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EndpointGroupResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/endpoints/{tag}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_62(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    drop_database_auth = Depends(
+        _authorizer(
+            impl,
+            "dropDatabase",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/db/{timeout}", methods=["DELETE"], include_in_schema=False)
+    async def drop_database(
+        request: Request,
+        timeout_2: Annotated[int, Path(alias="timeout", ge=0)],
+        auth: Credentials = drop_database_auth,
+    ) -> Response:
+        result = await impl.drop_database(
+            auth=auth,
+            timeout_2=timeout_2,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/db/{timeout}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_63(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_plugin_auth = Depends(
+        _authorizer(
+            impl, "getPlugin", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
+    @app.api_route("/admin/plugin/{name}", methods=["GET"], include_in_schema=False)
+    async def get_plugin(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        auth: Credentials = get_plugin_auth,
+    ) -> Response:
+        result = await impl.get_plugin(
+            auth=auth,
+            name=name,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.PluginResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_plugin_auth = Depends(
+        _authorizer(
+            impl,
+            "updatePlugin",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/plugin/{name}", methods=["PUT"], include_in_schema=False)
+    async def update_plugin(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        auth: Credentials = update_plugin_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdatePluginRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1admin~1plugin~1{name}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_plugin(
+            auth=auth,
+            name=name,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    drop_plugin_auth = Depends(
+        _authorizer(
+            impl, "dropPlugin", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
+    @app.api_route("/admin/plugin/{name}", methods=["DELETE"], include_in_schema=False)
+    async def drop_plugin(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        auth: Credentials = drop_plugin_auth,
+    ) -> Response:
+        result = await impl.drop_plugin(
+            auth=auth,
+            name=name,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/plugin/{name}",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_64(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    social_login_callback_auth = Depends(_authorizer(impl, "socialLoginCallback", (("appCode",),)))
+
+    @app.api_route(
+        "/social/login/{socialNetwork}/callback", methods=["GET"], include_in_schema=False
+    )
+    async def social_login_callback(
+        request: Request,
+        social_network: Annotated[str, Path(alias="socialNetwork")],
+        access_token: Annotated[str | None, Query(alias="access_token")] = None,
+        code: Annotated[str | None, Query(alias="code")] = None,
+        oauth_verifier: Annotated[str | None, Query(alias="oauth_verifier")] = None,
+        auth: Credentials = social_login_callback_auth,
+    ) -> Response:
+        result = await impl.social_login_callback(
+            auth=auth,
+            social_network=social_network,
+            access_token=access_token,
+            code=code,
+            oauth_verifier=oauth_verifier,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                303: Declared(None, None, "empty"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/social/login/{socialNetwork}/callback",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_65(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_set_user_password_auth = Depends(
+        _authorizer(
+            impl,
+            "adminSetUserPassword",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/user/{username}/password", methods=["PUT"], include_in_schema=False)
+    async def admin_set_user_password(
+        request: Request,
+        username: Annotated[str, Path(alias="username")],
+        auth: Credentials = admin_set_user_password_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.SetUserPasswordRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1admin~1user~1{username}~1password/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.admin_set_user_password(
+            auth=auth,
+            username=username,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/user/{username}/password",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_66(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    enable_endpoint_group_auth = Depends(
+        _authorizer(
+            impl,
+            "enableEndpointGroup",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/endpoints/{tag}/enabled", methods=["PUT"], include_in_schema=False)
+    async def enable_endpoint_group(
+        request: Request,
+        tag: Annotated[str, Path(alias="tag")],
+        auth: Credentials = enable_endpoint_group_auth,
+    ) -> Response:
+        result = await impl.enable_endpoint_group(
+            auth=auth,
+            tag=tag,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    disable_endpoint_group_auth = Depends(
+        _authorizer(
+            impl,
+            "disableEndpointGroup",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/endpoints/{tag}/enabled", methods=["DELETE"], include_in_schema=False)
+    async def disable_endpoint_group(
+        request: Request,
+        tag: Annotated[str, Path(alias="tag")],
+        auth: Credentials = disable_endpoint_group_auth,
+    ) -> Response:
+        result = await impl.disable_endpoint_group(
+            auth=auth,
+            tag=tag,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/endpoints/{tag}/enabled",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_67(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_plugin_version_auth = Depends(
+        _authorizer(
+            impl,
+            "deletePluginVersion",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/plugin/{name}/last", methods=["DELETE"], include_in_schema=False)
+    async def delete_plugin_version(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        auth: Credentials = delete_plugin_version_auth,
+    ) -> Response:
+        result = await impl.delete_plugin_version(
+            auth=auth,
+            name=name,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/plugin/{name}/last",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_68(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    activate_plugin_auth = Depends(
+        _authorizer(
+            impl,
+            "activatePlugin",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/plugin/{name}/active", methods=["PUT"], include_in_schema=False)
+    async def activate_plugin(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        auth: Credentials = activate_plugin_auth,
+    ) -> Response:
+        result = await impl.activate_plugin(
+            auth=auth,
+            name=name,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    deactivate_plugin_auth = Depends(
+        _authorizer(
+            impl,
+            "deactivatePlugin",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/plugin/{name}/active", methods=["DELETE"], include_in_schema=False)
+    async def deactivate_plugin(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        auth: Credentials = deactivate_plugin_auth,
+    ) -> Response:
+        result = await impl.deactivate_plugin(
+            auth=auth,
+            name=name,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/plugin/{name}/active",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_69(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_create_follow_auth = Depends(
+        _authorizer(
+            impl,
+            "adminCreateFollow",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route(
+        "/admin/follow/{follower}/to/{theFollowed}", methods=["POST"], include_in_schema=False
+    )
+    async def admin_create_follow(
+        request: Request,
+        follower: Annotated[str, Path(alias="follower")],
+        the_followed: Annotated[str, Path(alias="theFollowed")],
+        auth: Credentials = admin_create_follow_auth,
+    ) -> Response:
+        result = await impl.admin_create_follow(
+            auth=auth,
+            follower=follower,
+            the_followed=the_followed,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_delete_follow_auth = Depends(
+        _authorizer(
+            impl,
+            "adminDeleteFollow",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route(
+        "/admin/follow/{follower}/to/{theFollowed}", methods=["DELETE"], include_in_schema=False
+    )
+    async def admin_delete_follow(
+        request: Request,
+        follower: Annotated[str, Path(alias="follower")],
+        the_followed: Annotated[str, Path(alias="theFollowed")],
+        auth: Credentials = admin_delete_follow_auth,
+    ) -> Response:
+        result = await impl.admin_delete_follow(
+            auth=auth,
+            follower=follower,
+            the_followed=the_followed,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/follow/{follower}/to/{theFollowed}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_70(request: Request) -> Response:
+        return _method_not_allowed(request, "POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    enable_push_auth = Depends(
+        _authorizer(
+            impl, "enablePush", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
+    @app.api_route("/push/enable/{os}/{pushToken}", methods=["PUT"], include_in_schema=False)
+    async def enable_push(
+        request: Request,
+        os: Annotated[Literal["ios", "android"], Path(alias="os")],
+        push_token: Annotated[str, Path(alias="pushToken")],
+        auth: Credentials = enable_push_auth,
+    ) -> Response:
+        result = await impl.enable_push(
+            auth=auth,
+            os=os,
+            push_token=push_token,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/push/enable/{os}/{pushToken}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_71(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    enable_push_deprecated_auth = Depends(
+        _authorizer(
+            impl,
+            "enablePushDeprecated",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/push/device/{os}/{deviceId}", methods=["PUT"], include_in_schema=False)
+    async def enable_push_deprecated(
+        request: Request,
+        os: Annotated[Literal["ios", "android"], Path(alias="os")],
+        device_id: Annotated[str, Path(alias="deviceId")],
+        auth: Credentials = enable_push_deprecated_auth,
+    ) -> Response:
+        result = await impl.enable_push_deprecated(
+            auth=auth,
+            os=os,
+            device_id=device_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/push/device/{os}/{deviceId}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_72(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    set_configuration_value_from_body_auth = Depends(
+        _authorizer(
+            impl,
+            "setConfigurationValueFromBody",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/admin/configuration/{section}/{key}", methods=["PUT"], include_in_schema=False)
+    async def set_configuration_value_from_body(
+        request: Request,
+        section: Annotated[str, Path(alias="section")],
+        key: Annotated[str, Path(alias="key")],
+        auth: Credentials = set_configuration_value_from_body_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.SetConfigurationValueRequest,
+            ("application/json", "multipart/form-data"),
+            True,
+            schemas,
+            "/paths/~1admin~1configuration~1{section}~1{key}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.set_configuration_value_from_body(
+            auth=auth,
+            section=section,
+            key=key,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+                503: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/configuration/{section}/{key}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_73(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    set_configuration_value_deprecated_auth = Depends(
+        _authorizer(
+            impl,
+            "setConfigurationValueDeprecated",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route(
+        "/admin/configuration/{section}/{key}/{value}", methods=["PUT"], include_in_schema=False
+    )
+    async def set_configuration_value_deprecated(
+        request: Request,
+        section: Annotated[str, Path(alias="section")],
+        key: Annotated[str, Path(alias="key")],
+        value: Annotated[str, Path(alias="value")],
+        auth: Credentials = set_configuration_value_deprecated_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.SetConfigurationValueRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~1admin~1configuration~1{section}~1{key}~1{value}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.set_configuration_value_deprecated(
+            auth=auth,
+            section=section,
+            key=key,
+            value=value,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                503: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/configuration/{section}/{key}/{value}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_74(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    set_configuration_value_auth = Depends(
+        _authorizer(
+            impl,
+            "setConfigurationValue",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route(
+        "/admin/configuration/{section}/{subSection}/{key}/{value}",
+        methods=["PUT"],
+        include_in_schema=False,
+    )
+    async def set_configuration_value(
+        request: Request,
+        section: Annotated[str, Path(alias="section")],
+        sub_section: Annotated[str, Path(alias="subSection")],
+        key: Annotated[str, Path(alias="key")],
+        value: Annotated[str, Path(alias="value")],
+        auth: Credentials = set_configuration_value_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.SetConfigurationValueRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~1admin~1configuration~1{section}~1{subSection}~1{key}~1{value}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.set_configuration_value(
+            auth=auth,
+            section=section,
+            sub_section=sub_section,
+            key=key,
+            value=value,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                503: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/configuration/{section}/{subSection}/{key}/{value}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_75(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_document_by_rid_auth = Depends(
+        _authorizer(
+            impl,
+            "getDocumentByRid",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/document/#{rid}", methods=["GET"], include_in_schema=False)
+    async def get_document_by_rid(
+        request: Request,
+        rid: Annotated[str, Path(alias="rid", pattern="^[0-9]+:[0-9]+$")],
+        with_acl: Annotated[bool | None, Query(alias="withAcl")] = None,
+        auth: Credentials = get_document_by_rid_auth,
+    ) -> Response:
+        result = await impl.get_document_by_rid(
+            auth=auth,
+            rid=rid,
+            with_acl=with_acl,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DocumentResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/document/#{rid}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_76(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    logout_device_auth = Depends(
+        _authorizer(
+            impl,
+            "logoutDevice",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/logout/{pushToken}", methods=["POST"], include_in_schema=False)
+    async def logout_device(
+        request: Request,
+        push_token: Annotated[str, Path(alias="pushToken")],
+        auth: Credentials = logout_device_auth,
+    ) -> Response:
+        result = await impl.logout_device(
+            auth=auth,
+            push_token=push_token,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/logout/{pushToken}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_77(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_user_auth = Depends(
@@ -3028,57 +6365,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    check_user_exists_auth = Depends(_authorizer(impl, "checkUserExists", (("appCode",),)))
-
-    @app.api_route("/user/{username}/exists", methods=["GET"], include_in_schema=False)
-    async def check_user_exists(
-        request: Request,
-        username: Annotated[str, Path(alias="username")],
-        auth: Credentials = check_user_exists_auth,
-    ) -> Response:
-        result = await impl.check_user_exists(
-            auth=auth,
-            username=username,
-        )
-        return render(
-            result,
-            {
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                501: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_social_logins_auth = Depends(
-        _authorizer(
-            impl,
-            "listSocialLogins",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
+    @app.api_route(
+        "/user/{username}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-
-    @app.api_route("/social", methods=["GET"], include_in_schema=False)
-    async def list_social_logins(
-        request: Request,
-        auth: Credentials = list_social_logins_auth,
-    ) -> Response:
-        result = await impl.list_social_logins(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.SocialLoginListResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_78(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     link_social_network_auth = Depends(
@@ -3193,63 +6486,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_social_authorization_url_auth = Depends(
-        _authorizer(impl, "getSocialAuthorizationUrl", (("appCode",),))
-    )
-
-    @app.api_route("/social/{socialNetwork}/authUrl", methods=["GET"], include_in_schema=False)
-    async def get_social_authorization_url(
-        request: Request,
-        social_network: Annotated[str, Path(alias="socialNetwork")],
-        auth: Credentials = get_social_authorization_url_auth,
-    ) -> Response:
-        result = await impl.get_social_authorization_url(
-            auth=auth,
-            social_network=social_network,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AuthorizationUrlResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    social_login_callback_auth = Depends(_authorizer(impl, "socialLoginCallback", (("appCode",),)))
-
     @app.api_route(
-        "/social/login/{socialNetwork}/callback", methods=["GET"], include_in_schema=False
+        "/social/{socialNetwork}",
+        methods=["GET", "HEAD", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-    async def social_login_callback(
-        request: Request,
-        social_network: Annotated[str, Path(alias="socialNetwork")],
-        access_token: Annotated[str | None, Query(alias="access_token")] = None,
-        code: Annotated[str | None, Query(alias="code")] = None,
-        oauth_verifier: Annotated[str | None, Query(alias="oauth_verifier")] = None,
-        auth: Credentials = social_login_callback_auth,
-    ) -> Response:
-        result = await impl.social_login_callback(
-            auth=auth,
-            social_network=social_network,
-            access_token=access_token,
-            code=code,
-            oauth_verifier=oauth_verifier,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                303: Declared(None, None, "empty"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_79(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     follow_user_auth = Depends(
@@ -3312,54 +6555,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_my_followers_auth = Depends(
-        _authorizer(
-            impl,
-            "listMyFollowers",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
+    @app.api_route(
+        "/follow/{username}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-
-    @app.api_route("/followers", methods=["GET"], include_in_schema=False)
-    async def list_my_followers(
-        request: Request,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        params: Annotated[list[str] | None, Query(alias="params")] = None,
-        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
-        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        count: Annotated[bool | None, Query(alias="count")] = None,
-        fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_my_followers_auth,
-    ) -> Response:
-        result = await impl.list_my_followers(
-            auth=auth,
-            where=where,
-            params=params,
-            order_by=order_by,
-            group_by=group_by,
-            page=page,
-            records_per_page=records_per_page,
-            skip=skip,
-            count=count,
-            fields=fields,
-            depth=depth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserListResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_80(request: Request) -> Response:
+        return _method_not_allowed(request, "POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     list_followers_auth = Depends(
@@ -3413,54 +6615,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_my_following_auth = Depends(
-        _authorizer(
-            impl,
-            "listMyFollowing",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
+    @app.api_route(
+        "/followers/{username}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-
-    @app.api_route("/following", methods=["GET"], include_in_schema=False)
-    async def list_my_following(
-        request: Request,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        params: Annotated[list[str] | None, Query(alias="params")] = None,
-        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
-        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        count: Annotated[bool | None, Query(alias="count")] = None,
-        fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_my_following_auth,
-    ) -> Response:
-        result = await impl.list_my_following(
-            auth=auth,
-            where=where,
-            params=params,
-            order_by=order_by,
-            group_by=group_by,
-            page=page,
-            records_per_page=records_per_page,
-            skip=skip,
-            count=count,
-            fields=fields,
-            depth=depth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserListResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_81(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     list_following_auth = Depends(
@@ -3514,212 +6675,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    enable_push_auth = Depends(
-        _authorizer(
-            impl, "enablePush", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
-        )
+    @app.api_route(
+        "/following/{username}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-
-    @app.api_route("/push/enable/{os}/{pushToken}", methods=["PUT"], include_in_schema=False)
-    async def enable_push(
-        request: Request,
-        os: Annotated[Literal["ios", "android"], Path(alias="os")],
-        push_token: Annotated[str, Path(alias="pushToken")],
-        auth: Credentials = enable_push_auth,
-    ) -> Response:
-        result = await impl.enable_push(
-            auth=auth,
-            os=os,
-            push_token=push_token,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    disable_push_auth = Depends(
-        _authorizer(
-            impl,
-            "disablePush",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/push/disable/{pushToken}", methods=["PUT"], include_in_schema=False)
-    async def disable_push(
-        request: Request,
-        push_token: Annotated[str, Path(alias="pushToken")],
-        auth: Credentials = disable_push_auth,
-    ) -> Response:
-        result = await impl.disable_push(
-            auth=auth,
-            push_token=push_token,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    enable_push_deprecated_auth = Depends(
-        _authorizer(
-            impl,
-            "enablePushDeprecated",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/push/device/{os}/{deviceId}", methods=["PUT"], include_in_schema=False)
-    async def enable_push_deprecated(
-        request: Request,
-        os: Annotated[Literal["ios", "android"], Path(alias="os")],
-        device_id: Annotated[str, Path(alias="deviceId")],
-        auth: Credentials = enable_push_deprecated_auth,
-    ) -> Response:
-        result = await impl.enable_push_deprecated(
-            auth=auth,
-            os=os,
-            device_id=device_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_push_auth = Depends(
-        _authorizer(
-            impl, "sendPush", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
-        )
-    )
-
-    @app.api_route("/push/message", methods=["POST"], include_in_schema=False)
-    async def send_push(
-        request: Request,
-        verbose: Annotated[bool | None, Query(alias="verbose")] = None,
-        auth: Credentials = send_push_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.SendPushRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1push~1message/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.send_push(
-            auth=auth,
-            verbose=verbose,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.SendPushResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-                503: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_push_to_user_auth = Depends(
-        _authorizer(
-            impl,
-            "sendPushToUser",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/push/message/{username}", methods=["POST"], include_in_schema=False)
-    async def send_push_to_user(
-        request: Request,
-        username: Annotated[str, Path(alias="username")],
-        auth: Credentials = send_push_to_user_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.SendPushToUserRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1push~1message~1{username}/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.send_push_to_user(
-            auth=auth,
-            username=username,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.SendPushResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-                503: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_document_by_rid_auth = Depends(
-        _authorizer(
-            impl,
-            "getDocumentByRid",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/document/#{rid}", methods=["GET"], include_in_schema=False)
-    async def get_document_by_rid(
-        request: Request,
-        rid: Annotated[str, Path(alias="rid", pattern="^[0-9]+:[0-9]+$")],
-        with_acl: Annotated[bool | None, Query(alias="withAcl")] = None,
-        auth: Credentials = get_document_by_rid_auth,
-    ) -> Response:
-        result = await impl.get_document_by_rid(
-            auth=auth,
-            rid=rid,
-            with_acl=with_acl,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DocumentResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_82(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     list_documents_auth = Depends(
@@ -3816,599 +6778,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    count_documents_auth = Depends(
-        _authorizer(
-            impl,
-            "countDocuments",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-        )
-    )
-
-    @app.api_route("/document/{collection}/count", methods=["GET"], include_in_schema=False)
-    async def count_documents(
-        request: Request,
-        collection: Annotated[str, Path(alias="collection")],
-        where: Annotated[str | None, Query(alias="where")] = None,
-        params: Annotated[list[str] | None, Query(alias="params")] = None,
-        auth: Credentials = count_documents_auth,
-    ) -> Response:
-        result = await impl.count_documents(
-            auth=auth,
-            collection=collection,
-            where=where,
-            params=params,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.CountResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_document_auth = Depends(
-        _authorizer(
-            impl,
-            "getDocument",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-        )
-    )
-
-    @app.api_route("/document/{collection}/{id}", methods=["GET"], include_in_schema=False)
-    async def get_document(
-        request: Request,
-        collection: Annotated[str, Path(alias="collection")],
-        id: Annotated[str, Path(alias="id")],
-        with_acl: Annotated[bool | None, Query(alias="withAcl")] = None,
-        auth: Credentials = get_document_auth,
-    ) -> Response:
-        result = await impl.get_document(
-            auth=auth,
-            collection=collection,
-            id=id,
-            with_acl=with_acl,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DocumentResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_document_auth = Depends(
-        _authorizer(
-            impl,
-            "updateDocument",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/document/{collection}/{id}", methods=["PUT"], include_in_schema=False)
-    async def update_document(
-        request: Request,
-        collection: Annotated[str, Path(alias="collection")],
-        id: Annotated[str, Path(alias="id")],
-        auth: Credentials = update_document_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.UpdateDocumentRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1document~1{collection}~1{id}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_document(
-            auth=auth,
-            collection=collection,
-            id=id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DocumentResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_document_auth = Depends(
-        _authorizer(
-            impl,
-            "deleteDocument",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/document/{collection}/{id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_document(
-        request: Request,
-        collection: Annotated[str, Path(alias="collection")],
-        id: Annotated[str, Path(alias="id")],
-        auth: Credentials = delete_document_auth,
-    ) -> Response:
-        result = await impl.delete_document(
-            auth=auth,
-            collection=collection,
-            id=id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_document_field_auth = Depends(
-        _authorizer(
-            impl,
-            "getDocumentField",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-        )
-    )
-
     @app.api_route(
-        "/document/{collection}/{id}/.{fieldPath}", methods=["GET"], include_in_schema=False
-    )
-    async def get_document_field(
-        request: Request,
-        collection: Annotated[str, Path(alias="collection")],
-        id: Annotated[str, Path(alias="id")],
-        field_path: Annotated[
-            str,
-            Path(
-                alias="fieldPath",
-                pattern="^[A-Za-z0-9]+(%5B[0-9]+%5D|\\[[0-9]+\\])?(/?\\.[A-Za-z0-9]+(%5B[0-9]+%5D|\\[[0-9]+\\])?)*$",
-            ),
-        ],
-        auth: Credentials = get_document_field_auth,
-    ) -> Response:
-        result = await impl.get_document_field(
-            auth=auth,
-            collection=collection,
-            id=id,
-            field_path=field_path,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DocumentResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_document_field_auth = Depends(
-        _authorizer(
-            impl,
-            "updateDocumentField",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route(
-        "/document/{collection}/{id}/.{fieldPath}", methods=["PUT"], include_in_schema=False
-    )
-    async def update_document_field(
-        request: Request,
-        collection: Annotated[str, Path(alias="collection")],
-        id: Annotated[str, Path(alias="id")],
-        field_path: Annotated[
-            str,
-            Path(
-                alias="fieldPath",
-                pattern="^[A-Za-z0-9]+(%5B[0-9]+%5D|\\[[0-9]+\\])?(/?\\.[A-Za-z0-9]+(%5B[0-9]+%5D|\\[[0-9]+\\])?)*$",
-            ),
-        ],
-        auth: Credentials = update_document_field_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.UpdateDocumentFieldRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1document~1{collection}~1{id}~1.{fieldPath}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_document_field(
-            auth=auth,
-            collection=collection,
-            id=id,
-            field_path=field_path,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DocumentResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_linked_documents_auth = Depends(
-        _authorizer(
-            impl,
-            "listLinkedDocuments",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route(
-        "/document/{collection}/{id}/{linkName}", methods=["GET"], include_in_schema=False
-    )
-    async def list_linked_documents(
-        request: Request,
-        collection: Annotated[str, Path(alias="collection")],
-        id: Annotated[str, Path(alias="id")],
-        link_name: Annotated[str, Path(alias="linkName")],
-        link_dir: Annotated[Literal["to", "from", "both"] | None, Query(alias="linkDir")] = None,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        params: Annotated[list[str] | None, Query(alias="params")] = None,
-        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
-        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        count: Annotated[bool | None, Query(alias="count")] = None,
-        fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_linked_documents_auth,
-    ) -> Response:
-        result = await impl.list_linked_documents(
-            auth=auth,
-            collection=collection,
-            id=id,
-            link_name=link_name,
-            link_dir=link_dir,
-            where=where,
-            params=params,
-            order_by=order_by,
-            group_by=group_by,
-            page=page,
-            records_per_page=records_per_page,
-            skip=skip,
-            count=count,
-            fields=fields,
-            depth=depth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DocumentListResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_document_acl_auth = Depends(
-        _authorizer(
-            impl,
-            "updateDocumentAcl",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/document/{collection}/{id}/acl", methods=["PUT"], include_in_schema=False)
-    async def update_document_acl(
-        request: Request,
-        collection: Annotated[str, Path(alias="collection")],
-        id: Annotated[str, Path(alias="id")],
-        auth: Credentials = update_document_acl_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.DocumentAcl,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1document~1{collection}~1{id}~1acl/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_document_acl(
-            auth=auth,
-            collection=collection,
-            id=id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DocumentResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    grant_document_to_user_auth = Depends(
-        _authorizer(
-            impl,
-            "grantDocumentToUser",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route(
-        "/document/{collection}/{id}/{action}/user/{username}",
-        methods=["PUT"],
+        "/document/{collection}",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
         include_in_schema=False,
     )
-    async def grant_document_to_user(
-        request: Request,
-        collection: Annotated[str, Path(alias="collection")],
-        id: Annotated[str, Path(alias="id")],
-        action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
-        username: Annotated[str, Path(alias="username")],
-        auth: Credentials = grant_document_to_user_auth,
-    ) -> Response:
-        result = await impl.grant_document_to_user(
-            auth=auth,
-            collection=collection,
-            id=id,
-            action=action,
-            username=username,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    revoke_document_from_user_auth = Depends(
-        _authorizer(
-            impl,
-            "revokeDocumentFromUser",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route(
-        "/document/{collection}/{id}/{action}/user/{username}",
-        methods=["DELETE"],
-        include_in_schema=False,
-    )
-    async def revoke_document_from_user(
-        request: Request,
-        collection: Annotated[str, Path(alias="collection")],
-        id: Annotated[str, Path(alias="id")],
-        action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
-        username: Annotated[str, Path(alias="username")],
-        auth: Credentials = revoke_document_from_user_auth,
-    ) -> Response:
-        result = await impl.revoke_document_from_user(
-            auth=auth,
-            collection=collection,
-            id=id,
-            action=action,
-            username=username,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    grant_document_to_role_auth = Depends(
-        _authorizer(
-            impl,
-            "grantDocumentToRole",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route(
-        "/document/{collection}/{id}/{action}/role/{rolename}",
-        methods=["PUT"],
-        include_in_schema=False,
-    )
-    async def grant_document_to_role(
-        request: Request,
-        collection: Annotated[str, Path(alias="collection")],
-        id: Annotated[str, Path(alias="id")],
-        action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
-        rolename: Annotated[str, Path(alias="rolename")],
-        auth: Credentials = grant_document_to_role_auth,
-    ) -> Response:
-        result = await impl.grant_document_to_role(
-            auth=auth,
-            collection=collection,
-            id=id,
-            action=action,
-            rolename=rolename,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    revoke_document_from_role_auth = Depends(
-        _authorizer(
-            impl,
-            "revokeDocumentFromRole",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route(
-        "/document/{collection}/{id}/{action}/role/{rolename}",
-        methods=["DELETE"],
-        include_in_schema=False,
-    )
-    async def revoke_document_from_role(
-        request: Request,
-        collection: Annotated[str, Path(alias="collection")],
-        id: Annotated[str, Path(alias="id")],
-        action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
-        rolename: Annotated[str, Path(alias="rolename")],
-        auth: Credentials = revoke_document_from_role_auth,
-    ) -> Response:
-        result = await impl.revoke_document_from_role(
-            auth=auth,
-            collection=collection,
-            id=id,
-            action=action,
-            rolename=rolename,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_link_auth = Depends(
-        _authorizer(
-            impl, "createLink", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
-        )
-    )
-
-    @app.api_route(
-        "/link/{sourceId}/{linkName}/{destId}", methods=["POST"], include_in_schema=False
-    )
-    async def create_link(
-        request: Request,
-        source_id: Annotated[str, Path(alias="sourceId")],
-        link_name: Annotated[str, Path(alias="linkName")],
-        dest_id: Annotated[str, Path(alias="destId")],
-        auth: Credentials = create_link_auth,
-    ) -> Response:
-        result = await impl.create_link(
-            auth=auth,
-            source_id=source_id,
-            link_name=link_name,
-            dest_id=dest_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.LinkResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_links_auth = Depends(
-        _authorizer(
-            impl, "listLinks", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
-        )
-    )
-
-    @app.api_route("/link", methods=["GET"], include_in_schema=False)
-    async def list_links(
-        request: Request,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        params: Annotated[list[str] | None, Query(alias="params")] = None,
-        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
-        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        count: Annotated[bool | None, Query(alias="count")] = None,
-        fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_links_auth,
-    ) -> Response:
-        result = await impl.list_links(
-            auth=auth,
-            where=where,
-            params=params,
-            order_by=order_by,
-            group_by=group_by,
-            page=page,
-            records_per_page=records_per_page,
-            skip=skip,
-            count=count,
-            fields=fields,
-            depth=depth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.LinkListResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_83(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_link_auth = Depends(
@@ -4466,178 +6842,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    upload_file_auth = Depends(
-        _authorizer(
-            impl, "uploadFile", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
-        )
+    @app.api_route(
+        "/link/{linkId}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-
-    @app.api_route("/file", methods=["POST"], include_in_schema=False)
-    async def upload_file(
-        request: Request,
-        auth: Credentials = upload_file_auth,
-    ) -> Response:
-        body = await read_body(
-            request, models.UploadFileRequest, ("multipart/form-data",), True, schemas, ""
-        )
-        result = await impl.upload_file(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.FileInfoResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_file_details_auth = Depends(
-        _authorizer(
-            impl,
-            "listFileDetails",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-        )
-    )
-
-    @app.api_route("/file/details", methods=["GET"], include_in_schema=False)
-    async def list_file_details(
-        request: Request,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        params: Annotated[list[str] | None, Query(alias="params")] = None,
-        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
-        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        count: Annotated[bool | None, Query(alias="count")] = None,
-        fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_file_details_auth,
-    ) -> Response:
-        result = await impl.list_file_details(
-            auth=auth,
-            where=where,
-            params=params,
-            order_by=order_by,
-            group_by=group_by,
-            page=page,
-            records_per_page=records_per_page,
-            skip=skip,
-            count=count,
-            fields=fields,
-            depth=depth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.FileInfoListResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_file_details_auth = Depends(
-        _authorizer(
-            impl,
-            "getFileDetails",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-        )
-    )
-
-    @app.api_route("/file/details/{id}", methods=["GET"], include_in_schema=False)
-    async def get_file_details(
-        request: Request,
-        id: Annotated[str, Path(alias="id")],
-        auth: Credentials = get_file_details_auth,
-    ) -> Response:
-        result = await impl.get_file_details(
-            auth=auth,
-            id=id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.FileInfoResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_file_attached_data_auth = Depends(
-        _authorizer(
-            impl,
-            "getFileAttachedData",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-        )
-    )
-
-    @app.api_route("/file/attachedData/{id}", methods=["GET"], include_in_schema=False)
-    async def get_file_attached_data(
-        request: Request,
-        id: Annotated[str, Path(alias="id")],
-        auth: Credentials = get_file_attached_data_auth,
-    ) -> Response:
-        result = await impl.get_file_attached_data(
-            auth=auth,
-            id=id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AttachedDataResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_file_content_auth = Depends(
-        _authorizer(
-            impl,
-            "getFileContent",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
-        )
-    )
-
-    @app.api_route("/file/content/{id}", methods=["GET"], include_in_schema=False)
-    async def get_file_content(
-        request: Request,
-        id: Annotated[str, Path(alias="id")],
-        auth: Credentials = get_file_content_auth,
-    ) -> Response:
-        result = await impl.get_file_content(
-            auth=auth,
-            id=id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, "text/plain", "text"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_84(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     download_file_auth = Depends(
@@ -4712,149 +6923,11 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    grant_file_to_user_auth = Depends(
-        _authorizer(
-            impl,
-            "grantFileToUser",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/file/{id}/{action}/user/{username}", methods=["PUT"], include_in_schema=False)
-    async def grant_file_to_user(
-        request: Request,
-        id: Annotated[str, Path(alias="id")],
-        action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
-        username: Annotated[str, Path(alias="username")],
-        auth: Credentials = grant_file_to_user_auth,
-    ) -> Response:
-        result = await impl.grant_file_to_user(
-            auth=auth,
-            id=id,
-            action=action,
-            username=username,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    revoke_file_from_user_auth = Depends(
-        _authorizer(
-            impl,
-            "revokeFileFromUser",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
     @app.api_route(
-        "/file/{id}/{action}/user/{username}", methods=["DELETE"], include_in_schema=False
+        "/file/{id}", methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"], include_in_schema=False
     )
-    async def revoke_file_from_user(
-        request: Request,
-        id: Annotated[str, Path(alias="id")],
-        action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
-        username: Annotated[str, Path(alias="username")],
-        auth: Credentials = revoke_file_from_user_auth,
-    ) -> Response:
-        result = await impl.revoke_file_from_user(
-            auth=auth,
-            id=id,
-            action=action,
-            username=username,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    grant_file_to_role_auth = Depends(
-        _authorizer(
-            impl,
-            "grantFileToRole",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/file/{id}/{action}/role/{rolename}", methods=["PUT"], include_in_schema=False)
-    async def grant_file_to_role(
-        request: Request,
-        id: Annotated[str, Path(alias="id")],
-        action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
-        rolename: Annotated[str, Path(alias="rolename")],
-        auth: Credentials = grant_file_to_role_auth,
-    ) -> Response:
-        result = await impl.grant_file_to_role(
-            auth=auth,
-            id=id,
-            action=action,
-            rolename=rolename,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    revoke_file_from_role_auth = Depends(
-        _authorizer(
-            impl,
-            "revokeFileFromRole",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route(
-        "/file/{id}/{action}/role/{rolename}", methods=["DELETE"], include_in_schema=False
-    )
-    async def revoke_file_from_role(
-        request: Request,
-        id: Annotated[str, Path(alias="id")],
-        action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
-        rolename: Annotated[str, Path(alias="rolename")],
-        auth: Credentials = revoke_file_from_role_auth,
-    ) -> Response:
-        result = await impl.revoke_file_from_role(
-            auth=auth,
-            id=id,
-            action=action,
-            rolename=rolename,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_85(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_asset_auth = Depends(_authorizer(impl, "getAsset", (("appCode",), ("appCodeQuery",))))
@@ -4881,241 +6954,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_asset_data_auth = Depends(
-        _authorizer(impl, "getAssetData", (("appCode",), ("appCodeQuery",)))
-    )
-
-    @app.api_route("/asset/{name}/data", methods=["GET"], include_in_schema=False)
-    async def get_asset_data(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        auth: Credentials = get_asset_data_auth,
-    ) -> Response:
-        result = await impl.get_asset_data(
-            auth=auth,
-            name=name,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AssetResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_asset_auth = Depends(
-        _authorizer(impl, "downloadAsset", (("appCode",), ("appCodeQuery",)))
-    )
-
-    @app.api_route("/asset/{name}/download", methods=["GET"], include_in_schema=False)
-    async def download_asset(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        auth: Credentials = download_asset_auth,
-    ) -> Response:
-        result = await impl.download_asset(
-            auth=auth,
-            name=name,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, "application/octet-stream", "binary"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_asset_resized_auth = Depends(
-        _authorizer(impl, "getAssetResized", (("appCode",), ("appCodeQuery",)))
-    )
-
-    @app.api_route("/asset/{name}/resize/{w}/{h}", methods=["GET"], include_in_schema=False)
-    async def get_asset_resized(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        w: Annotated[str, Path(alias="w")],
-        h: Annotated[str, Path(alias="h")],
-        auth: Credentials = get_asset_resized_auth,
-    ) -> Response:
-        result = await impl.get_asset_resized(
-            auth=auth,
-            name=name,
-            w=w,
-            h=h,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, "image/*", "binary"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_asset_scaled_auth = Depends(
-        _authorizer(impl, "getAssetScaled", (("appCode",), ("appCodeQuery",)))
-    )
-
-    @app.api_route("/asset/{name}/resize/{perc}", methods=["GET"], include_in_schema=False)
-    async def get_asset_scaled(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        perc: Annotated[str, Path(alias="perc")],
-        auth: Credentials = get_asset_scaled_auth,
-    ) -> Response:
-        result = await impl.get_asset_scaled(
-            auth=auth,
-            name=name,
-            perc=perc,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, "image/*", "binary"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_asset_by_size_id_auth = Depends(
-        _authorizer(impl, "getAssetBySizeId", (("appCode",), ("appCodeQuery",)))
-    )
-
-    @app.api_route("/asset/{name}/resizeId/{sizeId}", methods=["GET"], include_in_schema=False)
-    async def get_asset_by_size_id(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        size_id: Annotated[int, Path(alias="sizeId", ge=0)],
-        auth: Credentials = get_asset_by_size_id_auth,
-    ) -> Response:
-        result = await impl.get_asset_by_size_id(
-            auth=auth,
-            name=name,
-            size_id=size_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, "image/*", "binary"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_asset_resized_auth = Depends(
-        _authorizer(impl, "downloadAssetResized", (("appCode",), ("appCodeQuery",)))
-    )
-
     @app.api_route(
-        "/asset/{name}/download/resize/{w}/{h}", methods=["GET"], include_in_schema=False
+        "/asset/{name}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-    async def download_asset_resized(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        w: Annotated[str, Path(alias="w")],
-        h: Annotated[str, Path(alias="h")],
-        auth: Credentials = download_asset_resized_auth,
-    ) -> Response:
-        result = await impl.download_asset_resized(
-            auth=auth,
-            name=name,
-            w=w,
-            h=h,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, "image/*", "binary"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_asset_scaled_auth = Depends(
-        _authorizer(impl, "downloadAssetScaled", (("appCode",), ("appCodeQuery",)))
-    )
-
-    @app.api_route("/asset/{name}/download/resize/{perc}", methods=["GET"], include_in_schema=False)
-    async def download_asset_scaled(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        perc: Annotated[str, Path(alias="perc")],
-        auth: Credentials = download_asset_scaled_auth,
-    ) -> Response:
-        result = await impl.download_asset_scaled(
-            auth=auth,
-            name=name,
-            perc=perc,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, "image/*", "binary"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_asset_by_size_id_auth = Depends(
-        _authorizer(impl, "downloadAssetBySizeId", (("appCode",), ("appCodeQuery",)))
-    )
-
-    @app.api_route(
-        "/asset/{name}/download/resizeId/{sizeId}", methods=["GET"], include_in_schema=False
-    )
-    async def download_asset_by_size_id(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        size_id: Annotated[int, Path(alias="sizeId", ge=0)],
-        auth: Credentials = download_asset_by_size_id_auth,
-    ) -> Response:
-        result = await impl.download_asset_by_size_id(
-            auth=auth,
-            name=name,
-            size_id=size_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, "image/*", "binary"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_86(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     invoke_plugin_get_auth = Depends(
@@ -5266,6 +7111,574 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route("/plugin/{name}", methods=["PATCH", "OPTIONS", "TRACE"], include_in_schema=False)
+    async def _other_methods_87(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    check_user_exists_auth = Depends(_authorizer(impl, "checkUserExists", (("appCode",),)))
+
+    @app.api_route("/user/{username}/exists", methods=["GET"], include_in_schema=False)
+    async def check_user_exists(
+        request: Request,
+        username: Annotated[str, Path(alias="username")],
+        auth: Credentials = check_user_exists_auth,
+    ) -> Response:
+        result = await impl.check_user_exists(
+            auth=auth,
+            username=username,
+        )
+        return render(
+            result,
+            {
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                501: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/user/{username}/exists",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_88(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_social_authorization_url_auth = Depends(
+        _authorizer(impl, "getSocialAuthorizationUrl", (("appCode",),))
+    )
+
+    @app.api_route("/social/{socialNetwork}/authUrl", methods=["GET"], include_in_schema=False)
+    async def get_social_authorization_url(
+        request: Request,
+        social_network: Annotated[str, Path(alias="socialNetwork")],
+        auth: Credentials = get_social_authorization_url_auth,
+    ) -> Response:
+        result = await impl.get_social_authorization_url(
+            auth=auth,
+            social_network=social_network,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.AuthorizationUrlResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/social/{socialNetwork}/authUrl",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_89(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    count_documents_auth = Depends(
+        _authorizer(
+            impl,
+            "countDocuments",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
+    @app.api_route("/document/{collection}/count", methods=["GET"], include_in_schema=False)
+    async def count_documents(
+        request: Request,
+        collection: Annotated[str, Path(alias="collection")],
+        where: Annotated[str | None, Query(alias="where")] = None,
+        params: Annotated[list[str] | None, Query(alias="params")] = None,
+        auth: Credentials = count_documents_auth,
+    ) -> Response:
+        result = await impl.count_documents(
+            auth=auth,
+            collection=collection,
+            where=where,
+            params=params,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.CountResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/document/{collection}/count",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_90(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_asset_data_auth = Depends(
+        _authorizer(impl, "getAssetData", (("appCode",), ("appCodeQuery",)))
+    )
+
+    @app.api_route("/asset/{name}/data", methods=["GET"], include_in_schema=False)
+    async def get_asset_data(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        auth: Credentials = get_asset_data_auth,
+    ) -> Response:
+        result = await impl.get_asset_data(
+            auth=auth,
+            name=name,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.AssetResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/asset/{name}/data",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_91(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_asset_auth = Depends(
+        _authorizer(impl, "downloadAsset", (("appCode",), ("appCodeQuery",)))
+    )
+
+    @app.api_route("/asset/{name}/download", methods=["GET"], include_in_schema=False)
+    async def download_asset(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        auth: Credentials = download_asset_auth,
+    ) -> Response:
+        result = await impl.download_asset(
+            auth=auth,
+            name=name,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, "application/octet-stream", "binary"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/asset/{name}/download",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_92(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_password_reset_auth = Depends(
+        _authorizer(impl, "requestPasswordReset", (("appCode",),))
+    )
+
+    @app.api_route("/user/{username}/password/reset", methods=["GET"], include_in_schema=False)
+    async def request_password_reset(
+        request: Request,
+        username: Annotated[str, Path(alias="username")],
+        auth: Credentials = request_password_reset_auth,
+    ) -> Response:
+        result = await impl.request_password_reset(
+            auth=auth,
+            username=username,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/user/{username}/password/reset",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_93(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_asset_scaled_auth = Depends(
+        _authorizer(impl, "downloadAssetScaled", (("appCode",), ("appCodeQuery",)))
+    )
+
+    @app.api_route("/asset/{name}/download/resize/{perc}", methods=["GET"], include_in_schema=False)
+    async def download_asset_scaled(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        perc: Annotated[str, Path(alias="perc")],
+        auth: Credentials = download_asset_scaled_auth,
+    ) -> Response:
+        result = await impl.download_asset_scaled(
+            auth=auth,
+            name=name,
+            perc=perc,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, "image/*", "binary"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/asset/{name}/download/resize/{perc}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_94(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_asset_by_size_id_auth = Depends(
+        _authorizer(impl, "downloadAssetBySizeId", (("appCode",), ("appCodeQuery",)))
+    )
+
+    @app.api_route(
+        "/asset/{name}/download/resizeId/{sizeId}", methods=["GET"], include_in_schema=False
+    )
+    async def download_asset_by_size_id(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        size_id: Annotated[int, Path(alias="sizeId", ge=0)],
+        auth: Credentials = download_asset_by_size_id_auth,
+    ) -> Response:
+        result = await impl.download_asset_by_size_id(
+            auth=auth,
+            name=name,
+            size_id=size_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, "image/*", "binary"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/asset/{name}/download/resizeId/{sizeId}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_95(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_asset_resized_auth = Depends(
+        _authorizer(impl, "downloadAssetResized", (("appCode",), ("appCodeQuery",)))
+    )
+
+    @app.api_route(
+        "/asset/{name}/download/resize/{w}/{h}", methods=["GET"], include_in_schema=False
+    )
+    async def download_asset_resized(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        w: Annotated[str, Path(alias="w")],
+        h: Annotated[str, Path(alias="h")],
+        auth: Credentials = download_asset_resized_auth,
+    ) -> Response:
+        result = await impl.download_asset_resized(
+            auth=auth,
+            name=name,
+            w=w,
+            h=h,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, "image/*", "binary"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/asset/{name}/download/resize/{w}/{h}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_96(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_asset_scaled_auth = Depends(
+        _authorizer(impl, "getAssetScaled", (("appCode",), ("appCodeQuery",)))
+    )
+
+    @app.api_route("/asset/{name}/resize/{perc}", methods=["GET"], include_in_schema=False)
+    async def get_asset_scaled(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        perc: Annotated[str, Path(alias="perc")],
+        auth: Credentials = get_asset_scaled_auth,
+    ) -> Response:
+        result = await impl.get_asset_scaled(
+            auth=auth,
+            name=name,
+            perc=perc,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, "image/*", "binary"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/asset/{name}/resize/{perc}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_97(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_asset_by_size_id_auth = Depends(
+        _authorizer(impl, "getAssetBySizeId", (("appCode",), ("appCodeQuery",)))
+    )
+
+    @app.api_route("/asset/{name}/resizeId/{sizeId}", methods=["GET"], include_in_schema=False)
+    async def get_asset_by_size_id(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        size_id: Annotated[int, Path(alias="sizeId", ge=0)],
+        auth: Credentials = get_asset_by_size_id_auth,
+    ) -> Response:
+        result = await impl.get_asset_by_size_id(
+            auth=auth,
+            name=name,
+            size_id=size_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, "image/*", "binary"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/asset/{name}/resizeId/{sizeId}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_98(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_asset_resized_auth = Depends(
+        _authorizer(impl, "getAssetResized", (("appCode",), ("appCodeQuery",)))
+    )
+
+    @app.api_route("/asset/{name}/resize/{w}/{h}", methods=["GET"], include_in_schema=False)
+    async def get_asset_resized(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        w: Annotated[str, Path(alias="w")],
+        h: Annotated[str, Path(alias="h")],
+        auth: Credentials = get_asset_resized_auth,
+    ) -> Response:
+        result = await impl.get_asset_resized(
+            auth=auth,
+            name=name,
+            w=w,
+            h=h,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, "image/*", "binary"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/asset/{name}/resize/{w}/{h}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_99(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_document_auth = Depends(
+        _authorizer(
+            impl,
+            "getDocument",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
+    )
+
+    @app.api_route("/document/{collection}/{id}", methods=["GET"], include_in_schema=False)
+    async def get_document(
+        request: Request,
+        collection: Annotated[str, Path(alias="collection")],
+        id: Annotated[str, Path(alias="id")],
+        with_acl: Annotated[bool | None, Query(alias="withAcl")] = None,
+        auth: Credentials = get_document_auth,
+    ) -> Response:
+        result = await impl.get_document(
+            auth=auth,
+            collection=collection,
+            id=id,
+            with_acl=with_acl,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DocumentResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_document_auth = Depends(
+        _authorizer(
+            impl,
+            "updateDocument",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/document/{collection}/{id}", methods=["PUT"], include_in_schema=False)
+    async def update_document(
+        request: Request,
+        collection: Annotated[str, Path(alias="collection")],
+        id: Annotated[str, Path(alias="id")],
+        auth: Credentials = update_document_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdateDocumentRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1document~1{collection}~1{id}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_document(
+            auth=auth,
+            collection=collection,
+            id=id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DocumentResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_document_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteDocument",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/document/{collection}/{id}", methods=["DELETE"], include_in_schema=False)
+    async def delete_document(
+        request: Request,
+        collection: Annotated[str, Path(alias="collection")],
+        id: Annotated[str, Path(alias="id")],
+        auth: Credentials = delete_document_auth,
+    ) -> Response:
+        result = await impl.delete_document(
+            auth=auth,
+            collection=collection,
+            id=id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/document/{collection}/{id}",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_100(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     invoke_plugin_get_with_path_auth = Depends(
@@ -5425,116 +7838,46 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/plugin/{name}/{params}", methods=["PATCH", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_101(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, POST, DELETE")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_list_users_auth = Depends(
+    update_document_acl_auth = Depends(
         _authorizer(
             impl,
-            "adminListUsers",
+            "updateDocumentAcl",
             (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
         )
     )
 
-    @app.api_route("/admin/user", methods=["GET"], include_in_schema=False)
-    async def admin_list_users(
+    @app.api_route("/document/{collection}/{id}/acl", methods=["PUT"], include_in_schema=False)
+    async def update_document_acl(
         request: Request,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        params: Annotated[list[str] | None, Query(alias="params")] = None,
-        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
-        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        count: Annotated[bool | None, Query(alias="count")] = None,
-        fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = admin_list_users_auth,
-    ) -> Response:
-        result = await impl.admin_list_users(
-            auth=auth,
-            where=where,
-            params=params,
-            order_by=order_by,
-            group_by=group_by,
-            page=page,
-            records_per_page=records_per_page,
-            skip=skip,
-            count=count,
-            fields=fields,
-            depth=depth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserListResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_create_user_auth = Depends(
-        _authorizer(
-            impl,
-            "adminCreateUser",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/user", methods=["POST"], include_in_schema=False)
-    async def admin_create_user(
-        request: Request,
-        auth: Credentials = admin_create_user_auth,
+        collection: Annotated[str, Path(alias="collection")],
+        id: Annotated[str, Path(alias="id")],
+        auth: Credentials = update_document_acl_auth,
     ) -> Response:
         body = await read_body(
             request,
-            models.AdminCreateUserRequest,
+            models.DocumentAcl,
             ("application/json",),
             True,
             schemas,
-            "/paths/~1admin~1user/post/requestBody/content/application~1json/schema",
+            "/paths/~1document~1{collection}~1{id}~1acl/put/requestBody/content/application~1json/schema",
         )
-        result = await impl.admin_create_user(
+        result = await impl.update_document_acl(
             auth=auth,
+            collection=collection,
+            id=id,
             body=body,
         )
         return render(
             result,
             {
-                201: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_get_user_auth = Depends(
-        _authorizer(
-            impl,
-            "adminGetUser",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/user/{username}", methods=["GET"], include_in_schema=False)
-    async def admin_get_user(
-        request: Request,
-        username: Annotated[str, Path(alias="username")],
-        auth: Credentials = admin_get_user_auth,
-    ) -> Response:
-        result = await impl.admin_get_user(
-            auth=auth,
-            username=username,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserResponse, "application/json", "json"),
+                200: Declared(models.DocumentResponse, "application/json", "json"),
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
@@ -5543,2913 +7886,570 @@ def create_app(
             },
             200,
         )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_update_user_auth = Depends(
-        _authorizer(
-            impl,
-            "adminUpdateUser",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/user/{username}", methods=["PUT"], include_in_schema=False)
-    async def admin_update_user(
-        request: Request,
-        username: Annotated[str, Path(alias="username")],
-        auth: Credentials = admin_update_user_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.AdminUpdateUserRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1admin~1user~1{username}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.admin_update_user(
-            auth=auth,
-            username=username,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_delete_user_auth = Depends(
-        _authorizer(
-            impl,
-            "adminDeleteUser",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/user/{username}", methods=["DELETE"], include_in_schema=False)
-    async def admin_delete_user(
-        request: Request,
-        username: Annotated[str, Path(alias="username")],
-        auth: Credentials = admin_delete_user_auth,
-    ) -> Response:
-        result = await impl.admin_delete_user(
-            auth=auth,
-            username=username,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_set_user_password_auth = Depends(
-        _authorizer(
-            impl,
-            "adminSetUserPassword",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/user/{username}/password", methods=["PUT"], include_in_schema=False)
-    async def admin_set_user_password(
-        request: Request,
-        username: Annotated[str, Path(alias="username")],
-        auth: Credentials = admin_set_user_password_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.SetUserPasswordRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1admin~1user~1{username}~1password/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.admin_set_user_password(
-            auth=auth,
-            username=username,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_suspend_user_auth = Depends(
-        _authorizer(
-            impl,
-            "adminSuspendUser",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/user/suspend/{username}", methods=["PUT"], include_in_schema=False)
-    async def admin_suspend_user(
-        request: Request,
-        username: Annotated[str, Path(alias="username")],
-        auth: Credentials = admin_suspend_user_auth,
-    ) -> Response:
-        result = await impl.admin_suspend_user(
-            auth=auth,
-            username=username,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_activate_user_auth = Depends(
-        _authorizer(
-            impl,
-            "adminActivateUser",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/user/activate/{username}", methods=["PUT"], include_in_schema=False)
-    async def admin_activate_user(
-        request: Request,
-        username: Annotated[str, Path(alias="username")],
-        auth: Credentials = admin_activate_user_auth,
-    ) -> Response:
-        result = await impl.admin_activate_user(
-            auth=auth,
-            username=username,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_list_following_auth = Depends(
-        _authorizer(
-            impl,
-            "adminListFollowing",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/following/{username}", methods=["GET"], include_in_schema=False)
-    async def admin_list_following(
-        request: Request,
-        username: Annotated[str, Path(alias="username")],
-        auth: Credentials = admin_list_following_auth,
-    ) -> Response:
-        result = await impl.admin_list_following(
-            auth=auth,
-            username=username,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserListResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_create_follow_auth = Depends(
-        _authorizer(
-            impl,
-            "adminCreateFollow",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route(
-        "/admin/follow/{follower}/to/{theFollowed}", methods=["POST"], include_in_schema=False
-    )
-    async def admin_create_follow(
-        request: Request,
-        follower: Annotated[str, Path(alias="follower")],
-        the_followed: Annotated[str, Path(alias="theFollowed")],
-        auth: Credentials = admin_create_follow_auth,
-    ) -> Response:
-        result = await impl.admin_create_follow(
-            auth=auth,
-            follower=follower,
-            the_followed=the_followed,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_delete_follow_auth = Depends(
-        _authorizer(
-            impl,
-            "adminDeleteFollow",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route(
-        "/admin/follow/{follower}/to/{theFollowed}", methods=["DELETE"], include_in_schema=False
-    )
-    async def admin_delete_follow(
-        request: Request,
-        follower: Annotated[str, Path(alias="follower")],
-        the_followed: Annotated[str, Path(alias="theFollowed")],
-        auth: Credentials = admin_delete_follow_auth,
-    ) -> Response:
-        result = await impl.admin_delete_follow(
-            auth=auth,
-            follower=follower,
-            the_followed=the_followed,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_collections_auth = Depends(
-        _authorizer(
-            impl,
-            "listCollections",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/collection", methods=["GET"], include_in_schema=False)
-    async def list_collections(
-        request: Request,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        params: Annotated[list[str] | None, Query(alias="params")] = None,
-        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
-        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        count: Annotated[bool | None, Query(alias="count")] = None,
-        fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_collections_auth,
-    ) -> Response:
-        result = await impl.list_collections(
-            auth=auth,
-            where=where,
-            params=params,
-            order_by=order_by,
-            group_by=group_by,
-            page=page,
-            records_per_page=records_per_page,
-            skip=skip,
-            count=count,
-            fields=fields,
-            depth=depth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.CollectionListResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_collection_auth = Depends(
-        _authorizer(
-            impl,
-            "createCollection",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/collection/{name}", methods=["POST"], include_in_schema=False)
-    async def create_collection(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        auth: Credentials = create_collection_auth,
-    ) -> Response:
-        result = await impl.create_collection(
-            auth=auth,
-            name=name,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_collection_auth = Depends(
-        _authorizer(
-            impl,
-            "deleteCollection",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/collection/{name}", methods=["DELETE"], include_in_schema=False)
-    async def delete_collection(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        auth: Credentials = delete_collection_auth,
-    ) -> Response:
-        result = await impl.delete_collection(
-            auth=auth,
-            name=name,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_roles_auth = Depends(
-        _authorizer(
-            impl, "listRoles", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
-        )
-    )
-
-    @app.api_route("/admin/role", methods=["GET"], include_in_schema=False)
-    async def list_roles(
-        request: Request,
-        auth: Credentials = list_roles_auth,
-    ) -> Response:
-        result = await impl.list_roles(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RoleListResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_roles_deprecated_auth = Depends(
-        _authorizer(
-            impl,
-            "listRolesDeprecated",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/roles", methods=["GET"], include_in_schema=False)
-    async def list_roles_deprecated(
-        request: Request,
-        auth: Credentials = list_roles_deprecated_auth,
-    ) -> Response:
-        result = await impl.list_roles_deprecated(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RoleListResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_role_auth = Depends(
-        _authorizer(
-            impl, "getRole", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
-        )
-    )
-
-    @app.api_route("/admin/role/{name}", methods=["GET"], include_in_schema=False)
-    async def get_role(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        auth: Credentials = get_role_auth,
-    ) -> Response:
-        result = await impl.get_role(
-            auth=auth,
-            name=name,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RoleResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_role_auth = Depends(
-        _authorizer(
-            impl, "updateRole", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
-        )
-    )
-
-    @app.api_route("/admin/role/{name}", methods=["PUT"], include_in_schema=False)
-    async def update_role(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        auth: Credentials = update_role_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.UpdateRoleRequest,
-            ("application/json",),
-            False,
-            schemas,
-            "/paths/~1admin~1role~1{name}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_role(
-            auth=auth,
-            name=name,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_role_auth = Depends(
-        _authorizer(
-            impl, "createRole", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
-        )
-    )
-
-    @app.api_route("/admin/role/{name}", methods=["POST"], include_in_schema=False)
-    async def create_role(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        auth: Credentials = create_role_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateRoleRequest,
-            ("application/json",),
-            False,
-            schemas,
-            "/paths/~1admin~1role~1{name}/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_role(
-            auth=auth,
-            name=name,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_role_auth = Depends(
-        _authorizer(
-            impl, "deleteRole", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
-        )
-    )
-
-    @app.api_route("/admin/role/{name}", methods=["DELETE"], include_in_schema=False)
-    async def delete_role(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        auth: Credentials = delete_role_auth,
-    ) -> Response:
-        result = await impl.delete_role(
-            auth=auth,
-            name=name,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_assets_auth = Depends(
-        _authorizer(
-            impl, "listAssets", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
-        )
-    )
-
-    @app.api_route("/admin/asset", methods=["GET"], include_in_schema=False)
-    async def list_assets(
-        request: Request,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        params: Annotated[list[str] | None, Query(alias="params")] = None,
-        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
-        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        count: Annotated[bool | None, Query(alias="count")] = None,
-        fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_assets_auth,
-    ) -> Response:
-        result = await impl.list_assets(
-            auth=auth,
-            where=where,
-            params=params,
-            order_by=order_by,
-            group_by=group_by,
-            page=page,
-            records_per_page=records_per_page,
-            skip=skip,
-            count=count,
-            fields=fields,
-            depth=depth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AssetListResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_asset_auth = Depends(
-        _authorizer(
-            impl,
-            "createAsset",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/asset", methods=["POST"], include_in_schema=False)
-    async def create_asset(
-        request: Request,
-        auth: Credentials = create_asset_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateAssetRequest,
-            ("application/x-www-form-urlencoded", "multipart/form-data"),
-            True,
-            schemas,
-            "",
-        )
-        result = await impl.create_asset(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.AssetResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_asset_auth = Depends(
-        _authorizer(
-            impl,
-            "deleteAsset",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/asset/{name}", methods=["DELETE"], include_in_schema=False)
-    async def delete_asset(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        auth: Credentials = delete_asset_auth,
-    ) -> Response:
-        result = await impl.delete_asset(
-            auth=auth,
-            name=name,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    dump_configuration_auth = Depends(
-        _authorizer(
-            impl,
-            "dumpConfiguration",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/configuration/dump.json", methods=["GET"], include_in_schema=False)
-    async def dump_configuration(
-        request: Request,
-        auth: Credentials = dump_configuration_auth,
-    ) -> Response:
-        result = await impl.dump_configuration(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ConfigurationDumpResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    dump_configuration_text_auth = Depends(
-        _authorizer(
-            impl,
-            "dumpConfigurationText",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/configuration/dump.txt", methods=["GET"], include_in_schema=False)
-    async def dump_configuration_text(
-        request: Request,
-        auth: Credentials = dump_configuration_text_auth,
-    ) -> Response:
-        result = await impl.dump_configuration_text(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, "application/text", "binary"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_configuration_section_auth = Depends(
-        _authorizer(
-            impl,
-            "getConfigurationSection",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/configuration/{section}", methods=["GET"], include_in_schema=False)
-    async def get_configuration_section(
-        request: Request,
-        section: Annotated[str, Path(alias="section")],
-        auth: Credentials = get_configuration_section_auth,
-    ) -> Response:
-        result = await impl.get_configuration_section(
-            auth=auth,
-            section=section,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ConfigurationSectionResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    set_configuration_section_auth = Depends(
-        _authorizer(
-            impl,
-            "setConfigurationSection",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/configuration/{section}", methods=["PUT"], include_in_schema=False)
-    async def set_configuration_section(
-        request: Request,
-        section: Annotated[str, Path(alias="section")],
-        auth: Credentials = set_configuration_section_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.SetConfigurationValueRequest,
-            ("application/json",),
-            False,
-            schemas,
-            "/paths/~1admin~1configuration~1{section}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.set_configuration_section(
-            auth=auth,
-            section=section,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    set_configuration_value_auth = Depends(
-        _authorizer(
-            impl,
-            "setConfigurationValue",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route(
-        "/admin/configuration/{section}/{subSection}/{key}/{value}",
-        methods=["PUT"],
-        include_in_schema=False,
-    )
-    async def set_configuration_value(
-        request: Request,
-        section: Annotated[str, Path(alias="section")],
-        sub_section: Annotated[str, Path(alias="subSection")],
-        key: Annotated[str, Path(alias="key")],
-        value: Annotated[str, Path(alias="value")],
-        auth: Credentials = set_configuration_value_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.SetConfigurationValueRequest,
-            ("application/json",),
-            False,
-            schemas,
-            "/paths/~1admin~1configuration~1{section}~1{subSection}~1{key}~1{value}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.set_configuration_value(
-            auth=auth,
-            section=section,
-            sub_section=sub_section,
-            key=key,
-            value=value,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                503: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    set_configuration_value_deprecated_auth = Depends(
-        _authorizer(
-            impl,
-            "setConfigurationValueDeprecated",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route(
-        "/admin/configuration/{section}/{key}/{value}", methods=["PUT"], include_in_schema=False
-    )
-    async def set_configuration_value_deprecated(
-        request: Request,
-        section: Annotated[str, Path(alias="section")],
-        key: Annotated[str, Path(alias="key")],
-        value: Annotated[str, Path(alias="value")],
-        auth: Credentials = set_configuration_value_deprecated_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.SetConfigurationValueRequest,
-            ("application/json",),
-            False,
-            schemas,
-            "/paths/~1admin~1configuration~1{section}~1{key}~1{value}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.set_configuration_value_deprecated(
-            auth=auth,
-            section=section,
-            key=key,
-            value=value,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                503: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    set_configuration_value_from_body_auth = Depends(
-        _authorizer(
-            impl,
-            "setConfigurationValueFromBody",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/configuration/{section}/{key}", methods=["PUT"], include_in_schema=False)
-    async def set_configuration_value_from_body(
-        request: Request,
-        section: Annotated[str, Path(alias="section")],
-        key: Annotated[str, Path(alias="key")],
-        auth: Credentials = set_configuration_value_from_body_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.SetConfigurationValueRequest,
-            ("application/json", "multipart/form-data"),
-            True,
-            schemas,
-            "/paths/~1admin~1configuration~1{section}~1{key}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.set_configuration_value_from_body(
-            auth=auth,
-            section=section,
-            key=key,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-                503: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_endpoint_groups_auth = Depends(
-        _authorizer(
-            impl,
-            "listEndpointGroups",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/endpoints", methods=["GET"], include_in_schema=False)
-    async def list_endpoint_groups(
-        request: Request,
-        auth: Credentials = list_endpoint_groups_auth,
-    ) -> Response:
-        result = await impl.list_endpoint_groups(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EndpointGroupsResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_endpoint_group_auth = Depends(
-        _authorizer(
-            impl,
-            "getEndpointGroup",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/endpoints/{tag}", methods=["GET"], include_in_schema=False)
-    async def get_endpoint_group(
-        request: Request,
-        tag: Annotated[str, Path(alias="tag")],
-        auth: Credentials = get_endpoint_group_auth,
-    ) -> Response:
-        result = await impl.get_endpoint_group(
-            auth=auth,
-            tag=tag,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EndpointGroupResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    enable_endpoint_group_auth = Depends(
-        _authorizer(
-            impl,
-            "enableEndpointGroup",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/endpoints/{tag}/enabled", methods=["PUT"], include_in_schema=False)
-    async def enable_endpoint_group(
-        request: Request,
-        tag: Annotated[str, Path(alias="tag")],
-        auth: Credentials = enable_endpoint_group_auth,
-    ) -> Response:
-        result = await impl.enable_endpoint_group(
-            auth=auth,
-            tag=tag,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    disable_endpoint_group_auth = Depends(
-        _authorizer(
-            impl,
-            "disableEndpointGroup",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/endpoints/{tag}/enabled", methods=["DELETE"], include_in_schema=False)
-    async def disable_endpoint_group(
-        request: Request,
-        tag: Annotated[str, Path(alias="tag")],
-        auth: Credentials = disable_endpoint_group_auth,
-    ) -> Response:
-        result = await impl.disable_endpoint_group(
-            auth=auth,
-            tag=tag,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_api_version_auth = Depends(_authorizer(impl, "getApiVersion", ()))
-
-    @app.api_route("/admin/apiVersion", methods=["GET"], include_in_schema=False)
-    async def get_api_version(
-        request: Request,
-        auth: Credentials = get_api_version_auth,
-    ) -> Response:
-        result = await impl.get_api_version(
-            auth=auth,
-        )
-        return render(result, {200: Declared(models.ApiVersion, "application/json", "json")}, 200)
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_db_statistics_auth = Depends(
-        _authorizer(
-            impl,
-            "getDbStatistics",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/dbStatistics", methods=["GET"], include_in_schema=False)
-    async def get_db_statistics(
-        request: Request,
-        auth: Credentials = get_db_statistics_auth,
-    ) -> Response:
-        result = await impl.get_db_statistics(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DbStatisticsResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_latest_version_auth = Depends(
-        _authorizer(
-            impl,
-            "getLatestVersion",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/version/latest", methods=["GET"], include_in_schema=False)
-    async def get_latest_version(
-        request: Request,
-        auth: Credentials = get_latest_version_auth,
-    ) -> Response:
-        result = await impl.get_latest_version(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.LatestVersionResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                503: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    drop_database_auth = Depends(
-        _authorizer(
-            impl,
-            "dropDatabase",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/db/{timeout}", methods=["DELETE"], include_in_schema=False)
-    async def drop_database(
-        request: Request,
-        timeout_2: Annotated[int, Path(alias="timeout", ge=0)],
-        auth: Credentials = drop_database_auth,
-    ) -> Response:
-        result = await impl.drop_database(
-            auth=auth,
-            timeout_2=timeout_2,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_admin_db_exports_auth = Depends(
-        _authorizer(
-            impl,
-            "listAdminDbExports",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/db/export", methods=["GET"], include_in_schema=False)
-    async def list_admin_db_exports(
-        request: Request,
-        auth: Credentials = list_admin_db_exports_auth,
-    ) -> Response:
-        result = await impl.list_admin_db_exports(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ExportListResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    start_admin_db_export_auth = Depends(
-        _authorizer(
-            impl,
-            "startAdminDbExport",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/db/export", methods=["POST"], include_in_schema=False)
-    async def start_admin_db_export(
-        request: Request,
-        auth: Credentials = start_admin_db_export_auth,
-    ) -> Response:
-        result = await impl.start_admin_db_export(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                202: Declared(models.MessageResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            202,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_admin_db_export_auth = Depends(
-        _authorizer(
-            impl,
-            "downloadAdminDbExport",
-            (
-                ("appCode", "basicAuth"),
-                ("appCode", "bbSession"),
-                ("bbSession",),
-                ("bbSessionQuery",),
-            ),
-        )
-    )
-
-    @app.api_route("/admin/db/export/{filename}", methods=["GET"], include_in_schema=False)
-    async def download_admin_db_export(
-        request: Request,
-        filename: Annotated[str, Path(alias="filename")],
-        auth: Credentials = download_admin_db_export_auth,
-    ) -> Response:
-        result = await impl.download_admin_db_export(
-            auth=auth,
-            filename=filename,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, "application/zip", "binary"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_admin_db_export_auth = Depends(
-        _authorizer(
-            impl,
-            "deleteAdminDbExport",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/db/export/{filename}", methods=["DELETE"], include_in_schema=False)
-    async def delete_admin_db_export(
-        request: Request,
-        filename: Annotated[str, Path(alias="filename")],
-        auth: Credentials = delete_admin_db_export_auth,
-    ) -> Response:
-        result = await impl.delete_admin_db_export(
-            auth=auth,
-            filename=filename,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    import_admin_db_auth = Depends(
-        _authorizer(
-            impl,
-            "importAdminDb",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/db/import", methods=["POST"], include_in_schema=False)
-    async def import_admin_db(
-        request: Request,
-        auth: Credentials = import_admin_db_auth,
-    ) -> Response:
-        body = await read_body(
-            request, models.ImportDatabaseRequest, ("multipart/form-data",), True, schemas, ""
-        )
-        result = await impl.import_admin_db(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_root_db_exports_auth = Depends(
-        _authorizer(impl, "listRootDbExports", (("appCode", "basicAuth"),))
-    )
-
-    @app.api_route("/root/db/export", methods=["GET"], include_in_schema=False)
-    async def list_root_db_exports(
-        request: Request,
-        auth: Credentials = list_root_db_exports_auth,
-    ) -> Response:
-        result = await impl.list_root_db_exports(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ExportListResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    start_root_db_export_auth = Depends(
-        _authorizer(impl, "startRootDbExport", (("appCode", "basicAuth"),))
-    )
-
-    @app.api_route("/root/db/export", methods=["POST"], include_in_schema=False)
-    async def start_root_db_export(
-        request: Request,
-        auth: Credentials = start_root_db_export_auth,
-    ) -> Response:
-        result = await impl.start_root_db_export(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                202: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            202,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_root_db_export_auth = Depends(
-        _authorizer(impl, "downloadRootDbExport", (("appCode", "basicAuth"),))
-    )
-
-    @app.api_route("/root/db/export/{filename}", methods=["GET"], include_in_schema=False)
-    async def download_root_db_export(
-        request: Request,
-        filename: Annotated[str, Path(alias="filename")],
-        auth: Credentials = download_root_db_export_auth,
-    ) -> Response:
-        result = await impl.download_root_db_export(
-            auth=auth,
-            filename=filename,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, "application/zip", "binary"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_root_db_export_auth = Depends(
-        _authorizer(impl, "deleteRootDbExport", (("appCode", "basicAuth"),))
-    )
-
-    @app.api_route("/root/db/export/{filename}", methods=["DELETE"], include_in_schema=False)
-    async def delete_root_db_export(
-        request: Request,
-        filename: Annotated[str, Path(alias="filename")],
-        auth: Credentials = delete_root_db_export_auth,
-    ) -> Response:
-        result = await impl.delete_root_db_export(
-            auth=auth,
-            filename=filename,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    import_root_db_auth = Depends(_authorizer(impl, "importRootDb", (("appCode", "basicAuth"),)))
-
-    @app.api_route("/root/db/import", methods=["POST"], include_in_schema=False)
-    async def import_root_db(
-        request: Request,
-        auth: Credentials = import_root_db_auth,
-    ) -> Response:
-        body = await read_body(
-            request, models.ImportDatabaseRequest, ("multipart/form-data",), True, schemas, ""
-        )
-        result = await impl.import_root_db(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_plugins_auth = Depends(
-        _authorizer(
-            impl,
-            "listPlugins",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/plugin", methods=["GET"], include_in_schema=False)
-    async def list_plugins(
-        request: Request,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        params: Annotated[list[str] | None, Query(alias="params")] = None,
-        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
-        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
-        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        count: Annotated[bool | None, Query(alias="count")] = None,
-        fields: Annotated[str | None, Query(alias="fields")] = None,
-        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_plugins_auth,
-    ) -> Response:
-        result = await impl.list_plugins(
-            auth=auth,
-            where=where,
-            params=params,
-            order_by=order_by,
-            group_by=group_by,
-            page=page,
-            records_per_page=records_per_page,
-            skip=skip,
-            count=count,
-            fields=fields,
-            depth=depth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.PluginListResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_plugin_auth = Depends(
-        _authorizer(
-            impl,
-            "createPlugin",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/plugin", methods=["POST"], include_in_schema=False)
-    async def create_plugin(
-        request: Request,
-        auth: Credentials = create_plugin_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreatePluginRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1admin~1plugin/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_plugin(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                201: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    stream_plugin_logs_auth = Depends(
-        _authorizer(impl, "streamPluginLogs", (("bbSession",), ("bbSessionQuery",)))
-    )
-
-    @app.api_route("/admin/plugin/logs", methods=["GET"], include_in_schema=False)
-    async def stream_plugin_logs(
-        request: Request,
-        auth: Credentials = stream_plugin_logs_auth,
-    ) -> Response:
-        result = await impl.stream_plugin_logs(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, "text/event-stream", "text"),
-                403: Declared(None, "text/plain", "text"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_plugin_auth = Depends(
-        _authorizer(
-            impl, "getPlugin", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
-        )
-    )
-
-    @app.api_route("/admin/plugin/{name}", methods=["GET"], include_in_schema=False)
-    async def get_plugin(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        auth: Credentials = get_plugin_auth,
-    ) -> Response:
-        result = await impl.get_plugin(
-            auth=auth,
-            name=name,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.PluginResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_plugin_auth = Depends(
-        _authorizer(
-            impl,
-            "updatePlugin",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/plugin/{name}", methods=["PUT"], include_in_schema=False)
-    async def update_plugin(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        auth: Credentials = update_plugin_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.UpdatePluginRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1admin~1plugin~1{name}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_plugin(
-            auth=auth,
-            name=name,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    drop_plugin_auth = Depends(
-        _authorizer(
-            impl, "dropPlugin", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
-        )
-    )
-
-    @app.api_route("/admin/plugin/{name}", methods=["DELETE"], include_in_schema=False)
-    async def drop_plugin(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        auth: Credentials = drop_plugin_auth,
-    ) -> Response:
-        result = await impl.drop_plugin(
-            auth=auth,
-            name=name,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_plugin_version_auth = Depends(
-        _authorizer(
-            impl,
-            "deletePluginVersion",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/plugin/{name}/last", methods=["DELETE"], include_in_schema=False)
-    async def delete_plugin_version(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        auth: Credentials = delete_plugin_version_auth,
-    ) -> Response:
-        result = await impl.delete_plugin_version(
-            auth=auth,
-            name=name,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    activate_plugin_auth = Depends(
-        _authorizer(
-            impl,
-            "activatePlugin",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/plugin/{name}/active", methods=["PUT"], include_in_schema=False)
-    async def activate_plugin(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        auth: Credentials = activate_plugin_auth,
-    ) -> Response:
-        result = await impl.activate_plugin(
-            auth=auth,
-            name=name,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    deactivate_plugin_auth = Depends(
-        _authorizer(
-            impl,
-            "deactivatePlugin",
-            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
-        )
-    )
-
-    @app.api_route("/admin/plugin/{name}/active", methods=["DELETE"], include_in_schema=False)
-    async def deactivate_plugin(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        auth: Credentials = deactivate_plugin_auth,
-    ) -> Response:
-        result = await impl.deactivate_plugin(
-            auth=auth,
-            name=name,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    stream_system_log_auth = Depends(
-        _authorizer(impl, "streamSystemLog", (("bbSession",), ("bbSessionQuery",)))
-    )
-
-    @app.api_route("/admin/log", methods=["GET"], include_in_schema=False)
-    async def stream_system_log(
-        request: Request,
-        auth: Credentials = stream_system_log_auth,
-    ) -> Response:
-        result = await impl.stream_system_log(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, "text/event-stream", "text"),
-                403: Declared(None, "text/plain", "text"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    reset_admin_password_auth = Depends(
-        _authorizer(impl, "resetAdminPassword", (("appCode", "basicAuth"),))
-    )
-
-    @app.api_route("/root/resetadminpassword", methods=["POST"], include_in_schema=False)
-    async def reset_admin_password(
-        request: Request,
-        auth: Credentials = reset_admin_password_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ResetAdminPasswordRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1root~1resetadminpassword/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.reset_admin_password(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    start_metrics_auth = Depends(_authorizer(impl, "startMetrics", (("appCode", "basicAuth"),)))
-
-    @app.api_route("/root/metrics", methods=["POST"], include_in_schema=False)
-    async def start_metrics(
-        request: Request,
-        auth: Credentials = start_metrics_auth,
-    ) -> Response:
-        result = await impl.start_metrics(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    stop_metrics_auth = Depends(_authorizer(impl, "stopMetrics", (("appCode", "basicAuth"),)))
-
-    @app.api_route("/root/metrics", methods=["DELETE"], include_in_schema=False)
-    async def stop_metrics(
-        request: Request,
-        auth: Credentials = stop_metrics_auth,
-    ) -> Response:
-        result = await impl.stop_metrics(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_metrics_meters_auth = Depends(
-        _authorizer(impl, "getMetricsMeters", (("appCode", "basicAuth"),))
-    )
-
-    @app.api_route("/root/metrics/meters", methods=["GET"], include_in_schema=False)
-    async def get_metrics_meters(
-        request: Request,
-        auth: Credentials = get_metrics_meters_auth,
-    ) -> Response:
-        result = await impl.get_metrics_meters(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MetricsResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-                503: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_metrics_counters_auth = Depends(
-        _authorizer(impl, "getMetricsCounters", (("appCode", "basicAuth"),))
-    )
-
-    @app.api_route("/root/metrics/counters", methods=["GET"], include_in_schema=False)
-    async def get_metrics_counters(
-        request: Request,
-        auth: Credentials = get_metrics_counters_auth,
-    ) -> Response:
-        result = await impl.get_metrics_counters(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MetricsResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-                503: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_metrics_gauges_auth = Depends(
-        _authorizer(impl, "getMetricsGauges", (("appCode", "basicAuth"),))
-    )
-
-    @app.api_route("/root/metrics/gauges", methods=["GET"], include_in_schema=False)
-    async def get_metrics_gauges(
-        request: Request,
-        auth: Credentials = get_metrics_gauges_auth,
-    ) -> Response:
-        result = await impl.get_metrics_gauges(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MetricsResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-                503: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_metrics_timers_auth = Depends(
-        _authorizer(impl, "getMetricsTimers", (("appCode", "basicAuth"),))
-    )
-
-    @app.api_route("/root/metrics/timers", methods=["GET"], include_in_schema=False)
-    async def get_metrics_timers(
-        request: Request,
-        auth: Credentials = get_metrics_timers_auth,
-    ) -> Response:
-        result = await impl.get_metrics_timers(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MetricsResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-                503: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_metrics_histograms_auth = Depends(
-        _authorizer(impl, "getMetricsHistograms", (("appCode", "basicAuth"),))
-    )
-
-    @app.api_route("/root/metrics/histograms", methods=["GET"], include_in_schema=False)
-    async def get_metrics_histograms(
-        request: Request,
-        auth: Credentials = get_metrics_histograms_auth,
-    ) -> Response:
-        result = await impl.get_metrics_histograms(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MetricsResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-                503: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_uptime_auth = Depends(_authorizer(impl, "getUptime", (("appCode", "basicAuth"),)))
-
-    @app.api_route("/root/metrics/uptime", methods=["GET"], include_in_schema=False)
-    async def get_uptime(
-        request: Request,
-        auth: Credentials = get_uptime_auth,
-    ) -> Response:
-        result = await impl.get_uptime(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UptimeResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_root_configuration_auth = Depends(
-        _authorizer(impl, "getRootConfiguration", (("appCode", "basicAuth"),))
-    )
-
-    @app.api_route("/root/configuration", methods=["GET"], include_in_schema=False)
-    async def get_root_configuration(
-        request: Request,
-        auth: Credentials = get_root_configuration_auth,
-    ) -> Response:
-        result = await impl.get_root_configuration(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RootConfigurationResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    override_root_configuration_auth = Depends(
-        _authorizer(impl, "overrideRootConfiguration", (("appCode", "basicAuth"),))
-    )
-
-    @app.api_route("/root/configuration", methods=["POST"], include_in_schema=False)
-    async def override_root_configuration(
-        request: Request,
-        auth: Credentials = override_root_configuration_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.OverrideRootConfigurationRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1root~1configuration/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.override_root_configuration(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RootConfigurationResponse, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    @app.api_route(
-        "/user", methods=["PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
-    )
-    async def _other_methods_1(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, POST")
-
-    @app.api_route(
-        "/login",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_2(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/logout",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_3(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/logout/{pushToken}",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_4(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/me", methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
-    )
-    async def _other_methods_5(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT")
-
-    @app.api_route(
-        "/me/suspend",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_6(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/me/password",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_7(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/me/username",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_8(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/user/suspend",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_9(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/user/password",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_10(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/user/{username}/password/reset",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_11(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/user/password/reset/{base64}",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_12(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/refresh",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_13(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_14(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/user/{username}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_15(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/user/{username}/exists",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_16(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/social",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_17(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/social/{socialNetwork}",
-        methods=["GET", "HEAD", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_18(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, POST, DELETE")
-
-    @app.api_route(
-        "/social/{socialNetwork}/authUrl",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_19(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/social/login/{socialNetwork}/callback",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_20(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/follow/{username}",
-        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_21(request: Request) -> Response:
-        return _method_not_allowed(request, "POST, DELETE")
-
-    @app.api_route(
-        "/followers",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_22(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/followers/{username}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_23(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/following",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_24(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/following/{username}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_25(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/push/enable/{os}/{pushToken}",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_26(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/push/disable/{pushToken}",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_27(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/push/device/{os}/{deviceId}",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_28(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/push/message",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_29(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/push/message/{username}",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_30(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/document/#{rid}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_31(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/document/{collection}",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_32(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/document/{collection}/count",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_33(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/document/{collection}/{id}",
-        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_34(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/document/{collection}/{id}/.{fieldPath}",
-        methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_35(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT")
-
-    @app.api_route(
-        "/document/{collection}/{id}/{linkName}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_36(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
 
     @app.api_route(
         "/document/{collection}/{id}/acl",
         methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
         include_in_schema=False,
     )
-    async def _other_methods_37(request: Request) -> Response:
+    async def _other_methods_102(request: Request) -> Response:
         return _method_not_allowed(request, "PUT")
 
-    @app.api_route(
-        "/document/{collection}/{id}/{action}/user/{username}",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    grant_file_to_user_auth = Depends(
+        _authorizer(
+            impl,
+            "grantFileToUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
     )
-    async def _other_methods_38(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
+
+    @app.api_route("/file/{id}/{action}/user/{username}", methods=["PUT"], include_in_schema=False)
+    async def grant_file_to_user(
+        request: Request,
+        id: Annotated[str, Path(alias="id")],
+        action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
+        username: Annotated[str, Path(alias="username")],
+        auth: Credentials = grant_file_to_user_auth,
+    ) -> Response:
+        result = await impl.grant_file_to_user(
+            auth=auth,
+            id=id,
+            action=action,
+            username=username,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    revoke_file_from_user_auth = Depends(
+        _authorizer(
+            impl,
+            "revokeFileFromUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
 
     @app.api_route(
-        "/document/{collection}/{id}/{action}/role/{rolename}",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
+        "/file/{id}/{action}/user/{username}", methods=["DELETE"], include_in_schema=False
     )
-    async def _other_methods_39(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
-
-    @app.api_route(
-        "/link/{sourceId}/{linkName}/{destId}",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_40(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/link",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_41(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/link/{linkId}",
-        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_42(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, DELETE")
-
-    @app.api_route(
-        "/file",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_43(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/file/details",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_44(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/file/details/{id}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_45(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/file/attachedData/{id}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_46(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/file/content/{id}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_47(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/file/{id}", methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"], include_in_schema=False
-    )
-    async def _other_methods_48(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, DELETE")
+    async def revoke_file_from_user(
+        request: Request,
+        id: Annotated[str, Path(alias="id")],
+        action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
+        username: Annotated[str, Path(alias="username")],
+        auth: Credentials = revoke_file_from_user_auth,
+    ) -> Response:
+        result = await impl.revoke_file_from_user(
+            auth=auth,
+            id=id,
+            action=action,
+            username=username,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
 
     @app.api_route(
         "/file/{id}/{action}/user/{username}",
         methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
         include_in_schema=False,
     )
-    async def _other_methods_49(request: Request) -> Response:
+    async def _other_methods_103(request: Request) -> Response:
         return _method_not_allowed(request, "PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    grant_file_to_role_auth = Depends(
+        _authorizer(
+            impl,
+            "grantFileToRole",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route("/file/{id}/{action}/role/{rolename}", methods=["PUT"], include_in_schema=False)
+    async def grant_file_to_role(
+        request: Request,
+        id: Annotated[str, Path(alias="id")],
+        action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
+        rolename: Annotated[str, Path(alias="rolename")],
+        auth: Credentials = grant_file_to_role_auth,
+    ) -> Response:
+        result = await impl.grant_file_to_role(
+            auth=auth,
+            id=id,
+            action=action,
+            rolename=rolename,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    revoke_file_from_role_auth = Depends(
+        _authorizer(
+            impl,
+            "revokeFileFromRole",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route(
+        "/file/{id}/{action}/role/{rolename}", methods=["DELETE"], include_in_schema=False
+    )
+    async def revoke_file_from_role(
+        request: Request,
+        id: Annotated[str, Path(alias="id")],
+        action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
+        rolename: Annotated[str, Path(alias="rolename")],
+        auth: Credentials = revoke_file_from_role_auth,
+    ) -> Response:
+        result = await impl.revoke_file_from_role(
+            auth=auth,
+            id=id,
+            action=action,
+            rolename=rolename,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
 
     @app.api_route(
         "/file/{id}/{action}/role/{rolename}",
         methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
         include_in_schema=False,
     )
-    async def _other_methods_50(request: Request) -> Response:
+    async def _other_methods_104(request: Request) -> Response:
         return _method_not_allowed(request, "PUT, DELETE")
 
-    @app.api_route(
-        "/asset/{name}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_document_field_auth = Depends(
+        _authorizer(
+            impl,
+            "getDocumentField",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",), ("appCode",)),
+        )
     )
-    async def _other_methods_51(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
 
     @app.api_route(
-        "/asset/{name}/data",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
+        "/document/{collection}/{id}/.{fieldPath}", methods=["GET"], include_in_schema=False
     )
-    async def _other_methods_52(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
+    async def get_document_field(
+        request: Request,
+        collection: Annotated[str, Path(alias="collection")],
+        id: Annotated[str, Path(alias="id")],
+        field_path: Annotated[
+            str,
+            Path(
+                alias="fieldPath",
+                pattern="^[A-Za-z0-9]+(%5B[0-9]+%5D|\\[[0-9]+\\])?(/?\\.[A-Za-z0-9]+(%5B[0-9]+%5D|\\[[0-9]+\\])?)*$",
+            ),
+        ],
+        auth: Credentials = get_document_field_auth,
+    ) -> Response:
+        result = await impl.get_document_field(
+            auth=auth,
+            collection=collection,
+            id=id,
+            field_path=field_path,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DocumentResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
 
-    @app.api_route(
-        "/asset/{name}/download",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_document_field_auth = Depends(
+        _authorizer(
+            impl,
+            "updateDocumentField",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
     )
-    async def _other_methods_53(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
 
     @app.api_route(
-        "/asset/{name}/resize/{w}/{h}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
+        "/document/{collection}/{id}/.{fieldPath}", methods=["PUT"], include_in_schema=False
     )
-    async def _other_methods_54(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
+    async def update_document_field(
+        request: Request,
+        collection: Annotated[str, Path(alias="collection")],
+        id: Annotated[str, Path(alias="id")],
+        field_path: Annotated[
+            str,
+            Path(
+                alias="fieldPath",
+                pattern="^[A-Za-z0-9]+(%5B[0-9]+%5D|\\[[0-9]+\\])?(/?\\.[A-Za-z0-9]+(%5B[0-9]+%5D|\\[[0-9]+\\])?)*$",
+            ),
+        ],
+        auth: Credentials = update_document_field_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdateDocumentFieldRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1document~1{collection}~1{id}~1.{fieldPath}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_document_field(
+            auth=auth,
+            collection=collection,
+            id=id,
+            field_path=field_path,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DocumentResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
 
     @app.api_route(
-        "/asset/{name}/resize/{perc}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_55(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/asset/{name}/resizeId/{sizeId}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_56(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/asset/{name}/download/resize/{w}/{h}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_57(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/asset/{name}/download/resize/{perc}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_58(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/asset/{name}/download/resizeId/{sizeId}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_59(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route("/plugin/{name}", methods=["PATCH", "OPTIONS", "TRACE"], include_in_schema=False)
-    async def _other_methods_60(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, POST, DELETE")
-
-    @app.api_route(
-        "/plugin/{name}/{params}", methods=["PATCH", "OPTIONS", "TRACE"], include_in_schema=False
-    )
-    async def _other_methods_61(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, POST, DELETE")
-
-    @app.api_route(
-        "/admin/user",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_62(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/admin/user/{username}",
-        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_63(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/admin/user/{username}/password",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_64(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/admin/user/suspend/{username}",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_65(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/admin/user/activate/{username}",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_66(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/admin/following/{username}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_67(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/follow/{follower}/to/{theFollowed}",
-        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_68(request: Request) -> Response:
-        return _method_not_allowed(request, "POST, DELETE")
-
-    @app.api_route(
-        "/admin/collection",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_69(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/collection/{name}",
-        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_70(request: Request) -> Response:
-        return _method_not_allowed(request, "POST, DELETE")
-
-    @app.api_route(
-        "/admin/role",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_71(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/roles",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_72(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/role/{name}", methods=["PATCH", "OPTIONS", "TRACE"], include_in_schema=False
-    )
-    async def _other_methods_73(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, POST, DELETE")
-
-    @app.api_route(
-        "/admin/asset",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_74(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/admin/asset/{name}",
-        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_75(request: Request) -> Response:
-        return _method_not_allowed(request, "DELETE")
-
-    @app.api_route(
-        "/admin/configuration/dump.json",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_76(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/configuration/dump.txt",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_77(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/configuration/{section}",
+        "/document/{collection}/{id}/.{fieldPath}",
         methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
         include_in_schema=False,
     )
-    async def _other_methods_78(request: Request) -> Response:
+    async def _other_methods_105(request: Request) -> Response:
         return _method_not_allowed(request, "GET, PUT")
 
-    @app.api_route(
-        "/admin/configuration/{section}/{subSection}/{key}/{value}",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_linked_documents_auth = Depends(
+        _authorizer(
+            impl,
+            "listLinkedDocuments",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
     )
-    async def _other_methods_79(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
 
     @app.api_route(
-        "/admin/configuration/{section}/{key}/{value}",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
+        "/document/{collection}/{id}/{linkName}", methods=["GET"], include_in_schema=False
     )
-    async def _other_methods_80(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
+    async def list_linked_documents(
+        request: Request,
+        collection: Annotated[str, Path(alias="collection")],
+        id: Annotated[str, Path(alias="id")],
+        link_name: Annotated[str, Path(alias="linkName")],
+        link_dir: Annotated[Literal["to", "from", "both"] | None, Query(alias="linkDir")] = None,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        params: Annotated[list[str] | None, Query(alias="params")] = None,
+        order_by: Annotated[str | None, Query(alias="orderBy")] = None,
+        group_by: Annotated[str | None, Query(alias="groupBy")] = None,
+        page: Annotated[int | None, Query(alias="page", ge=0)] = None,
+        records_per_page: Annotated[int | None, Query(alias="recordsPerPage", ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        count: Annotated[bool | None, Query(alias="count")] = None,
+        fields: Annotated[str | None, Query(alias="fields")] = None,
+        depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
+        auth: Credentials = list_linked_documents_auth,
+    ) -> Response:
+        result = await impl.list_linked_documents(
+            auth=auth,
+            collection=collection,
+            id=id,
+            link_name=link_name,
+            link_dir=link_dir,
+            where=where,
+            params=params,
+            order_by=order_by,
+            group_by=group_by,
+            page=page,
+            records_per_page=records_per_page,
+            skip=skip,
+            count=count,
+            fields=fields,
+            depth=depth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DocumentListResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
 
     @app.api_route(
-        "/admin/configuration/{section}/{key}",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_81(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/admin/endpoints",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_82(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/endpoints/{tag}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_83(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/endpoints/{tag}/enabled",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_84(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
-
-    @app.api_route(
-        "/admin/apiVersion",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_85(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/dbStatistics",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_86(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/version/latest",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_87(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/db/{timeout}",
-        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_88(request: Request) -> Response:
-        return _method_not_allowed(request, "DELETE")
-
-    @app.api_route(
-        "/admin/db/export",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_89(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/admin/db/export/{filename}",
-        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_90(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, DELETE")
-
-    @app.api_route(
-        "/admin/db/import",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_91(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/root/db/export",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_92(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/root/db/export/{filename}",
-        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_93(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, DELETE")
-
-    @app.api_route(
-        "/root/db/import",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_94(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/admin/plugin",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_95(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/admin/plugin/logs",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_96(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/plugin/{name}",
-        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_97(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/admin/plugin/{name}/last",
-        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_98(request: Request) -> Response:
-        return _method_not_allowed(request, "DELETE")
-
-    @app.api_route(
-        "/admin/plugin/{name}/active",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_99(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
-
-    @app.api_route(
-        "/admin/log",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_100(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/root/resetadminpassword",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_101(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/root/metrics",
-        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_102(request: Request) -> Response:
-        return _method_not_allowed(request, "POST, DELETE")
-
-    @app.api_route(
-        "/root/metrics/meters",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_103(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/root/metrics/counters",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_104(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/root/metrics/gauges",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_105(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/root/metrics/timers",
+        "/document/{collection}/{id}/{linkName}",
         methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
         include_in_schema=False,
     )
     async def _other_methods_106(request: Request) -> Response:
         return _method_not_allowed(request, "GET")
 
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_link_auth = Depends(
+        _authorizer(
+            impl, "createLink", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
+        )
+    )
+
     @app.api_route(
-        "/root/metrics/histograms",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        "/link/{sourceId}/{linkName}/{destId}", methods=["POST"], include_in_schema=False
+    )
+    async def create_link(
+        request: Request,
+        source_id: Annotated[str, Path(alias="sourceId")],
+        link_name: Annotated[str, Path(alias="linkName")],
+        dest_id: Annotated[str, Path(alias="destId")],
+        auth: Credentials = create_link_auth,
+    ) -> Response:
+        result = await impl.create_link(
+            auth=auth,
+            source_id=source_id,
+            link_name=link_name,
+            dest_id=dest_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.LinkResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/link/{sourceId}/{linkName}/{destId}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
         include_in_schema=False,
     )
     async def _other_methods_107(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    grant_document_to_user_auth = Depends(
+        _authorizer(
+            impl,
+            "grantDocumentToUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
 
     @app.api_route(
-        "/root/metrics/uptime",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        "/document/{collection}/{id}/{action}/user/{username}",
+        methods=["PUT"],
+        include_in_schema=False,
+    )
+    async def grant_document_to_user(
+        request: Request,
+        collection: Annotated[str, Path(alias="collection")],
+        id: Annotated[str, Path(alias="id")],
+        action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
+        username: Annotated[str, Path(alias="username")],
+        auth: Credentials = grant_document_to_user_auth,
+    ) -> Response:
+        result = await impl.grant_document_to_user(
+            auth=auth,
+            collection=collection,
+            id=id,
+            action=action,
+            username=username,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    revoke_document_from_user_auth = Depends(
+        _authorizer(
+            impl,
+            "revokeDocumentFromUser",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route(
+        "/document/{collection}/{id}/{action}/user/{username}",
+        methods=["DELETE"],
+        include_in_schema=False,
+    )
+    async def revoke_document_from_user(
+        request: Request,
+        collection: Annotated[str, Path(alias="collection")],
+        id: Annotated[str, Path(alias="id")],
+        action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
+        username: Annotated[str, Path(alias="username")],
+        auth: Credentials = revoke_document_from_user_auth,
+    ) -> Response:
+        result = await impl.revoke_document_from_user(
+            auth=auth,
+            collection=collection,
+            id=id,
+            action=action,
+            username=username,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/document/{collection}/{id}/{action}/user/{username}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
         include_in_schema=False,
     )
     async def _other_methods_108(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    grant_document_to_role_auth = Depends(
+        _authorizer(
+            impl,
+            "grantDocumentToRole",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
 
     @app.api_route(
-        "/root/configuration",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        "/document/{collection}/{id}/{action}/role/{rolename}",
+        methods=["PUT"],
+        include_in_schema=False,
+    )
+    async def grant_document_to_role(
+        request: Request,
+        collection: Annotated[str, Path(alias="collection")],
+        id: Annotated[str, Path(alias="id")],
+        action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
+        rolename: Annotated[str, Path(alias="rolename")],
+        auth: Credentials = grant_document_to_role_auth,
+    ) -> Response:
+        result = await impl.grant_document_to_role(
+            auth=auth,
+            collection=collection,
+            id=id,
+            action=action,
+            rolename=rolename,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    revoke_document_from_role_auth = Depends(
+        _authorizer(
+            impl,
+            "revokeDocumentFromRole",
+            (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",)),
+        )
+    )
+
+    @app.api_route(
+        "/document/{collection}/{id}/{action}/role/{rolename}",
+        methods=["DELETE"],
+        include_in_schema=False,
+    )
+    async def revoke_document_from_role(
+        request: Request,
+        collection: Annotated[str, Path(alias="collection")],
+        id: Annotated[str, Path(alias="id")],
+        action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
+        rolename: Annotated[str, Path(alias="rolename")],
+        auth: Credentials = revoke_document_from_role_auth,
+    ) -> Response:
+        result = await impl.revoke_document_from_role(
+            auth=auth,
+            collection=collection,
+            id=id,
+            action=action,
+            rolename=rolename,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageResponse, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/document/{collection}/{id}/{action}/role/{rolename}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
         include_in_schema=False,
     )
     async def _other_methods_109(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
+        return _method_not_allowed(request, "PUT, DELETE")
 
     return app
 

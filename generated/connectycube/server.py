@@ -1898,6 +1898,14 @@ def create_app(
             201,
         )
 
+    @app.api_route(
+        "/",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_1(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_address_book_auth = Depends(_authorizer(impl, "getAddressBook", (("cbToken",),)))
 
@@ -1952,418 +1960,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_registered_contacts_auth = Depends(
-        _authorizer(impl, "listRegisteredContacts", (("cbToken",),))
-    )
-
-    @app.api_route("/address_book/registered_users", methods=["GET"], include_in_schema=False)
-    async def list_registered_contacts(
-        request: Request,
-        udid: Annotated[str | None, Query(alias="udid")] = None,
-        compact: Annotated[int | None, Query(alias="compact")] = None,
-        auth: Credentials = list_registered_contacts_auth,
-    ) -> Response:
-        result = await impl.list_registered_contacts(
-            auth=auth,
-            udid=udid,
-            compact=checked_param("query", "compact", compact, Literal[0, 1], False),
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RegisteredContacts, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_list_dialogs_auth = Depends(_authorizer(impl, "adminListDialogs", (("adminApiKey",),)))
-
-    @app.api_route("/admin/chat/list", methods=["GET"], include_in_schema=False)
-    async def admin_list_dialogs(
-        request: Request,
-        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        sort_asc: Annotated[
-            Literal["created_at", "updated_at", "_id"] | None, Query(alias="sort_asc")
-        ] = None,
-        sort_desc: Annotated[
-            Literal["created_at", "updated_at", "_id"] | None, Query(alias="sort_desc")
-        ] = None,
-        created_at_gt: Annotated[int | None, Query(alias="created_at[gt]")] = None,
-        created_at_lt: Annotated[int | None, Query(alias="created_at[lt]")] = None,
-        created_at_gte: Annotated[int | None, Query(alias="created_at[gte]")] = None,
-        created_at_lte: Annotated[int | None, Query(alias="created_at[lte]")] = None,
-        updated_at_gt: Annotated[int | None, Query(alias="updated_at[gt]")] = None,
-        updated_at_lt: Annotated[int | None, Query(alias="updated_at[lt]")] = None,
-        updated_at_gte: Annotated[int | None, Query(alias="updated_at[gte]")] = None,
-        updated_at_lte: Annotated[int | None, Query(alias="updated_at[lte]")] = None,
-        id_gt: Annotated[str | None, Query(alias="_id[gt]")] = None,
-        id_lt: Annotated[str | None, Query(alias="_id[lt]")] = None,
-        id_gte: Annotated[str | None, Query(alias="_id[gte]")] = None,
-        id_lte: Annotated[str | None, Query(alias="_id[lte]")] = None,
-        type: Annotated[int | None, Query(alias="type")] = None,
-        auth: Credentials = admin_list_dialogs_auth,
-    ) -> Response:
-        result = await impl.admin_list_dialogs(
-            auth=auth,
-            limit=limit,
-            skip=skip,
-            sort_asc=sort_asc,
-            sort_desc=sort_desc,
-            created_at_gt=created_at_gt,
-            created_at_lt=created_at_lt,
-            created_at_gte=created_at_gte,
-            created_at_lte=created_at_lte,
-            updated_at_gt=updated_at_gt,
-            updated_at_lt=updated_at_lt,
-            updated_at_gte=updated_at_gte,
-            updated_at_lte=updated_at_lte,
-            id_gt=id_gt,
-            id_lt=id_lt,
-            id_gte=id_gte,
-            id_lte=id_lte,
-            type=type,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DialogPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_list_messages_auth = Depends(_authorizer(impl, "adminListMessages", (("adminApiKey",),)))
-
-    @app.api_route("/admin/chat/messages/list", methods=["GET"], include_in_schema=False)
-    async def admin_list_messages(
-        request: Request,
-        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        sort_asc: Annotated[
-            Literal["created_at", "updated_at", "_id"] | None, Query(alias="sort_asc")
-        ] = None,
-        sort_desc: Annotated[
-            Literal["created_at", "updated_at", "_id"] | None, Query(alias="sort_desc")
-        ] = None,
-        created_at_gt: Annotated[int | None, Query(alias="created_at[gt]")] = None,
-        created_at_lt: Annotated[int | None, Query(alias="created_at[lt]")] = None,
-        created_at_gte: Annotated[int | None, Query(alias="created_at[gte]")] = None,
-        created_at_lte: Annotated[int | None, Query(alias="created_at[lte]")] = None,
-        updated_at_gt: Annotated[int | None, Query(alias="updated_at[gt]")] = None,
-        updated_at_lt: Annotated[int | None, Query(alias="updated_at[lt]")] = None,
-        updated_at_gte: Annotated[int | None, Query(alias="updated_at[gte]")] = None,
-        updated_at_lte: Annotated[int | None, Query(alias="updated_at[lte]")] = None,
-        id_gt: Annotated[str | None, Query(alias="_id[gt]")] = None,
-        id_lt: Annotated[str | None, Query(alias="_id[lt]")] = None,
-        id_gte: Annotated[str | None, Query(alias="_id[gte]")] = None,
-        id_lte: Annotated[str | None, Query(alias="_id[lte]")] = None,
-        chat_dialog_id: Annotated[str | None, Query(alias="chat_dialog_id")] = None,
-        auth: Credentials = admin_list_messages_auth,
-    ) -> Response:
-        result = await impl.admin_list_messages(
-            auth=auth,
-            limit=limit,
-            skip=skip,
-            sort_asc=sort_asc,
-            sort_desc=sort_desc,
-            created_at_gt=created_at_gt,
-            created_at_lt=created_at_lt,
-            created_at_gte=created_at_gte,
-            created_at_lte=created_at_lte,
-            updated_at_gt=updated_at_gt,
-            updated_at_lt=updated_at_lt,
-            updated_at_gte=updated_at_gte,
-            updated_at_lte=updated_at_lte,
-            id_gt=id_gt,
-            id_lt=id_lt,
-            id_gte=id_gte,
-            id_lte=id_lte,
-            chat_dialog_id=chat_dialog_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AdminMessagePage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_update_dialog_auth = Depends(_authorizer(impl, "adminUpdateDialog", (("adminApiKey",),)))
-
-    @app.api_route("/admin/chat/{dialog_id}", methods=["PUT"], include_in_schema=False)
-    async def admin_update_dialog(
-        request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = admin_update_dialog_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.AdminUpdateDialogRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1admin~1chat~1{dialog_id}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.admin_update_dialog(
-            auth=auth,
-            dialog_id=dialog_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Dialog, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_create_meeting_auth = Depends(
-        _authorizer(impl, "adminCreateMeeting", (("adminApiKey",),))
-    )
-
-    @app.api_route("/admin/meetings", methods=["POST"], include_in_schema=False)
-    async def admin_create_meeting(
-        request: Request,
-        auth: Credentials = admin_create_meeting_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.AdminCreateMeetingRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1admin~1meetings/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.admin_create_meeting(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.Meeting, "application/json", "json"),
-                200: Declared(models.Meeting, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_list_meeting_recordings_auth = Depends(
-        _authorizer(impl, "adminListMeetingRecordings", (("adminApiKey",),))
-    )
-
     @app.api_route(
-        "/admin/meetings/recordings/{meeting_id}", methods=["GET"], include_in_schema=False
+        "/address_book",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-    async def admin_list_meeting_recordings(
-        request: Request,
-        meeting_id: Annotated[str, Path(alias="meeting_id")],
-        auth: Credentials = admin_list_meeting_recordings_auth,
-    ) -> Response:
-        result = await impl.admin_list_meeting_recordings(
-            auth=auth,
-            meeting_id=meeting_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.MeetingRecording], "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_delete_meeting_recordings_auth = Depends(
-        _authorizer(impl, "adminDeleteMeetingRecordings", (("adminApiKey",),))
-    )
-
-    @app.api_route(
-        "/admin/meetings/recordings/{meeting_id}", methods=["DELETE"], include_in_schema=False
-    )
-    async def admin_delete_meeting_recordings(
-        request: Request,
-        meeting_id: Annotated[str, Path(alias="meeting_id")],
-        auth: Credentials = admin_delete_meeting_recordings_auth,
-    ) -> Response:
-        result = await impl.admin_delete_meeting_recordings(
-            auth=auth,
-            meeting_id=meeting_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_dialogs_created_per_day_auth = Depends(
-        _authorizer(impl, "getDialogsCreatedPerDay", (("adminApiKey",),))
-    )
-
-    @app.api_route("/admin/stats/dialogs/created-per-day", methods=["GET"], include_in_schema=False)
-    async def get_dialogs_created_per_day(
-        request: Request,
-        start_date: Annotated[int | None, Query(alias="start_date")] = None,
-        end_date: Annotated[int | None, Query(alias="end_date")] = None,
-        types: Annotated[list[int] | None, Query(alias="types[]")] = None,
-        limit: Annotated[int | None, Query(alias="limit", ge=1)] = None,
-        offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
-        auth: Credentials = get_dialogs_created_per_day_auth,
-    ) -> Response:
-        result = await impl.get_dialogs_created_per_day(
-            auth=auth,
-            start_date=start_date,
-            end_date=end_date,
-            types=checked_param("query", "types[]", types, list[Literal[1, 2, 3, 4, 5]], False),
-            limit=limit,
-            offset=offset,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatsPerDay, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_dialogs_created_total_auth = Depends(
-        _authorizer(impl, "getDialogsCreatedTotal", (("adminApiKey",),))
-    )
-
-    @app.api_route("/admin/stats/dialogs/created-total", methods=["GET"], include_in_schema=False)
-    async def get_dialogs_created_total(
-        request: Request,
-        start_date: Annotated[int | None, Query(alias="start_date")] = None,
-        end_date: Annotated[int | None, Query(alias="end_date")] = None,
-        types: Annotated[list[int] | None, Query(alias="types[]")] = None,
-        auth: Credentials = get_dialogs_created_total_auth,
-    ) -> Response:
-        result = await impl.get_dialogs_created_total(
-            auth=auth,
-            start_date=start_date,
-            end_date=end_date,
-            types=checked_param("query", "types[]", types, list[Literal[1, 2, 3, 4, 5]], False),
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatsTotal, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_messages_sent_per_day_auth = Depends(
-        _authorizer(impl, "getMessagesSentPerDay", (("adminApiKey",),))
-    )
-
-    @app.api_route("/admin/stats/messages/sent-per-day", methods=["GET"], include_in_schema=False)
-    async def get_messages_sent_per_day(
-        request: Request,
-        start_date: Annotated[int | None, Query(alias="start_date")] = None,
-        end_date: Annotated[int | None, Query(alias="end_date")] = None,
-        limit: Annotated[int | None, Query(alias="limit", ge=1)] = None,
-        offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
-        auth: Credentials = get_messages_sent_per_day_auth,
-    ) -> Response:
-        result = await impl.get_messages_sent_per_day(
-            auth=auth,
-            start_date=start_date,
-            end_date=end_date,
-            limit=limit,
-            offset=offset,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatsPerDay, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_messages_sent_total_auth = Depends(
-        _authorizer(impl, "getMessagesSentTotal", (("adminApiKey",),))
-    )
-
-    @app.api_route("/admin/stats/messages/sent-total", methods=["GET"], include_in_schema=False)
-    async def get_messages_sent_total(
-        request: Request,
-        start_date: Annotated[int | None, Query(alias="start_date")] = None,
-        end_date: Annotated[int | None, Query(alias="end_date")] = None,
-        auth: Credentials = get_messages_sent_total_auth,
-    ) -> Response:
-        result = await impl.get_messages_sent_total(
-            auth=auth,
-            start_date=start_date,
-            end_date=end_date,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatsTotal, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_delete_user_auth = Depends(_authorizer(impl, "adminDeleteUser", (("adminApiKey",),)))
-
-    @app.api_route("/admin/user/{user_id}", methods=["DELETE"], include_in_schema=False)
-    async def admin_delete_user(
-        request: Request,
-        user_id: Annotated[int, Path(alias="user_id")],
-        auth: Credentials = admin_delete_user_auth,
-    ) -> Response:
-        result = await impl.admin_delete_user(
-            auth=auth,
-            user_id=user_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AdminDeleteUserResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_2(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     list_blobs_auth = Depends(_authorizer(impl, "listBlobs", (("cbToken",),)))
@@ -2422,79 +2025,93 @@ def create_app(
             201,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_blob_auth = Depends(_authorizer(impl, "getBlob", (("cbToken",), ())))
-
-    @app.api_route("/blobs/{blob_id}", methods=["GET"], include_in_schema=False)
-    async def get_blob(
-        request: Request,
-        blob_id: Annotated[int | str, Path(alias="blob_id")],
-        token: Annotated[str | None, Query(alias="token")] = None,
-        auth: Credentials = get_blob_auth,
-    ) -> Response:
-        result = await impl.get_blob(
-            auth=auth,
-            blob_id=blob_id,
-            token=token,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.BlobEnvelope, "application/json", "json"),
-                302: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    @app.api_route(
+        "/blobs", methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_3(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_blob_auth = Depends(_authorizer(impl, "updateBlob", (("cbToken",),)))
+    create_event_auth = Depends(_authorizer(impl, "createEvent", (("cbToken",),)))
 
-    @app.api_route("/blobs/{blob_id}", methods=["PUT"], include_in_schema=False)
-    async def update_blob(
+    @app.api_route("/events", methods=["POST"], include_in_schema=False)
+    async def create_event(
         request: Request,
-        blob_id: Annotated[int, Path(alias="blob_id")],
-        auth: Credentials = update_blob_auth,
+        auth: Credentials = create_event_auth,
     ) -> Response:
         body = await read_body(
             request,
-            models.UpdateBlobRequest,
-            ("application/json",),
+            models.CreateEventRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
             True,
             schemas,
-            "/paths/~1blobs~1{blob_id}/put/requestBody/content/application~1json/schema",
+            "/paths/~1events/post/requestBody/content/application~1json/schema",
         )
-        result = await impl.update_blob(
+        result = await impl.create_event(
             auth=auth,
-            blob_id=blob_id,
             body=body,
         )
         return render(
             result,
             {
-                200: Declared(models.BlobEnvelope, "application/json", "json"),
+                201: Declared(list[models.EventEnvelope], "application/json", "json"),
+                200: Declared(list[models.EventEnvelope], "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
             },
-            200,
+            201,
+        )
+
+    @app.api_route(
+        "/events",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_4(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    login_user_auth = Depends(_authorizer(impl, "loginUser", (("cbToken",),)))
+
+    @app.api_route("/login", methods=["POST"], include_in_schema=False)
+    async def login_user(
+        request: Request,
+        auth: Credentials = login_user_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.LoginRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1login/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.login_user(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                202: Declared(models.UserEnvelope, "application/json", "json"),
+                200: Declared(models.UserEnvelope, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            202,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_blob_auth = Depends(_authorizer(impl, "deleteBlob", (("cbToken",),)))
+    logout_user_auth = Depends(_authorizer(impl, "logoutUser", (("cbToken",),)))
 
-    @app.api_route("/blobs/{blob_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_blob(
+    @app.api_route("/login", methods=["DELETE"], include_in_schema=False)
+    async def logout_user(
         request: Request,
-        blob_id: Annotated[int, Path(alias="blob_id")],
-        auth: Credentials = delete_blob_auth,
+        auth: Credentials = logout_user_auth,
     ) -> Response:
-        result = await impl.delete_blob(
+        result = await impl.logout_user(
             auth=auth,
-            blob_id=blob_id,
         )
         return render(
             result,
@@ -2502,94 +2119,512 @@ def create_app(
                 200: Declared(None, None, "empty"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/login",
+        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_5(request: Request) -> Response:
+        return _method_not_allowed(request, "POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_meetings_auth = Depends(_authorizer(impl, "listMeetings", (("cbToken",),)))
+
+    @app.api_route("/meetings", methods=["GET"], include_in_schema=False)
+    async def list_meetings(
+        request: Request,
+        id: Annotated[str | None, Query(alias="_id")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
+        offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
+        scheduled: Annotated[bool | None, Query(alias="scheduled")] = None,
+        start_date: Annotated[int | None, Query(alias="start_date")] = None,
+        start_date_gt: Annotated[int | None, Query(alias="start_date[gt]")] = None,
+        start_date_gte: Annotated[int | None, Query(alias="start_date[gte]")] = None,
+        start_date_lt: Annotated[int | None, Query(alias="start_date[lt]")] = None,
+        start_date_lte: Annotated[int | None, Query(alias="start_date[lte]")] = None,
+        end_date: Annotated[int | None, Query(alias="end_date")] = None,
+        end_date_gt: Annotated[int | None, Query(alias="end_date[gt]")] = None,
+        end_date_gte: Annotated[int | None, Query(alias="end_date[gte]")] = None,
+        end_date_lt: Annotated[int | None, Query(alias="end_date[lt]")] = None,
+        end_date_lte: Annotated[int | None, Query(alias="end_date[lte]")] = None,
+        created_at: Annotated[str | None, Query(alias="created_at")] = None,
+        created_at_gt: Annotated[str | None, Query(alias="created_at[gt]")] = None,
+        created_at_gte: Annotated[str | None, Query(alias="created_at[gte]")] = None,
+        created_at_lt: Annotated[str | None, Query(alias="created_at[lt]")] = None,
+        created_at_lte: Annotated[str | None, Query(alias="created_at[lte]")] = None,
+        updated_at: Annotated[str | None, Query(alias="updated_at")] = None,
+        updated_at_gt: Annotated[str | None, Query(alias="updated_at[gt]")] = None,
+        updated_at_gte: Annotated[str | None, Query(alias="updated_at[gte]")] = None,
+        updated_at_lt: Annotated[str | None, Query(alias="updated_at[lt]")] = None,
+        updated_at_lte: Annotated[str | None, Query(alias="updated_at[lte]")] = None,
+        auth: Credentials = list_meetings_auth,
+    ) -> Response:
+        result = await impl.list_meetings(
+            auth=auth,
+            id=id,
+            limit=limit,
+            offset=offset,
+            scheduled=scheduled,
+            start_date=start_date,
+            start_date_gt=start_date_gt,
+            start_date_gte=start_date_gte,
+            start_date_lt=start_date_lt,
+            start_date_lte=start_date_lte,
+            end_date=end_date,
+            end_date_gt=end_date_gt,
+            end_date_gte=end_date_gte,
+            end_date_lt=end_date_lt,
+            end_date_lte=end_date_lte,
+            created_at=created_at,
+            created_at_gt=created_at_gt,
+            created_at_gte=created_at_gte,
+            created_at_lt=created_at_lt,
+            created_at_lte=created_at_lte,
+            updated_at=updated_at,
+            updated_at_gt=updated_at_gt,
+            updated_at_gte=updated_at_gte,
+            updated_at_lt=updated_at_lt,
+            updated_at_lte=updated_at_lte,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.Meeting], "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    complete_blob_upload_auth = Depends(_authorizer(impl, "completeBlobUpload", (("cbToken",),)))
+    create_meeting_auth = Depends(_authorizer(impl, "createMeeting", (("cbToken",),)))
 
-    @app.api_route("/blobs/{blob_id}/complete", methods=["PUT"], include_in_schema=False)
-    async def complete_blob_upload(
+    @app.api_route("/meetings", methods=["POST"], include_in_schema=False)
+    async def create_meeting(
         request: Request,
-        blob_id: Annotated[int, Path(alias="blob_id")],
-        auth: Credentials = complete_blob_upload_auth,
+        auth: Credentials = create_meeting_auth,
     ) -> Response:
         body = await read_body(
             request,
-            models.CompleteBlobUploadRequest,
+            models.CreateMeetingRequest,
             ("application/json",),
             True,
             schemas,
-            "/paths/~1blobs~1{blob_id}~1complete/put/requestBody/content/application~1json/schema",
+            "/paths/~1meetings/post/requestBody/content/application~1json/schema",
         )
-        result = await impl.complete_blob_upload(
+        result = await impl.create_meeting(
             auth=auth,
-            blob_id=blob_id,
             body=body,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.Meeting, "application/json", "json"),
+                200: Declared(models.Meeting, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    @app.api_route(
+        "/meetings", methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_6(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_session_auth = Depends(_authorizer(impl, "getSession", (("cbToken",),)))
+
+    @app.api_route("/session", methods=["GET"], include_in_schema=False)
+    async def get_session(
+        request: Request,
+        auth: Credentials = get_session_auth,
+    ) -> Response:
+        result = await impl.get_session(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.SessionEnvelope, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_session_auth = Depends(_authorizer(impl, "createSession", ()))
+
+    @app.api_route("/session", methods=["POST"], include_in_schema=False)
+    async def create_session(
+        request: Request,
+        auth: Credentials = create_session_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreateSessionRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1session/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_session(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.SessionEnvelope, "application/json", "json"),
+                200: Declared(models.SessionEnvelope, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    destroy_session_auth = Depends(_authorizer(impl, "destroySession", (("cbToken",),)))
+
+    @app.api_route("/session", methods=["DELETE"], include_in_schema=False)
+    async def destroy_session(
+        request: Request,
+        auth: Credentials = destroy_session_auth,
+    ) -> Response:
+        result = await impl.destroy_session(
+            auth=auth,
         )
         return render(
             result,
             {
                 200: Declared(None, None, "empty"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/session", methods=["PUT", "PATCH", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_7(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_subscriptions_auth = Depends(_authorizer(impl, "listSubscriptions", (("cbToken",),)))
+
+    @app.api_route("/subscriptions", methods=["GET"], include_in_schema=False)
+    async def list_subscriptions(
+        request: Request,
+        auth: Credentials = list_subscriptions_auth,
+    ) -> Response:
+        result = await impl.list_subscriptions(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.SubscriptionEnvelope], "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_subscription_auth = Depends(_authorizer(impl, "createSubscription", (("cbToken",),)))
+
+    @app.api_route("/subscriptions", methods=["POST"], include_in_schema=False)
+    async def create_subscription(
+        request: Request,
+        auth: Credentials = create_subscription_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreateSubscriptionRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1subscriptions/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_subscription(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                201: Declared(list[models.SubscriptionEnvelope], "application/json", "json"),
+                200: Declared(list[models.SubscriptionEnvelope], "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    @app.api_route(
+        "/subscriptions",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_8(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_link_preview_auth = Depends(_authorizer(impl, "getLinkPreview", (("cbToken",),)))
+
+    @app.api_route("/unfurl", methods=["POST"], include_in_schema=False)
+    async def get_link_preview(
+        request: Request,
+        auth: Credentials = get_link_preview_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.LinkPreviewRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1unfurl/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.get_link_preview(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.LinkPreview, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/unfurl",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_9(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_users_auth = Depends(_authorizer(impl, "listUsers", (("cbToken",),)))
+
+    @app.api_route("/users", methods=["GET"], include_in_schema=False)
+    async def list_users(
+        request: Request,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
+        filter: Annotated[list[str] | None, Query(alias="filter[]")] = None,
+        order: Annotated[str | None, Query(alias="order")] = None,
+        auth: Credentials = list_users_auth,
+    ) -> Response:
+        result = await impl.list_users(
+            auth=auth,
+            page=page,
+            per_page=per_page,
+            filter=filter,
+            order=order,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_user_auth = Depends(_authorizer(impl, "createUser", (("cbToken",), ("cbAuthKey",))))
+
+    @app.api_route("/users", methods=["POST"], include_in_schema=False)
+    async def create_user(
+        request: Request,
+        auth: Credentials = create_user_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreateUserRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1users/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_user(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.UserEnvelope, "application/json", "json"),
+                200: Declared(models.UserEnvelope, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    @app.api_route(
+        "/users", methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_10(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_whiteboards_auth = Depends(_authorizer(impl, "listWhiteboards", (("cbToken",),)))
+
+    @app.api_route("/whiteboards", methods=["GET"], include_in_schema=False)
+    async def list_whiteboards(
+        request: Request,
+        chat_dialog_id: Annotated[str, Query(alias="chat_dialog_id")],
+        auth: Credentials = list_whiteboards_auth,
+    ) -> Response:
+        result = await impl.list_whiteboards(
+            auth=auth,
+            chat_dialog_id=chat_dialog_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.Whiteboard], "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_whiteboard_auth = Depends(_authorizer(impl, "createWhiteboard", (("cbToken",),)))
+
+    @app.api_route("/whiteboards", methods=["POST"], include_in_schema=False)
+    async def create_whiteboard(
+        request: Request,
+        auth: Credentials = create_whiteboard_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreateWhiteboardRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1whiteboards/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_whiteboard(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.Whiteboard, "application/json", "json"),
+                200: Declared(models.Whiteboard, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 404: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
             },
-            200,
+            201,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_blob_auth = Depends(_authorizer(impl, "downloadBlob", (("cbToken",), ())))
+    @app.api_route(
+        "/whiteboards",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_11(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
 
-    @app.api_route("/blobs/{blob_uid}/download", methods=["GET"], include_in_schema=False)
-    async def download_blob(
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_registered_contacts_auth = Depends(
+        _authorizer(impl, "listRegisteredContacts", (("cbToken",),))
+    )
+
+    @app.api_route("/address_book/registered_users", methods=["GET"], include_in_schema=False)
+    async def list_registered_contacts(
         request: Request,
-        blob_uid: Annotated[str, Path(alias="blob_uid")],
-        auth: Credentials = download_blob_auth,
+        udid: Annotated[str | None, Query(alias="udid")] = None,
+        compact: Annotated[int | None, Query(alias="compact")] = None,
+        auth: Credentials = list_registered_contacts_auth,
     ) -> Response:
-        result = await impl.download_blob(
+        result = await impl.list_registered_contacts(
             auth=auth,
-            blob_uid=blob_uid,
+            udid=udid,
+            compact=checked_param("query", "compact", compact, Literal[0, 1], False),
         )
         return render(
             result,
             {
-                301: Declared(None, None, "empty"),
-                302: Declared(None, None, "empty"),
+                200: Declared(models.RegisteredContacts, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_blob_object_auth = Depends(_authorizer(impl, "getBlobObject", (("cbToken",),)))
+    @app.api_route(
+        "/address_book/registered_users",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_12(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
 
-    @app.api_route("/blobs/{blob_uid}/object", methods=["GET"], include_in_schema=False)
-    async def get_blob_object(
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_create_meeting_auth = Depends(
+        _authorizer(impl, "adminCreateMeeting", (("adminApiKey",),))
+    )
+
+    @app.api_route("/admin/meetings", methods=["POST"], include_in_schema=False)
+    async def admin_create_meeting(
         request: Request,
-        blob_uid: Annotated[str, Path(alias="blob_uid")],
-        download_url: Annotated[int | str | None, Query(alias="download_url")] = None,
-        auth: Credentials = get_blob_object_auth,
+        auth: Credentials = admin_create_meeting_auth,
     ) -> Response:
-        result = await impl.get_blob_object(
+        body = await read_body(
+            request,
+            models.AdminCreateMeetingRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1admin~1meetings/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.admin_create_meeting(
             auth=auth,
-            blob_uid=blob_uid,
-            download_url=download_url,
+            body=body,
         )
         return render(
             result,
             {
-                200: Declared(models.BlobEnvelope, "application/json", "json"),
+                201: Declared(models.Meeting, "application/json", "json"),
+                200: Declared(models.Meeting, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
             },
-            200,
+            201,
         )
+
+    @app.api_route(
+        "/admin/meetings",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_13(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     reject_call_auth = Depends(_authorizer(impl, "rejectCall", (("cbToken",),)))
@@ -2621,6 +2656,14 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route(
+        "/calls/reject",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_14(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     list_dialogs_auth = Depends(_authorizer(impl, "listDialogs", (("cbToken",),)))
@@ -2824,365 +2867,13 @@ def create_app(
             201,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    clear_dialog_history_auth = Depends(_authorizer(impl, "clearDialogHistory", (("cbToken",),)))
-
     @app.api_route(
-        "/chat/Dialog/clearHistory/{dialog_id}", methods=["DELETE"], include_in_schema=False
+        "/chat/Dialog",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-    async def clear_dialog_history(
-        request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        force: Annotated[int | None, Query(alias="force")] = None,
-        auth: Credentials = clear_dialog_history_auth,
-    ) -> Response:
-        result = await impl.clear_dialog_history(
-            auth=auth,
-            dialog_id=dialog_id,
-            force=checked_param("query", "force", force, Literal[0, 1], False),
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_dialog_auth = Depends(_authorizer(impl, "updateDialog", (("cbToken",),)))
-
-    @app.api_route("/chat/Dialog/{dialog_id}", methods=["PUT"], include_in_schema=False)
-    async def update_dialog(
-        request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = update_dialog_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.UpdateDialogRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1chat~1Dialog~1{dialog_id}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_dialog(
-            auth=auth,
-            dialog_id=dialog_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Dialog, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_dialogs_auth = Depends(_authorizer(impl, "deleteDialogs", (("cbToken",),)))
-
-    @app.api_route("/chat/Dialog/{dialog_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_dialogs(
-        request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        force: Annotated[int | None, Query(alias="force")] = None,
-        auth: Credentials = delete_dialogs_auth,
-    ) -> Response:
-        result = await impl.delete_dialogs(
-            auth=auth,
-            dialog_id=dialog_id,
-            force=checked_param("query", "force", force, Literal[0, 1], False),
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DeleteResult, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_dialog_admins_auth = Depends(_authorizer(impl, "updateDialogAdmins", (("cbToken",),)))
-
-    @app.api_route("/chat/Dialog/{dialog_id}/admins", methods=["PUT"], include_in_schema=False)
-    async def update_dialog_admins(
-        request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = update_dialog_admins_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.UpdateDialogAdminsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1chat~1Dialog~1{dialog_id}~1admins/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_dialog_admins(
-            auth=auth,
-            dialog_id=dialog_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Dialog, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_dialog_notifications_auth = Depends(
-        _authorizer(impl, "getDialogNotifications", (("cbToken",),))
-    )
-
-    @app.api_route(
-        "/chat/Dialog/{dialog_id}/notifications", methods=["GET"], include_in_schema=False
-    )
-    async def get_dialog_notifications(
-        request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = get_dialog_notifications_auth,
-    ) -> Response:
-        result = await impl.get_dialog_notifications(
-            auth=auth,
-            dialog_id=dialog_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DialogNotificationsResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_dialog_notifications_auth = Depends(
-        _authorizer(impl, "updateDialogNotifications", (("cbToken",),))
-    )
-
-    @app.api_route(
-        "/chat/Dialog/{dialog_id}/notifications", methods=["PUT"], include_in_schema=False
-    )
-    async def update_dialog_notifications(
-        request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = update_dialog_notifications_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.DialogNotificationsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1chat~1Dialog~1{dialog_id}~1notifications/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_dialog_notifications(
-            auth=auth,
-            dialog_id=dialog_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DialogNotificationsResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_dialog_occupants_auth = Depends(_authorizer(impl, "listDialogOccupants", (("cbToken",),)))
-
-    @app.api_route("/chat/Dialog/{dialog_id}/occupants", methods=["GET"], include_in_schema=False)
-    async def list_dialog_occupants(
-        request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        auth: Credentials = list_dialog_occupants_auth,
-    ) -> Response:
-        result = await impl.list_dialog_occupants(
-            auth=auth,
-            dialog_id=dialog_id,
-            limit=limit,
-            skip=skip,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DialogOccupants, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    subscribe_to_dialog_auth = Depends(_authorizer(impl, "subscribeToDialog", (("cbToken",),)))
-
-    @app.api_route("/chat/Dialog/{dialog_id}/subscribe", methods=["POST"], include_in_schema=False)
-    async def subscribe_to_dialog(
-        request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = subscribe_to_dialog_auth,
-    ) -> Response:
-        result = await impl.subscribe_to_dialog(
-            auth=auth,
-            dialog_id=dialog_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Dialog, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    unsubscribe_from_dialog_auth = Depends(
-        _authorizer(impl, "unsubscribeFromDialog", (("cbToken",),))
-    )
-
-    @app.api_route(
-        "/chat/Dialog/{dialog_id}/subscribe", methods=["DELETE"], include_in_schema=False
-    )
-    async def unsubscribe_from_dialog(
-        request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = unsubscribe_from_dialog_auth,
-    ) -> Response:
-        result = await impl.unsubscribe_from_dialog(
-            auth=auth,
-            dialog_id=dialog_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_blocked_dialog_users_auth = Depends(
-        _authorizer(impl, "listBlockedDialogUsers", (("cbToken",),))
-    )
-
-    @app.api_route("/chat/dialog/{dialog_id}/block", methods=["GET"], include_in_schema=False)
-    async def list_blocked_dialog_users(
-        request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = list_blocked_dialog_users_auth,
-    ) -> Response:
-        result = await impl.list_blocked_dialog_users(
-            auth=auth,
-            dialog_id=dialog_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DialogBlockList, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    block_dialog_user_auth = Depends(_authorizer(impl, "blockDialogUser", (("cbToken",),)))
-
-    @app.api_route("/chat/dialog/{dialog_id}/block", methods=["POST"], include_in_schema=False)
-    async def block_dialog_user(
-        request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = block_dialog_user_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.DialogBlockRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1chat~1dialog~1{dialog_id}~1block/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.block_dialog_user(
-            auth=auth,
-            dialog_id=dialog_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    unblock_dialog_user_auth = Depends(_authorizer(impl, "unblockDialogUser", (("cbToken",),)))
-
-    @app.api_route("/chat/dialog/{dialog_id}/block", methods=["DELETE"], include_in_schema=False)
-    async def unblock_dialog_user(
-        request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = unblock_dialog_user_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.DialogBlockRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1chat~1dialog~1{dialog_id}~1block/delete/requestBody/content/application~1json/schema",
-        )
-        result = await impl.unblock_dialog_user(
-            auth=auth,
-            dialog_id=dialog_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_15(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     list_messages_auth = Depends(_authorizer(impl, "listMessages", (("cbToken",),)))
@@ -3427,6 +3118,604 @@ def create_app(
             201,
         )
 
+    @app.api_route(
+        "/chat/Message", methods=["PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_16(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    search_chat_auth = Depends(_authorizer(impl, "searchChat", (("cbToken",),)))
+
+    @app.api_route("/chat/search", methods=["GET"], include_in_schema=False)
+    async def search_chat(
+        request: Request,
+        search_text: Annotated[str, Query(alias="search_text", min_length=5)],
+        chat_dialog_ids: Annotated[str | None, Query(alias="chat_dialog_ids")] = None,
+        start_date: Annotated[str | int | None, Query(alias="start_date")] = None,
+        end_date: Annotated[str | int | None, Query(alias="end_date")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
+        auth: Credentials = search_chat_auth,
+    ) -> Response:
+        result = await impl.search_chat(
+            auth=auth,
+            search_text=search_text,
+            chat_dialog_ids=chat_dialog_ids,
+            start_date=start_date,
+            end_date=end_date,
+            limit=limit,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ChatSearchResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/chat/search",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_17(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_web_session_auth = Depends(_authorizer(impl, "createWebSession", ()))
+
+    @app.api_route("/session/web", methods=["POST"], include_in_schema=False)
+    async def create_web_session(
+        request: Request,
+        auth: Credentials = create_web_session_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreateWebSessionRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1session~1web/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_web_session(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.WebSessionResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    upgrade_web_session_auth = Depends(_authorizer(impl, "upgradeWebSession", (("cbToken",),)))
+
+    @app.api_route("/session/web", methods=["PATCH"], include_in_schema=False)
+    async def upgrade_web_session(
+        request: Request,
+        auth: Credentials = upgrade_web_session_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpgradeWebSessionRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1session~1web/patch/requestBody/content/application~1json/schema",
+        )
+        result = await impl.upgrade_web_session(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/session/web",
+        methods=["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_18(request: Request) -> Response:
+        return _method_not_allowed(request, "POST, PATCH")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_email_auth = Depends(_authorizer(impl, "getUserByEmail", (("cbToken",),)))
+
+    @app.api_route("/users/by_email", methods=["GET"], include_in_schema=False)
+    async def get_user_by_email(
+        request: Request,
+        email: Annotated[str, Query(alias="email")],
+        auth: Credentials = get_user_by_email_auth,
+    ) -> Response:
+        result = await impl.get_user_by_email(
+            auth=auth,
+            email=email,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserEnvelope, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/by_email",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_19(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_facebook_id_auth = Depends(
+        _authorizer(impl, "getUserByFacebookId", (("cbToken",),))
+    )
+
+    @app.api_route("/users/by_facebook_id", methods=["GET"], include_in_schema=False)
+    async def get_user_by_facebook_id(
+        request: Request,
+        facebook_id: Annotated[str, Query(alias="facebook_id")],
+        auth: Credentials = get_user_by_facebook_id_auth,
+    ) -> Response:
+        result = await impl.get_user_by_facebook_id(
+            auth=auth,
+            facebook_id=facebook_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserEnvelope, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/by_facebook_id",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_20(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_users_by_full_name_auth = Depends(
+        _authorizer(impl, "listUsersByFullName", (("cbToken",),))
+    )
+
+    @app.api_route("/users/by_full_name", methods=["GET"], include_in_schema=False)
+    async def list_users_by_full_name(
+        request: Request,
+        full_name: Annotated[str, Query(alias="full_name")],
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
+        auth: Credentials = list_users_by_full_name_auth,
+    ) -> Response:
+        result = await impl.list_users_by_full_name(
+            auth=auth,
+            full_name=full_name,
+            page=page,
+            per_page=per_page,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/by_full_name",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_21(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_login_auth = Depends(_authorizer(impl, "getUserByLogin", (("cbToken",),)))
+
+    @app.api_route("/users/by_login", methods=["GET"], include_in_schema=False)
+    async def get_user_by_login(
+        request: Request,
+        login: Annotated[str, Query(alias="login")],
+        auth: Credentials = get_user_by_login_auth,
+    ) -> Response:
+        result = await impl.get_user_by_login(
+            auth=auth,
+            login=login,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserEnvelope, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/by_login",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_22(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_users_by_tags_auth = Depends(_authorizer(impl, "listUsersByTags", (("cbToken",),)))
+
+    @app.api_route("/users/by_tags", methods=["GET"], include_in_schema=False)
+    async def list_users_by_tags(
+        request: Request,
+        tags: Annotated[str, Query(alias="tags")],
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
+        auth: Credentials = list_users_by_tags_auth,
+    ) -> Response:
+        result = await impl.list_users_by_tags(
+            auth=auth,
+            tags=tags,
+            page=page,
+            per_page=per_page,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/by_tags",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_23(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_twitter_id_auth = Depends(_authorizer(impl, "getUserByTwitterId", (("cbToken",),)))
+
+    @app.api_route("/users/by_twitter_id", methods=["GET"], include_in_schema=False)
+    async def get_user_by_twitter_id(
+        request: Request,
+        twitter_id: Annotated[str, Query(alias="twitter_id")],
+        auth: Credentials = get_user_by_twitter_id_auth,
+    ) -> Response:
+        result = await impl.get_user_by_twitter_id(
+            auth=auth,
+            twitter_id=twitter_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserEnvelope, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/by_twitter_id",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_24(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_online_users_auth = Depends(_authorizer(impl, "listOnlineUsers", (("cbToken",),)))
+
+    @app.api_route("/users/online", methods=["GET"], include_in_schema=False)
+    async def list_online_users(
+        request: Request,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
+        offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
+        count: Annotated[bool | None, Query(alias="count")] = None,
+        auth: Credentials = list_online_users_auth,
+    ) -> Response:
+        result = await impl.list_online_users(
+            auth=auth,
+            limit=limit,
+            offset=offset,
+            count=count,
+        )
+        return render(
+            result,
+            {
+                200: Declared(
+                    models.OnlineUsers | models.OnlineUsersCount, "application/json", "json"
+                ),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/online",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_25(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_phone_auth = Depends(_authorizer(impl, "getUserByPhone", (("cbToken",),)))
+
+    @app.api_route("/users/phone", methods=["GET"], include_in_schema=False)
+    async def get_user_by_phone(
+        request: Request,
+        phone: Annotated[str, Query(alias="phone")],
+        auth: Credentials = get_user_by_phone_auth,
+    ) -> Response:
+        result = await impl.get_user_by_phone(
+            auth=auth,
+            phone=phone,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserEnvelope | models.UserPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/phone",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_26(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    search_users_auth = Depends(_authorizer(impl, "searchUsers", (("cbToken",),)))
+
+    @app.api_route("/users/v2", methods=["GET"], include_in_schema=False)
+    async def search_users(
+        request: Request,
+        offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
+        sort_asc: Annotated[str | None, Query(alias="sort_asc")] = None,
+        sort_desc: Annotated[str | None, Query(alias="sort_desc")] = None,
+        id: Annotated[int | None, Query(alias="id")] = None,
+        id_in: Annotated[list[int] | None, Query(alias="id[in][]")] = None,
+        id_start_with: Annotated[str | None, Query(alias="id[start_with]", min_length=4)] = None,
+        id_nin: Annotated[list[int] | None, Query(alias="id[nin][]")] = None,
+        login: Annotated[str | None, Query(alias="login")] = None,
+        login_in: Annotated[list[str] | None, Query(alias="login[in][]")] = None,
+        login_start_with: Annotated[
+            str | None, Query(alias="login[start_with]", min_length=4)
+        ] = None,
+        login_nin: Annotated[list[str] | None, Query(alias="login[nin][]")] = None,
+        email: Annotated[str | None, Query(alias="email")] = None,
+        email_in: Annotated[list[str] | None, Query(alias="email[in][]")] = None,
+        email_start_with: Annotated[
+            str | None, Query(alias="email[start_with]", min_length=4)
+        ] = None,
+        email_nin: Annotated[list[str] | None, Query(alias="email[nin][]")] = None,
+        full_name: Annotated[str | None, Query(alias="full_name")] = None,
+        full_name_in: Annotated[list[str] | None, Query(alias="full_name[in][]")] = None,
+        full_name_start_with: Annotated[
+            str | None, Query(alias="full_name[start_with]", min_length=4)
+        ] = None,
+        full_name_nin: Annotated[list[str] | None, Query(alias="full_name[nin][]")] = None,
+        phone: Annotated[str | None, Query(alias="phone")] = None,
+        phone_in: Annotated[list[str] | None, Query(alias="phone[in][]")] = None,
+        phone_start_with: Annotated[
+            str | None, Query(alias="phone[start_with]", min_length=4)
+        ] = None,
+        phone_nin: Annotated[list[str] | None, Query(alias="phone[nin][]")] = None,
+        external_id: Annotated[str | None, Query(alias="external_id")] = None,
+        external_id_in: Annotated[list[str] | None, Query(alias="external_id[in][]")] = None,
+        external_id_start_with: Annotated[
+            str | None, Query(alias="external_id[start_with]", min_length=4)
+        ] = None,
+        external_id_nin: Annotated[list[str] | None, Query(alias="external_id[nin][]")] = None,
+        facebook_id: Annotated[str | None, Query(alias="facebook_id")] = None,
+        facebook_id_in: Annotated[list[str] | None, Query(alias="facebook_id[in][]")] = None,
+        facebook_id_start_with: Annotated[
+            str | None, Query(alias="facebook_id[start_with]", min_length=4)
+        ] = None,
+        facebook_id_nin: Annotated[list[str] | None, Query(alias="facebook_id[nin][]")] = None,
+        twitter_id: Annotated[str | None, Query(alias="twitter_id")] = None,
+        twitter_id_in: Annotated[list[str] | None, Query(alias="twitter_id[in][]")] = None,
+        twitter_id_start_with: Annotated[
+            str | None, Query(alias="twitter_id[start_with]", min_length=4)
+        ] = None,
+        twitter_id_nin: Annotated[list[str] | None, Query(alias="twitter_id[nin][]")] = None,
+        user_tags: Annotated[str | None, Query(alias="user_tags")] = None,
+        user_tags_in: Annotated[list[str] | None, Query(alias="user_tags[in][]")] = None,
+        user_tags_start_with: Annotated[
+            str | None, Query(alias="user_tags[start_with]", min_length=4)
+        ] = None,
+        user_tags_nin: Annotated[list[str] | None, Query(alias="user_tags[nin][]")] = None,
+        last_request_at_gt: Annotated[str | int | None, Query(alias="last_request_at[gt]")] = None,
+        last_request_at_lt: Annotated[str | int | None, Query(alias="last_request_at[lt]")] = None,
+        last_request_at_gte: Annotated[
+            str | int | None, Query(alias="last_request_at[gte]")
+        ] = None,
+        last_request_at_lte: Annotated[
+            str | int | None, Query(alias="last_request_at[lte]")
+        ] = None,
+        created_at_gt: Annotated[str | int | None, Query(alias="created_at[gt]")] = None,
+        created_at_lt: Annotated[str | int | None, Query(alias="created_at[lt]")] = None,
+        created_at_gte: Annotated[str | int | None, Query(alias="created_at[gte]")] = None,
+        created_at_lte: Annotated[str | int | None, Query(alias="created_at[lte]")] = None,
+        updated_at_gt: Annotated[str | int | None, Query(alias="updated_at[gt]")] = None,
+        updated_at_lt: Annotated[str | int | None, Query(alias="updated_at[lt]")] = None,
+        updated_at_gte: Annotated[str | int | None, Query(alias="updated_at[gte]")] = None,
+        updated_at_lte: Annotated[str | int | None, Query(alias="updated_at[lte]")] = None,
+        auth: Credentials = search_users_auth,
+    ) -> Response:
+        result = await impl.search_users(
+            auth=auth,
+            offset=offset,
+            limit=limit,
+            sort_asc=sort_asc,
+            sort_desc=sort_desc,
+            id=id,
+            id_in=id_in,
+            id_start_with=id_start_with,
+            id_nin=id_nin,
+            login=login,
+            login_in=login_in,
+            login_start_with=login_start_with,
+            login_nin=login_nin,
+            email=email,
+            email_in=email_in,
+            email_start_with=email_start_with,
+            email_nin=email_nin,
+            full_name=full_name,
+            full_name_in=full_name_in,
+            full_name_start_with=full_name_start_with,
+            full_name_nin=full_name_nin,
+            phone=phone,
+            phone_in=phone_in,
+            phone_start_with=phone_start_with,
+            phone_nin=phone_nin,
+            external_id=external_id,
+            external_id_in=external_id_in,
+            external_id_start_with=external_id_start_with,
+            external_id_nin=external_id_nin,
+            facebook_id=facebook_id,
+            facebook_id_in=facebook_id_in,
+            facebook_id_start_with=facebook_id_start_with,
+            facebook_id_nin=facebook_id_nin,
+            twitter_id=twitter_id,
+            twitter_id_in=twitter_id_in,
+            twitter_id_start_with=twitter_id_start_with,
+            twitter_id_nin=twitter_id_nin,
+            user_tags=user_tags,
+            user_tags_in=user_tags_in,
+            user_tags_start_with=user_tags_start_with,
+            user_tags_nin=user_tags_nin,
+            last_request_at_gt=last_request_at_gt,
+            last_request_at_lt=last_request_at_lt,
+            last_request_at_gte=last_request_at_gte,
+            last_request_at_lte=last_request_at_lte,
+            created_at_gt=created_at_gt,
+            created_at_lt=created_at_lt,
+            created_at_gte=created_at_gte,
+            created_at_lte=created_at_lte,
+            updated_at_gt=updated_at_gt,
+            updated_at_lt=updated_at_lt,
+            updated_at_gte=updated_at_gte,
+            updated_at_lte=updated_at_lte,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserSearchPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/v2",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_27(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_list_dialogs_auth = Depends(_authorizer(impl, "adminListDialogs", (("adminApiKey",),)))
+
+    @app.api_route("/admin/chat/list", methods=["GET"], include_in_schema=False)
+    async def admin_list_dialogs(
+        request: Request,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        sort_asc: Annotated[
+            Literal["created_at", "updated_at", "_id"] | None, Query(alias="sort_asc")
+        ] = None,
+        sort_desc: Annotated[
+            Literal["created_at", "updated_at", "_id"] | None, Query(alias="sort_desc")
+        ] = None,
+        created_at_gt: Annotated[int | None, Query(alias="created_at[gt]")] = None,
+        created_at_lt: Annotated[int | None, Query(alias="created_at[lt]")] = None,
+        created_at_gte: Annotated[int | None, Query(alias="created_at[gte]")] = None,
+        created_at_lte: Annotated[int | None, Query(alias="created_at[lte]")] = None,
+        updated_at_gt: Annotated[int | None, Query(alias="updated_at[gt]")] = None,
+        updated_at_lt: Annotated[int | None, Query(alias="updated_at[lt]")] = None,
+        updated_at_gte: Annotated[int | None, Query(alias="updated_at[gte]")] = None,
+        updated_at_lte: Annotated[int | None, Query(alias="updated_at[lte]")] = None,
+        id_gt: Annotated[str | None, Query(alias="_id[gt]")] = None,
+        id_lt: Annotated[str | None, Query(alias="_id[lt]")] = None,
+        id_gte: Annotated[str | None, Query(alias="_id[gte]")] = None,
+        id_lte: Annotated[str | None, Query(alias="_id[lte]")] = None,
+        type: Annotated[int | None, Query(alias="type")] = None,
+        auth: Credentials = admin_list_dialogs_auth,
+    ) -> Response:
+        result = await impl.admin_list_dialogs(
+            auth=auth,
+            limit=limit,
+            skip=skip,
+            sort_asc=sort_asc,
+            sort_desc=sort_desc,
+            created_at_gt=created_at_gt,
+            created_at_lt=created_at_lt,
+            created_at_gte=created_at_gte,
+            created_at_lte=created_at_lte,
+            updated_at_gt=updated_at_gt,
+            updated_at_lt=updated_at_lt,
+            updated_at_gte=updated_at_gte,
+            updated_at_lte=updated_at_lte,
+            id_gt=id_gt,
+            id_lt=id_lt,
+            id_gte=id_gte,
+            id_lte=id_lte,
+            type=type,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DialogPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/chat/list",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_28(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     send_system_message_auth = Depends(_authorizer(impl, "sendSystemMessage", (("cbToken",),)))
 
@@ -3458,6 +3747,14 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/chat/Message/system",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_29(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_unread_messages_count_auth = Depends(
         _authorizer(impl, "getUnreadMessagesCount", (("cbToken",),))
@@ -3482,6 +3779,540 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route(
+        "/chat/Message/unread",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_30(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    reset_password_by_query_auth = Depends(
+        _authorizer(impl, "resetPasswordByQuery", (("cbToken",),))
+    )
+
+    @app.api_route("/users/password/reset", methods=["GET"], include_in_schema=False)
+    async def reset_password_by_query(
+        request: Request,
+        email: Annotated[str, Query(alias="email")],
+        auth: Credentials = reset_password_by_query_auth,
+    ) -> Response:
+        result = await impl.reset_password_by_query(
+            auth=auth,
+            email=email,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    reset_password_auth = Depends(_authorizer(impl, "resetPassword", (("cbToken",),)))
+
+    @app.api_route("/users/password/reset", methods=["POST"], include_in_schema=False)
+    async def reset_password(
+        request: Request,
+        auth: Credentials = reset_password_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ResetPasswordRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1users~1password~1reset/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.reset_password(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/password/reset",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_31(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_list_messages_auth = Depends(_authorizer(impl, "adminListMessages", (("adminApiKey",),)))
+
+    @app.api_route("/admin/chat/messages/list", methods=["GET"], include_in_schema=False)
+    async def admin_list_messages(
+        request: Request,
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        sort_asc: Annotated[
+            Literal["created_at", "updated_at", "_id"] | None, Query(alias="sort_asc")
+        ] = None,
+        sort_desc: Annotated[
+            Literal["created_at", "updated_at", "_id"] | None, Query(alias="sort_desc")
+        ] = None,
+        created_at_gt: Annotated[int | None, Query(alias="created_at[gt]")] = None,
+        created_at_lt: Annotated[int | None, Query(alias="created_at[lt]")] = None,
+        created_at_gte: Annotated[int | None, Query(alias="created_at[gte]")] = None,
+        created_at_lte: Annotated[int | None, Query(alias="created_at[lte]")] = None,
+        updated_at_gt: Annotated[int | None, Query(alias="updated_at[gt]")] = None,
+        updated_at_lt: Annotated[int | None, Query(alias="updated_at[lt]")] = None,
+        updated_at_gte: Annotated[int | None, Query(alias="updated_at[gte]")] = None,
+        updated_at_lte: Annotated[int | None, Query(alias="updated_at[lte]")] = None,
+        id_gt: Annotated[str | None, Query(alias="_id[gt]")] = None,
+        id_lt: Annotated[str | None, Query(alias="_id[lt]")] = None,
+        id_gte: Annotated[str | None, Query(alias="_id[gte]")] = None,
+        id_lte: Annotated[str | None, Query(alias="_id[lte]")] = None,
+        chat_dialog_id: Annotated[str | None, Query(alias="chat_dialog_id")] = None,
+        auth: Credentials = admin_list_messages_auth,
+    ) -> Response:
+        result = await impl.admin_list_messages(
+            auth=auth,
+            limit=limit,
+            skip=skip,
+            sort_asc=sort_asc,
+            sort_desc=sort_desc,
+            created_at_gt=created_at_gt,
+            created_at_lt=created_at_lt,
+            created_at_gte=created_at_gte,
+            created_at_lte=created_at_lte,
+            updated_at_gt=updated_at_gt,
+            updated_at_lt=updated_at_lt,
+            updated_at_gte=updated_at_gte,
+            updated_at_lte=updated_at_lte,
+            id_gt=id_gt,
+            id_lt=id_lt,
+            id_gte=id_gte,
+            id_lte=id_lte,
+            chat_dialog_id=chat_dialog_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.AdminMessagePage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/chat/messages/list",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_32(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_dialogs_created_per_day_auth = Depends(
+        _authorizer(impl, "getDialogsCreatedPerDay", (("adminApiKey",),))
+    )
+
+    @app.api_route("/admin/stats/dialogs/created-per-day", methods=["GET"], include_in_schema=False)
+    async def get_dialogs_created_per_day(
+        request: Request,
+        start_date: Annotated[int | None, Query(alias="start_date")] = None,
+        end_date: Annotated[int | None, Query(alias="end_date")] = None,
+        types: Annotated[list[int] | None, Query(alias="types[]")] = None,
+        limit: Annotated[int | None, Query(alias="limit", ge=1)] = None,
+        offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
+        auth: Credentials = get_dialogs_created_per_day_auth,
+    ) -> Response:
+        result = await impl.get_dialogs_created_per_day(
+            auth=auth,
+            start_date=start_date,
+            end_date=end_date,
+            types=checked_param("query", "types[]", types, list[Literal[1, 2, 3, 4, 5]], False),
+            limit=limit,
+            offset=offset,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatsPerDay, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/stats/dialogs/created-per-day",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_33(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_dialogs_created_total_auth = Depends(
+        _authorizer(impl, "getDialogsCreatedTotal", (("adminApiKey",),))
+    )
+
+    @app.api_route("/admin/stats/dialogs/created-total", methods=["GET"], include_in_schema=False)
+    async def get_dialogs_created_total(
+        request: Request,
+        start_date: Annotated[int | None, Query(alias="start_date")] = None,
+        end_date: Annotated[int | None, Query(alias="end_date")] = None,
+        types: Annotated[list[int] | None, Query(alias="types[]")] = None,
+        auth: Credentials = get_dialogs_created_total_auth,
+    ) -> Response:
+        result = await impl.get_dialogs_created_total(
+            auth=auth,
+            start_date=start_date,
+            end_date=end_date,
+            types=checked_param("query", "types[]", types, list[Literal[1, 2, 3, 4, 5]], False),
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatsTotal, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/stats/dialogs/created-total",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_34(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_messages_sent_per_day_auth = Depends(
+        _authorizer(impl, "getMessagesSentPerDay", (("adminApiKey",),))
+    )
+
+    @app.api_route("/admin/stats/messages/sent-per-day", methods=["GET"], include_in_schema=False)
+    async def get_messages_sent_per_day(
+        request: Request,
+        start_date: Annotated[int | None, Query(alias="start_date")] = None,
+        end_date: Annotated[int | None, Query(alias="end_date")] = None,
+        limit: Annotated[int | None, Query(alias="limit", ge=1)] = None,
+        offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
+        auth: Credentials = get_messages_sent_per_day_auth,
+    ) -> Response:
+        result = await impl.get_messages_sent_per_day(
+            auth=auth,
+            start_date=start_date,
+            end_date=end_date,
+            limit=limit,
+            offset=offset,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatsPerDay, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/stats/messages/sent-per-day",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_35(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_messages_sent_total_auth = Depends(
+        _authorizer(impl, "getMessagesSentTotal", (("adminApiKey",),))
+    )
+
+    @app.api_route("/admin/stats/messages/sent-total", methods=["GET"], include_in_schema=False)
+    async def get_messages_sent_total(
+        request: Request,
+        start_date: Annotated[int | None, Query(alias="start_date")] = None,
+        end_date: Annotated[int | None, Query(alias="end_date")] = None,
+        auth: Credentials = get_messages_sent_total_auth,
+    ) -> Response:
+        result = await impl.get_messages_sent_total(
+            auth=auth,
+            start_date=start_date,
+            end_date=end_date,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatsTotal, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/stats/messages/sent-total",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_36(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_list_meeting_recordings_auth = Depends(
+        _authorizer(impl, "adminListMeetingRecordings", (("adminApiKey",),))
+    )
+
+    @app.api_route(
+        "/admin/meetings/recordings/{meeting_id}", methods=["GET"], include_in_schema=False
+    )
+    async def admin_list_meeting_recordings(
+        request: Request,
+        meeting_id: Annotated[str, Path(alias="meeting_id")],
+        auth: Credentials = admin_list_meeting_recordings_auth,
+    ) -> Response:
+        result = await impl.admin_list_meeting_recordings(
+            auth=auth,
+            meeting_id=meeting_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.MeetingRecording], "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_delete_meeting_recordings_auth = Depends(
+        _authorizer(impl, "adminDeleteMeetingRecordings", (("adminApiKey",),))
+    )
+
+    @app.api_route(
+        "/admin/meetings/recordings/{meeting_id}", methods=["DELETE"], include_in_schema=False
+    )
+    async def admin_delete_meeting_recordings(
+        request: Request,
+        meeting_id: Annotated[str, Path(alias="meeting_id")],
+        auth: Credentials = admin_delete_meeting_recordings_auth,
+    ) -> Response:
+        result = await impl.admin_delete_meeting_recordings(
+            auth=auth,
+            meeting_id=meeting_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/meetings/recordings/{meeting_id}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_37(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    clear_dialog_history_auth = Depends(_authorizer(impl, "clearDialogHistory", (("cbToken",),)))
+
+    @app.api_route(
+        "/chat/Dialog/clearHistory/{dialog_id}", methods=["DELETE"], include_in_schema=False
+    )
+    async def clear_dialog_history(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        force: Annotated[int | None, Query(alias="force")] = None,
+        auth: Credentials = clear_dialog_history_auth,
+    ) -> Response:
+        result = await impl.clear_dialog_history(
+            auth=auth,
+            dialog_id=dialog_id,
+            force=checked_param("query", "force", force, Literal[0, 1], False),
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/chat/Dialog/clearHistory/{dialog_id}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_38(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_update_dialog_auth = Depends(_authorizer(impl, "adminUpdateDialog", (("adminApiKey",),)))
+
+    @app.api_route("/admin/chat/{dialog_id}", methods=["PUT"], include_in_schema=False)
+    async def admin_update_dialog(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        auth: Credentials = admin_update_dialog_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.AdminUpdateDialogRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1admin~1chat~1{dialog_id}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.admin_update_dialog(
+            auth=auth,
+            dialog_id=dialog_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Dialog, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/chat/{dialog_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_39(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    admin_delete_user_auth = Depends(_authorizer(impl, "adminDeleteUser", (("adminApiKey",),)))
+
+    @app.api_route("/admin/user/{user_id}", methods=["DELETE"], include_in_schema=False)
+    async def admin_delete_user(
+        request: Request,
+        user_id: Annotated[int, Path(alias="user_id")],
+        auth: Credentials = admin_delete_user_auth,
+    ) -> Response:
+        result = await impl.admin_delete_user(
+            auth=auth,
+            user_id=user_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.AdminDeleteUserResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/admin/user/{user_id}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_40(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_dialog_auth = Depends(_authorizer(impl, "updateDialog", (("cbToken",),)))
+
+    @app.api_route("/chat/Dialog/{dialog_id}", methods=["PUT"], include_in_schema=False)
+    async def update_dialog(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        auth: Credentials = update_dialog_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdateDialogRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1chat~1Dialog~1{dialog_id}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_dialog(
+            auth=auth,
+            dialog_id=dialog_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Dialog, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_dialogs_auth = Depends(_authorizer(impl, "deleteDialogs", (("cbToken",),)))
+
+    @app.api_route("/chat/Dialog/{dialog_id}", methods=["DELETE"], include_in_schema=False)
+    async def delete_dialogs(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        force: Annotated[int | None, Query(alias="force")] = None,
+        auth: Credentials = delete_dialogs_auth,
+    ) -> Response:
+        result = await impl.delete_dialogs(
+            auth=auth,
+            dialog_id=dialog_id,
+            force=checked_param("query", "force", force, Literal[0, 1], False),
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DeleteResult, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_41(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     update_messages_auth = Depends(_authorizer(impl, "updateMessages", (("cbToken",),)))
@@ -3542,6 +4373,421 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route(
+        "/chat/Message/{message_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_42(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_meeting_recordings_auth = Depends(
+        _authorizer(impl, "listMeetingRecordings", (("cbToken",),))
+    )
+
+    @app.api_route("/meetings/recordings/{meeting_id}", methods=["GET"], include_in_schema=False)
+    async def list_meeting_recordings(
+        request: Request,
+        meeting_id: Annotated[str, Path(alias="meeting_id")],
+        auth: Credentials = list_meeting_recordings_auth,
+    ) -> Response:
+        result = await impl.list_meeting_recordings(
+            auth=auth,
+            meeting_id=meeting_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.MeetingRecording], "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/meetings/recordings/{meeting_id}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_43(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_external_id_auth = Depends(
+        _authorizer(impl, "getUserByExternalId", (("cbToken",),))
+    )
+
+    @app.api_route("/users/external/{external_user_id}", methods=["GET"], include_in_schema=False)
+    async def get_user_by_external_id(
+        request: Request,
+        external_user_id: Annotated[int | str, Path(alias="external_user_id")],
+        auth: Credentials = get_user_by_external_id_auth,
+    ) -> Response:
+        result = await impl.get_user_by_external_id(
+            auth=auth,
+            external_user_id=external_user_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserEnvelope, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_user_by_external_id_auth = Depends(
+        _authorizer(impl, "deleteUserByExternalId", (("cbToken",),))
+    )
+
+    @app.api_route(
+        "/users/external/{external_user_id}", methods=["DELETE"], include_in_schema=False
+    )
+    async def delete_user_by_external_id(
+        request: Request,
+        external_user_id: Annotated[int | str, Path(alias="external_user_id")],
+        auth: Credentials = delete_user_by_external_id_auth,
+    ) -> Response:
+        result = await impl.delete_user_by_external_id(
+            auth=auth,
+            external_user_id=external_user_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/external/{external_user_id}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_44(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_dialog_admins_auth = Depends(_authorizer(impl, "updateDialogAdmins", (("cbToken",),)))
+
+    @app.api_route("/chat/Dialog/{dialog_id}/admins", methods=["PUT"], include_in_schema=False)
+    async def update_dialog_admins(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        auth: Credentials = update_dialog_admins_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdateDialogAdminsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1chat~1Dialog~1{dialog_id}~1admins/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_dialog_admins(
+            auth=auth,
+            dialog_id=dialog_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Dialog, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}/admins",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_45(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_dialog_notifications_auth = Depends(
+        _authorizer(impl, "getDialogNotifications", (("cbToken",),))
+    )
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}/notifications", methods=["GET"], include_in_schema=False
+    )
+    async def get_dialog_notifications(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        auth: Credentials = get_dialog_notifications_auth,
+    ) -> Response:
+        result = await impl.get_dialog_notifications(
+            auth=auth,
+            dialog_id=dialog_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DialogNotificationsResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_dialog_notifications_auth = Depends(
+        _authorizer(impl, "updateDialogNotifications", (("cbToken",),))
+    )
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}/notifications", methods=["PUT"], include_in_schema=False
+    )
+    async def update_dialog_notifications(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        auth: Credentials = update_dialog_notifications_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.DialogNotificationsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1chat~1Dialog~1{dialog_id}~1notifications/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_dialog_notifications(
+            auth=auth,
+            dialog_id=dialog_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DialogNotificationsResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}/notifications",
+        methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_46(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_dialog_occupants_auth = Depends(_authorizer(impl, "listDialogOccupants", (("cbToken",),)))
+
+    @app.api_route("/chat/Dialog/{dialog_id}/occupants", methods=["GET"], include_in_schema=False)
+    async def list_dialog_occupants(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        auth: Credentials = list_dialog_occupants_auth,
+    ) -> Response:
+        result = await impl.list_dialog_occupants(
+            auth=auth,
+            dialog_id=dialog_id,
+            limit=limit,
+            skip=skip,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DialogOccupants, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}/occupants",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_47(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    subscribe_to_dialog_auth = Depends(_authorizer(impl, "subscribeToDialog", (("cbToken",),)))
+
+    @app.api_route("/chat/Dialog/{dialog_id}/subscribe", methods=["POST"], include_in_schema=False)
+    async def subscribe_to_dialog(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        auth: Credentials = subscribe_to_dialog_auth,
+    ) -> Response:
+        result = await impl.subscribe_to_dialog(
+            auth=auth,
+            dialog_id=dialog_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Dialog, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    unsubscribe_from_dialog_auth = Depends(
+        _authorizer(impl, "unsubscribeFromDialog", (("cbToken",),))
+    )
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}/subscribe", methods=["DELETE"], include_in_schema=False
+    )
+    async def unsubscribe_from_dialog(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        auth: Credentials = unsubscribe_from_dialog_auth,
+    ) -> Response:
+        result = await impl.unsubscribe_from_dialog(
+            auth=auth,
+            dialog_id=dialog_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}/subscribe",
+        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_48(request: Request) -> Response:
+        return _method_not_allowed(request, "POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_blocked_dialog_users_auth = Depends(
+        _authorizer(impl, "listBlockedDialogUsers", (("cbToken",),))
+    )
+
+    @app.api_route("/chat/dialog/{dialog_id}/block", methods=["GET"], include_in_schema=False)
+    async def list_blocked_dialog_users(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        auth: Credentials = list_blocked_dialog_users_auth,
+    ) -> Response:
+        result = await impl.list_blocked_dialog_users(
+            auth=auth,
+            dialog_id=dialog_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DialogBlockList, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    block_dialog_user_auth = Depends(_authorizer(impl, "blockDialogUser", (("cbToken",),)))
+
+    @app.api_route("/chat/dialog/{dialog_id}/block", methods=["POST"], include_in_schema=False)
+    async def block_dialog_user(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        auth: Credentials = block_dialog_user_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.DialogBlockRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1chat~1dialog~1{dialog_id}~1block/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.block_dialog_user(
+            auth=auth,
+            dialog_id=dialog_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    unblock_dialog_user_auth = Depends(_authorizer(impl, "unblockDialogUser", (("cbToken",),)))
+
+    @app.api_route("/chat/dialog/{dialog_id}/block", methods=["DELETE"], include_in_schema=False)
+    async def unblock_dialog_user(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        auth: Credentials = unblock_dialog_user_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.DialogBlockRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1chat~1dialog~1{dialog_id}~1block/delete/requestBody/content/application~1json/schema",
+        )
+        result = await impl.unblock_dialog_user(
+            auth=auth,
+            dialog_id=dialog_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/chat/dialog/{dialog_id}/block",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_49(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     list_message_reactions_auth = Depends(
@@ -3605,37 +4851,104 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    search_chat_auth = Depends(_authorizer(impl, "searchChat", (("cbToken",),)))
+    @app.api_route(
+        "/chat/Message/{message_id}/reactions",
+        methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_50(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT")
 
-    @app.api_route("/chat/search", methods=["GET"], include_in_schema=False)
-    async def search_chat(
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_blob_auth = Depends(_authorizer(impl, "getBlob", (("cbToken",), ())))
+
+    @app.api_route("/blobs/{blob_id}", methods=["GET"], include_in_schema=False)
+    async def get_blob(
         request: Request,
-        search_text: Annotated[str, Query(alias="search_text", min_length=5)],
-        chat_dialog_ids: Annotated[str | None, Query(alias="chat_dialog_ids")] = None,
-        start_date: Annotated[str | int | None, Query(alias="start_date")] = None,
-        end_date: Annotated[str | int | None, Query(alias="end_date")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
-        auth: Credentials = search_chat_auth,
+        blob_id: Annotated[int | str, Path(alias="blob_id")],
+        token: Annotated[str | None, Query(alias="token")] = None,
+        auth: Credentials = get_blob_auth,
     ) -> Response:
-        result = await impl.search_chat(
+        result = await impl.get_blob(
             auth=auth,
-            search_text=search_text,
-            chat_dialog_ids=chat_dialog_ids,
-            start_date=start_date,
-            end_date=end_date,
-            limit=limit,
+            blob_id=blob_id,
+            token=token,
         )
         return render(
             result,
             {
-                200: Declared(models.ChatSearchResponse, "application/json", "json"),
+                200: Declared(models.BlobEnvelope, "application/json", "json"),
+                302: Declared(None, None, "empty"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_blob_auth = Depends(_authorizer(impl, "updateBlob", (("cbToken",),)))
+
+    @app.api_route("/blobs/{blob_id}", methods=["PUT"], include_in_schema=False)
+    async def update_blob(
+        request: Request,
+        blob_id: Annotated[int, Path(alias="blob_id")],
+        auth: Credentials = update_blob_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdateBlobRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1blobs~1{blob_id}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_blob(
+            auth=auth,
+            blob_id=blob_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.BlobEnvelope, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_blob_auth = Depends(_authorizer(impl, "deleteBlob", (("cbToken",),)))
+
+    @app.api_route("/blobs/{blob_id}", methods=["DELETE"], include_in_schema=False)
+    async def delete_blob(
+        request: Request,
+        blob_id: Annotated[int, Path(alias="blob_id")],
+        auth: Credentials = delete_blob_auth,
+    ) -> Response:
+        result = await impl.delete_blob(
+            auth=auth,
+            blob_id=blob_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/blobs/{blob_id}", methods=["POST", "PATCH", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_51(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     list_custom_objects_auth = Depends(_authorizer(impl, "listCustomObjects", (("cbToken",),)))
@@ -3803,6 +5116,373 @@ def create_app(
             201,
         )
 
+    @app.api_route(
+        "/data/{class_name}",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_52(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_meeting_auth = Depends(_authorizer(impl, "updateMeeting", (("cbToken",),)))
+
+    @app.api_route("/meetings/{meeting_id}", methods=["PUT"], include_in_schema=False)
+    async def update_meeting(
+        request: Request,
+        meeting_id: Annotated[str, Path(alias="meeting_id")],
+        auth: Credentials = update_meeting_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdateMeetingRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1meetings~1{meeting_id}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_meeting(
+            auth=auth,
+            meeting_id=meeting_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Meeting, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_meeting_auth = Depends(_authorizer(impl, "deleteMeeting", (("cbToken",),)))
+
+    @app.api_route("/meetings/{meeting_id}", methods=["DELETE"], include_in_schema=False)
+    async def delete_meeting(
+        request: Request,
+        meeting_id: Annotated[str, Path(alias="meeting_id")],
+        auth: Credentials = delete_meeting_auth,
+    ) -> Response:
+        result = await impl.delete_meeting(
+            auth=auth,
+            meeting_id=meeting_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/meetings/{meeting_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_53(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_subscription_auth = Depends(_authorizer(impl, "deleteSubscription", (("cbToken",),)))
+
+    @app.api_route("/subscriptions/{subscription_id}", methods=["DELETE"], include_in_schema=False)
+    async def delete_subscription(
+        request: Request,
+        subscription_id: Annotated[int, Path(alias="subscription_id")],
+        auth: Credentials = delete_subscription_auth,
+    ) -> Response:
+        result = await impl.delete_subscription(
+            auth=auth,
+            subscription_id=subscription_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/subscriptions/{subscription_id}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_54(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_auth = Depends(_authorizer(impl, "getUser", (("cbToken",),)))
+
+    @app.api_route("/users/{user_id}", methods=["GET"], include_in_schema=False)
+    async def get_user(
+        request: Request,
+        user_id: Annotated[int, Path(alias="user_id")],
+        auth: Credentials = get_user_auth,
+    ) -> Response:
+        result = await impl.get_user(
+            auth=auth,
+            user_id=user_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserEnvelope, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_user_auth = Depends(_authorizer(impl, "updateUser", (("cbToken",),)))
+
+    @app.api_route("/users/{user_id}", methods=["PUT"], include_in_schema=False)
+    async def update_user(
+        request: Request,
+        user_id: Annotated[int, Path(alias="user_id")],
+        auth: Credentials = update_user_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdateUserRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1users~1{user_id}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_user(
+            auth=auth,
+            user_id=user_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserEnvelope, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_user_auth = Depends(_authorizer(impl, "deleteUser", (("cbToken",),)))
+
+    @app.api_route("/users/{user_id}", methods=["DELETE"], include_in_schema=False)
+    async def delete_user(
+        request: Request,
+        user_id: Annotated[int, Path(alias="user_id")],
+        auth: Credentials = delete_user_auth,
+    ) -> Response:
+        result = await impl.delete_user(
+            auth=auth,
+            user_id=user_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/{user_id}", methods=["POST", "PATCH", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_55(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_whiteboard_auth = Depends(_authorizer(impl, "updateWhiteboard", (("cbToken",),)))
+
+    @app.api_route("/whiteboards/{whiteboard_id}", methods=["PUT"], include_in_schema=False)
+    async def update_whiteboard(
+        request: Request,
+        whiteboard_id: Annotated[str, Path(alias="whiteboard_id")],
+        auth: Credentials = update_whiteboard_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdateWhiteboardRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1whiteboards~1{whiteboard_id}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_whiteboard(
+            auth=auth,
+            whiteboard_id=whiteboard_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Whiteboard, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_whiteboard_auth = Depends(_authorizer(impl, "deleteWhiteboard", (("cbToken",),)))
+
+    @app.api_route("/whiteboards/{whiteboard_id}", methods=["DELETE"], include_in_schema=False)
+    async def delete_whiteboard(
+        request: Request,
+        whiteboard_id: Annotated[str, Path(alias="whiteboard_id")],
+        auth: Credentials = delete_whiteboard_auth,
+    ) -> Response:
+        result = await impl.delete_whiteboard(
+            auth=auth,
+            whiteboard_id=whiteboard_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/whiteboards/{whiteboard_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_56(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    complete_blob_upload_auth = Depends(_authorizer(impl, "completeBlobUpload", (("cbToken",),)))
+
+    @app.api_route("/blobs/{blob_id}/complete", methods=["PUT"], include_in_schema=False)
+    async def complete_blob_upload(
+        request: Request,
+        blob_id: Annotated[int, Path(alias="blob_id")],
+        auth: Credentials = complete_blob_upload_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CompleteBlobUploadRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1blobs~1{blob_id}~1complete/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.complete_blob_upload(
+            auth=auth,
+            blob_id=blob_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/blobs/{blob_id}/complete",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_57(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_blob_auth = Depends(_authorizer(impl, "downloadBlob", (("cbToken",), ())))
+
+    @app.api_route("/blobs/{blob_uid}/download", methods=["GET"], include_in_schema=False)
+    async def download_blob(
+        request: Request,
+        blob_uid: Annotated[str, Path(alias="blob_uid")],
+        auth: Credentials = download_blob_auth,
+    ) -> Response:
+        result = await impl.download_blob(
+            auth=auth,
+            blob_uid=blob_uid,
+        )
+        return render(
+            result,
+            {
+                301: Declared(None, None, "empty"),
+                302: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/blobs/{blob_uid}/download",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_58(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_blob_object_auth = Depends(_authorizer(impl, "getBlobObject", (("cbToken",),)))
+
+    @app.api_route("/blobs/{blob_uid}/object", methods=["GET"], include_in_schema=False)
+    async def get_blob_object(
+        request: Request,
+        blob_uid: Annotated[str, Path(alias="blob_uid")],
+        download_url: Annotated[int | str | None, Query(alias="download_url")] = None,
+        auth: Credentials = get_blob_object_auth,
+    ) -> Response:
+        result = await impl.get_blob_object(
+            auth=auth,
+            blob_uid=blob_uid,
+            download_url=download_url,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.BlobEnvelope, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/blobs/{blob_uid}/object",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_59(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     update_custom_objects_by_criteria_auth = Depends(
         _authorizer(impl, "updateCustomObjectsByCriteria", (("cbToken",),))
@@ -3953,6 +5633,14 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/data/{class_name}/by_criteria",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_60(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     update_custom_objects_auth = Depends(_authorizer(impl, "updateCustomObjects", (("cbToken",),)))
 
@@ -4021,6 +5709,14 @@ def create_app(
             },
             201,
         )
+
+    @app.api_route(
+        "/data/{class_name}/multi",
+        methods=["GET", "HEAD", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_61(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_custom_objects_auth = Depends(_authorizer(impl, "getCustomObjects", (("cbToken",),)))
@@ -4116,1709 +5812,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_event_auth = Depends(_authorizer(impl, "createEvent", (("cbToken",),)))
-
-    @app.api_route("/events", methods=["POST"], include_in_schema=False)
-    async def create_event(
-        request: Request,
-        auth: Credentials = create_event_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateEventRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1events/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_event(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(list[models.EventEnvelope], "application/json", "json"),
-                200: Declared(list[models.EventEnvelope], "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    login_user_auth = Depends(_authorizer(impl, "loginUser", (("cbToken",),)))
-
-    @app.api_route("/login", methods=["POST"], include_in_schema=False)
-    async def login_user(
-        request: Request,
-        auth: Credentials = login_user_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.LoginRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1login/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.login_user(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                202: Declared(models.UserEnvelope, "application/json", "json"),
-                200: Declared(models.UserEnvelope, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            202,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    logout_user_auth = Depends(_authorizer(impl, "logoutUser", (("cbToken",),)))
-
-    @app.api_route("/login", methods=["DELETE"], include_in_schema=False)
-    async def logout_user(
-        request: Request,
-        auth: Credentials = logout_user_auth,
-    ) -> Response:
-        result = await impl.logout_user(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_meetings_auth = Depends(_authorizer(impl, "listMeetings", (("cbToken",),)))
-
-    @app.api_route("/meetings", methods=["GET"], include_in_schema=False)
-    async def list_meetings(
-        request: Request,
-        id: Annotated[str | None, Query(alias="_id")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
-        offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
-        scheduled: Annotated[bool | None, Query(alias="scheduled")] = None,
-        start_date: Annotated[int | None, Query(alias="start_date")] = None,
-        start_date_gt: Annotated[int | None, Query(alias="start_date[gt]")] = None,
-        start_date_gte: Annotated[int | None, Query(alias="start_date[gte]")] = None,
-        start_date_lt: Annotated[int | None, Query(alias="start_date[lt]")] = None,
-        start_date_lte: Annotated[int | None, Query(alias="start_date[lte]")] = None,
-        end_date: Annotated[int | None, Query(alias="end_date")] = None,
-        end_date_gt: Annotated[int | None, Query(alias="end_date[gt]")] = None,
-        end_date_gte: Annotated[int | None, Query(alias="end_date[gte]")] = None,
-        end_date_lt: Annotated[int | None, Query(alias="end_date[lt]")] = None,
-        end_date_lte: Annotated[int | None, Query(alias="end_date[lte]")] = None,
-        created_at: Annotated[str | None, Query(alias="created_at")] = None,
-        created_at_gt: Annotated[str | None, Query(alias="created_at[gt]")] = None,
-        created_at_gte: Annotated[str | None, Query(alias="created_at[gte]")] = None,
-        created_at_lt: Annotated[str | None, Query(alias="created_at[lt]")] = None,
-        created_at_lte: Annotated[str | None, Query(alias="created_at[lte]")] = None,
-        updated_at: Annotated[str | None, Query(alias="updated_at")] = None,
-        updated_at_gt: Annotated[str | None, Query(alias="updated_at[gt]")] = None,
-        updated_at_gte: Annotated[str | None, Query(alias="updated_at[gte]")] = None,
-        updated_at_lt: Annotated[str | None, Query(alias="updated_at[lt]")] = None,
-        updated_at_lte: Annotated[str | None, Query(alias="updated_at[lte]")] = None,
-        auth: Credentials = list_meetings_auth,
-    ) -> Response:
-        result = await impl.list_meetings(
-            auth=auth,
-            id=id,
-            limit=limit,
-            offset=offset,
-            scheduled=scheduled,
-            start_date=start_date,
-            start_date_gt=start_date_gt,
-            start_date_gte=start_date_gte,
-            start_date_lt=start_date_lt,
-            start_date_lte=start_date_lte,
-            end_date=end_date,
-            end_date_gt=end_date_gt,
-            end_date_gte=end_date_gte,
-            end_date_lt=end_date_lt,
-            end_date_lte=end_date_lte,
-            created_at=created_at,
-            created_at_gt=created_at_gt,
-            created_at_gte=created_at_gte,
-            created_at_lt=created_at_lt,
-            created_at_lte=created_at_lte,
-            updated_at=updated_at,
-            updated_at_gt=updated_at_gt,
-            updated_at_gte=updated_at_gte,
-            updated_at_lt=updated_at_lt,
-            updated_at_lte=updated_at_lte,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.Meeting], "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_meeting_auth = Depends(_authorizer(impl, "createMeeting", (("cbToken",),)))
-
-    @app.api_route("/meetings", methods=["POST"], include_in_schema=False)
-    async def create_meeting(
-        request: Request,
-        auth: Credentials = create_meeting_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateMeetingRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1meetings/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_meeting(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.Meeting, "application/json", "json"),
-                200: Declared(models.Meeting, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_meeting_recordings_auth = Depends(
-        _authorizer(impl, "listMeetingRecordings", (("cbToken",),))
-    )
-
-    @app.api_route("/meetings/recordings/{meeting_id}", methods=["GET"], include_in_schema=False)
-    async def list_meeting_recordings(
-        request: Request,
-        meeting_id: Annotated[str, Path(alias="meeting_id")],
-        auth: Credentials = list_meeting_recordings_auth,
-    ) -> Response:
-        result = await impl.list_meeting_recordings(
-            auth=auth,
-            meeting_id=meeting_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.MeetingRecording], "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_meeting_auth = Depends(_authorizer(impl, "updateMeeting", (("cbToken",),)))
-
-    @app.api_route("/meetings/{meeting_id}", methods=["PUT"], include_in_schema=False)
-    async def update_meeting(
-        request: Request,
-        meeting_id: Annotated[str, Path(alias="meeting_id")],
-        auth: Credentials = update_meeting_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.UpdateMeetingRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1meetings~1{meeting_id}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_meeting(
-            auth=auth,
-            meeting_id=meeting_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Meeting, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_meeting_auth = Depends(_authorizer(impl, "deleteMeeting", (("cbToken",),)))
-
-    @app.api_route("/meetings/{meeting_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_meeting(
-        request: Request,
-        meeting_id: Annotated[str, Path(alias="meeting_id")],
-        auth: Credentials = delete_meeting_auth,
-    ) -> Response:
-        result = await impl.delete_meeting(
-            auth=auth,
-            meeting_id=meeting_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_session_auth = Depends(_authorizer(impl, "getSession", (("cbToken",),)))
-
-    @app.api_route("/session", methods=["GET"], include_in_schema=False)
-    async def get_session(
-        request: Request,
-        auth: Credentials = get_session_auth,
-    ) -> Response:
-        result = await impl.get_session(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.SessionEnvelope, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_session_auth = Depends(_authorizer(impl, "createSession", ()))
-
-    @app.api_route("/session", methods=["POST"], include_in_schema=False)
-    async def create_session(
-        request: Request,
-        auth: Credentials = create_session_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateSessionRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1session/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_session(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.SessionEnvelope, "application/json", "json"),
-                200: Declared(models.SessionEnvelope, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    destroy_session_auth = Depends(_authorizer(impl, "destroySession", (("cbToken",),)))
-
-    @app.api_route("/session", methods=["DELETE"], include_in_schema=False)
-    async def destroy_session(
-        request: Request,
-        auth: Credentials = destroy_session_auth,
-    ) -> Response:
-        result = await impl.destroy_session(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_web_session_auth = Depends(_authorizer(impl, "createWebSession", ()))
-
-    @app.api_route("/session/web", methods=["POST"], include_in_schema=False)
-    async def create_web_session(
-        request: Request,
-        auth: Credentials = create_web_session_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateWebSessionRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1session~1web/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_web_session(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.WebSessionResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    upgrade_web_session_auth = Depends(_authorizer(impl, "upgradeWebSession", (("cbToken",),)))
-
-    @app.api_route("/session/web", methods=["PATCH"], include_in_schema=False)
-    async def upgrade_web_session(
-        request: Request,
-        auth: Credentials = upgrade_web_session_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.UpgradeWebSessionRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1session~1web/patch/requestBody/content/application~1json/schema",
-        )
-        result = await impl.upgrade_web_session(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_subscriptions_auth = Depends(_authorizer(impl, "listSubscriptions", (("cbToken",),)))
-
-    @app.api_route("/subscriptions", methods=["GET"], include_in_schema=False)
-    async def list_subscriptions(
-        request: Request,
-        auth: Credentials = list_subscriptions_auth,
-    ) -> Response:
-        result = await impl.list_subscriptions(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.SubscriptionEnvelope], "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_subscription_auth = Depends(_authorizer(impl, "createSubscription", (("cbToken",),)))
-
-    @app.api_route("/subscriptions", methods=["POST"], include_in_schema=False)
-    async def create_subscription(
-        request: Request,
-        auth: Credentials = create_subscription_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateSubscriptionRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1subscriptions/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_subscription(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(list[models.SubscriptionEnvelope], "application/json", "json"),
-                200: Declared(list[models.SubscriptionEnvelope], "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_subscription_auth = Depends(_authorizer(impl, "deleteSubscription", (("cbToken",),)))
-
-    @app.api_route("/subscriptions/{subscription_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_subscription(
-        request: Request,
-        subscription_id: Annotated[int, Path(alias="subscription_id")],
-        auth: Credentials = delete_subscription_auth,
-    ) -> Response:
-        result = await impl.delete_subscription(
-            auth=auth,
-            subscription_id=subscription_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_link_preview_auth = Depends(_authorizer(impl, "getLinkPreview", (("cbToken",),)))
-
-    @app.api_route("/unfurl", methods=["POST"], include_in_schema=False)
-    async def get_link_preview(
-        request: Request,
-        auth: Credentials = get_link_preview_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.LinkPreviewRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1unfurl/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.get_link_preview(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.LinkPreview, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_users_auth = Depends(_authorizer(impl, "listUsers", (("cbToken",),)))
-
-    @app.api_route("/users", methods=["GET"], include_in_schema=False)
-    async def list_users(
-        request: Request,
-        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
-        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
-        filter: Annotated[list[str] | None, Query(alias="filter[]")] = None,
-        order: Annotated[str | None, Query(alias="order")] = None,
-        auth: Credentials = list_users_auth,
-    ) -> Response:
-        result = await impl.list_users(
-            auth=auth,
-            page=page,
-            per_page=per_page,
-            filter=filter,
-            order=order,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_user_auth = Depends(_authorizer(impl, "createUser", (("cbToken",), ("cbAuthKey",))))
-
-    @app.api_route("/users", methods=["POST"], include_in_schema=False)
-    async def create_user(
-        request: Request,
-        auth: Credentials = create_user_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateUserRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1users/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_user(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.UserEnvelope, "application/json", "json"),
-                200: Declared(models.UserEnvelope, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_email_auth = Depends(_authorizer(impl, "getUserByEmail", (("cbToken",),)))
-
-    @app.api_route("/users/by_email", methods=["GET"], include_in_schema=False)
-    async def get_user_by_email(
-        request: Request,
-        email: Annotated[str, Query(alias="email")],
-        auth: Credentials = get_user_by_email_auth,
-    ) -> Response:
-        result = await impl.get_user_by_email(
-            auth=auth,
-            email=email,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserEnvelope, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_facebook_id_auth = Depends(
-        _authorizer(impl, "getUserByFacebookId", (("cbToken",),))
-    )
-
-    @app.api_route("/users/by_facebook_id", methods=["GET"], include_in_schema=False)
-    async def get_user_by_facebook_id(
-        request: Request,
-        facebook_id: Annotated[str, Query(alias="facebook_id")],
-        auth: Credentials = get_user_by_facebook_id_auth,
-    ) -> Response:
-        result = await impl.get_user_by_facebook_id(
-            auth=auth,
-            facebook_id=facebook_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserEnvelope, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_users_by_full_name_auth = Depends(
-        _authorizer(impl, "listUsersByFullName", (("cbToken",),))
-    )
-
-    @app.api_route("/users/by_full_name", methods=["GET"], include_in_schema=False)
-    async def list_users_by_full_name(
-        request: Request,
-        full_name: Annotated[str, Query(alias="full_name")],
-        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
-        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
-        auth: Credentials = list_users_by_full_name_auth,
-    ) -> Response:
-        result = await impl.list_users_by_full_name(
-            auth=auth,
-            full_name=full_name,
-            page=page,
-            per_page=per_page,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_login_auth = Depends(_authorizer(impl, "getUserByLogin", (("cbToken",),)))
-
-    @app.api_route("/users/by_login", methods=["GET"], include_in_schema=False)
-    async def get_user_by_login(
-        request: Request,
-        login: Annotated[str, Query(alias="login")],
-        auth: Credentials = get_user_by_login_auth,
-    ) -> Response:
-        result = await impl.get_user_by_login(
-            auth=auth,
-            login=login,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserEnvelope, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_users_by_tags_auth = Depends(_authorizer(impl, "listUsersByTags", (("cbToken",),)))
-
-    @app.api_route("/users/by_tags", methods=["GET"], include_in_schema=False)
-    async def list_users_by_tags(
-        request: Request,
-        tags: Annotated[str, Query(alias="tags")],
-        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
-        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
-        auth: Credentials = list_users_by_tags_auth,
-    ) -> Response:
-        result = await impl.list_users_by_tags(
-            auth=auth,
-            tags=tags,
-            page=page,
-            per_page=per_page,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_twitter_id_auth = Depends(_authorizer(impl, "getUserByTwitterId", (("cbToken",),)))
-
-    @app.api_route("/users/by_twitter_id", methods=["GET"], include_in_schema=False)
-    async def get_user_by_twitter_id(
-        request: Request,
-        twitter_id: Annotated[str, Query(alias="twitter_id")],
-        auth: Credentials = get_user_by_twitter_id_auth,
-    ) -> Response:
-        result = await impl.get_user_by_twitter_id(
-            auth=auth,
-            twitter_id=twitter_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserEnvelope, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_external_id_auth = Depends(
-        _authorizer(impl, "getUserByExternalId", (("cbToken",),))
-    )
-
-    @app.api_route("/users/external/{external_user_id}", methods=["GET"], include_in_schema=False)
-    async def get_user_by_external_id(
-        request: Request,
-        external_user_id: Annotated[int | str, Path(alias="external_user_id")],
-        auth: Credentials = get_user_by_external_id_auth,
-    ) -> Response:
-        result = await impl.get_user_by_external_id(
-            auth=auth,
-            external_user_id=external_user_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserEnvelope, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_user_by_external_id_auth = Depends(
-        _authorizer(impl, "deleteUserByExternalId", (("cbToken",),))
-    )
-
-    @app.api_route(
-        "/users/external/{external_user_id}", methods=["DELETE"], include_in_schema=False
-    )
-    async def delete_user_by_external_id(
-        request: Request,
-        external_user_id: Annotated[int | str, Path(alias="external_user_id")],
-        auth: Credentials = delete_user_by_external_id_auth,
-    ) -> Response:
-        result = await impl.delete_user_by_external_id(
-            auth=auth,
-            external_user_id=external_user_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_online_users_auth = Depends(_authorizer(impl, "listOnlineUsers", (("cbToken",),)))
-
-    @app.api_route("/users/online", methods=["GET"], include_in_schema=False)
-    async def list_online_users(
-        request: Request,
-        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
-        offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
-        count: Annotated[bool | None, Query(alias="count")] = None,
-        auth: Credentials = list_online_users_auth,
-    ) -> Response:
-        result = await impl.list_online_users(
-            auth=auth,
-            limit=limit,
-            offset=offset,
-            count=count,
-        )
-        return render(
-            result,
-            {
-                200: Declared(
-                    models.OnlineUsers | models.OnlineUsersCount, "application/json", "json"
-                ),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    reset_password_by_query_auth = Depends(
-        _authorizer(impl, "resetPasswordByQuery", (("cbToken",),))
-    )
-
-    @app.api_route("/users/password/reset", methods=["GET"], include_in_schema=False)
-    async def reset_password_by_query(
-        request: Request,
-        email: Annotated[str, Query(alias="email")],
-        auth: Credentials = reset_password_by_query_auth,
-    ) -> Response:
-        result = await impl.reset_password_by_query(
-            auth=auth,
-            email=email,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    reset_password_auth = Depends(_authorizer(impl, "resetPassword", (("cbToken",),)))
-
-    @app.api_route("/users/password/reset", methods=["POST"], include_in_schema=False)
-    async def reset_password(
-        request: Request,
-        auth: Credentials = reset_password_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ResetPasswordRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1users~1password~1reset/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.reset_password(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_phone_auth = Depends(_authorizer(impl, "getUserByPhone", (("cbToken",),)))
-
-    @app.api_route("/users/phone", methods=["GET"], include_in_schema=False)
-    async def get_user_by_phone(
-        request: Request,
-        phone: Annotated[str, Query(alias="phone")],
-        auth: Credentials = get_user_by_phone_auth,
-    ) -> Response:
-        result = await impl.get_user_by_phone(
-            auth=auth,
-            phone=phone,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserEnvelope | models.UserPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    search_users_auth = Depends(_authorizer(impl, "searchUsers", (("cbToken",),)))
-
-    @app.api_route("/users/v2", methods=["GET"], include_in_schema=False)
-    async def search_users(
-        request: Request,
-        offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
-        sort_asc: Annotated[str | None, Query(alias="sort_asc")] = None,
-        sort_desc: Annotated[str | None, Query(alias="sort_desc")] = None,
-        id: Annotated[int | None, Query(alias="id")] = None,
-        id_in: Annotated[list[int] | None, Query(alias="id[in][]")] = None,
-        id_start_with: Annotated[str | None, Query(alias="id[start_with]", min_length=4)] = None,
-        id_nin: Annotated[list[int] | None, Query(alias="id[nin][]")] = None,
-        login: Annotated[str | None, Query(alias="login")] = None,
-        login_in: Annotated[list[str] | None, Query(alias="login[in][]")] = None,
-        login_start_with: Annotated[
-            str | None, Query(alias="login[start_with]", min_length=4)
-        ] = None,
-        login_nin: Annotated[list[str] | None, Query(alias="login[nin][]")] = None,
-        email: Annotated[str | None, Query(alias="email")] = None,
-        email_in: Annotated[list[str] | None, Query(alias="email[in][]")] = None,
-        email_start_with: Annotated[
-            str | None, Query(alias="email[start_with]", min_length=4)
-        ] = None,
-        email_nin: Annotated[list[str] | None, Query(alias="email[nin][]")] = None,
-        full_name: Annotated[str | None, Query(alias="full_name")] = None,
-        full_name_in: Annotated[list[str] | None, Query(alias="full_name[in][]")] = None,
-        full_name_start_with: Annotated[
-            str | None, Query(alias="full_name[start_with]", min_length=4)
-        ] = None,
-        full_name_nin: Annotated[list[str] | None, Query(alias="full_name[nin][]")] = None,
-        phone: Annotated[str | None, Query(alias="phone")] = None,
-        phone_in: Annotated[list[str] | None, Query(alias="phone[in][]")] = None,
-        phone_start_with: Annotated[
-            str | None, Query(alias="phone[start_with]", min_length=4)
-        ] = None,
-        phone_nin: Annotated[list[str] | None, Query(alias="phone[nin][]")] = None,
-        external_id: Annotated[str | None, Query(alias="external_id")] = None,
-        external_id_in: Annotated[list[str] | None, Query(alias="external_id[in][]")] = None,
-        external_id_start_with: Annotated[
-            str | None, Query(alias="external_id[start_with]", min_length=4)
-        ] = None,
-        external_id_nin: Annotated[list[str] | None, Query(alias="external_id[nin][]")] = None,
-        facebook_id: Annotated[str | None, Query(alias="facebook_id")] = None,
-        facebook_id_in: Annotated[list[str] | None, Query(alias="facebook_id[in][]")] = None,
-        facebook_id_start_with: Annotated[
-            str | None, Query(alias="facebook_id[start_with]", min_length=4)
-        ] = None,
-        facebook_id_nin: Annotated[list[str] | None, Query(alias="facebook_id[nin][]")] = None,
-        twitter_id: Annotated[str | None, Query(alias="twitter_id")] = None,
-        twitter_id_in: Annotated[list[str] | None, Query(alias="twitter_id[in][]")] = None,
-        twitter_id_start_with: Annotated[
-            str | None, Query(alias="twitter_id[start_with]", min_length=4)
-        ] = None,
-        twitter_id_nin: Annotated[list[str] | None, Query(alias="twitter_id[nin][]")] = None,
-        user_tags: Annotated[str | None, Query(alias="user_tags")] = None,
-        user_tags_in: Annotated[list[str] | None, Query(alias="user_tags[in][]")] = None,
-        user_tags_start_with: Annotated[
-            str | None, Query(alias="user_tags[start_with]", min_length=4)
-        ] = None,
-        user_tags_nin: Annotated[list[str] | None, Query(alias="user_tags[nin][]")] = None,
-        last_request_at_gt: Annotated[str | int | None, Query(alias="last_request_at[gt]")] = None,
-        last_request_at_lt: Annotated[str | int | None, Query(alias="last_request_at[lt]")] = None,
-        last_request_at_gte: Annotated[
-            str | int | None, Query(alias="last_request_at[gte]")
-        ] = None,
-        last_request_at_lte: Annotated[
-            str | int | None, Query(alias="last_request_at[lte]")
-        ] = None,
-        created_at_gt: Annotated[str | int | None, Query(alias="created_at[gt]")] = None,
-        created_at_lt: Annotated[str | int | None, Query(alias="created_at[lt]")] = None,
-        created_at_gte: Annotated[str | int | None, Query(alias="created_at[gte]")] = None,
-        created_at_lte: Annotated[str | int | None, Query(alias="created_at[lte]")] = None,
-        updated_at_gt: Annotated[str | int | None, Query(alias="updated_at[gt]")] = None,
-        updated_at_lt: Annotated[str | int | None, Query(alias="updated_at[lt]")] = None,
-        updated_at_gte: Annotated[str | int | None, Query(alias="updated_at[gte]")] = None,
-        updated_at_lte: Annotated[str | int | None, Query(alias="updated_at[lte]")] = None,
-        auth: Credentials = search_users_auth,
-    ) -> Response:
-        result = await impl.search_users(
-            auth=auth,
-            offset=offset,
-            limit=limit,
-            sort_asc=sort_asc,
-            sort_desc=sort_desc,
-            id=id,
-            id_in=id_in,
-            id_start_with=id_start_with,
-            id_nin=id_nin,
-            login=login,
-            login_in=login_in,
-            login_start_with=login_start_with,
-            login_nin=login_nin,
-            email=email,
-            email_in=email_in,
-            email_start_with=email_start_with,
-            email_nin=email_nin,
-            full_name=full_name,
-            full_name_in=full_name_in,
-            full_name_start_with=full_name_start_with,
-            full_name_nin=full_name_nin,
-            phone=phone,
-            phone_in=phone_in,
-            phone_start_with=phone_start_with,
-            phone_nin=phone_nin,
-            external_id=external_id,
-            external_id_in=external_id_in,
-            external_id_start_with=external_id_start_with,
-            external_id_nin=external_id_nin,
-            facebook_id=facebook_id,
-            facebook_id_in=facebook_id_in,
-            facebook_id_start_with=facebook_id_start_with,
-            facebook_id_nin=facebook_id_nin,
-            twitter_id=twitter_id,
-            twitter_id_in=twitter_id_in,
-            twitter_id_start_with=twitter_id_start_with,
-            twitter_id_nin=twitter_id_nin,
-            user_tags=user_tags,
-            user_tags_in=user_tags_in,
-            user_tags_start_with=user_tags_start_with,
-            user_tags_nin=user_tags_nin,
-            last_request_at_gt=last_request_at_gt,
-            last_request_at_lt=last_request_at_lt,
-            last_request_at_gte=last_request_at_gte,
-            last_request_at_lte=last_request_at_lte,
-            created_at_gt=created_at_gt,
-            created_at_lt=created_at_lt,
-            created_at_gte=created_at_gte,
-            created_at_lte=created_at_lte,
-            updated_at_gt=updated_at_gt,
-            updated_at_lt=updated_at_lt,
-            updated_at_gte=updated_at_gte,
-            updated_at_lte=updated_at_lte,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserSearchPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_auth = Depends(_authorizer(impl, "getUser", (("cbToken",),)))
-
-    @app.api_route("/users/{user_id}", methods=["GET"], include_in_schema=False)
-    async def get_user(
-        request: Request,
-        user_id: Annotated[int, Path(alias="user_id")],
-        auth: Credentials = get_user_auth,
-    ) -> Response:
-        result = await impl.get_user(
-            auth=auth,
-            user_id=user_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserEnvelope, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_user_auth = Depends(_authorizer(impl, "updateUser", (("cbToken",),)))
-
-    @app.api_route("/users/{user_id}", methods=["PUT"], include_in_schema=False)
-    async def update_user(
-        request: Request,
-        user_id: Annotated[int, Path(alias="user_id")],
-        auth: Credentials = update_user_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.UpdateUserRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1users~1{user_id}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_user(
-            auth=auth,
-            user_id=user_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserEnvelope, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_user_auth = Depends(_authorizer(impl, "deleteUser", (("cbToken",),)))
-
-    @app.api_route("/users/{user_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_user(
-        request: Request,
-        user_id: Annotated[int, Path(alias="user_id")],
-        auth: Credentials = delete_user_auth,
-    ) -> Response:
-        result = await impl.delete_user(
-            auth=auth,
-            user_id=user_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_whiteboards_auth = Depends(_authorizer(impl, "listWhiteboards", (("cbToken",),)))
-
-    @app.api_route("/whiteboards", methods=["GET"], include_in_schema=False)
-    async def list_whiteboards(
-        request: Request,
-        chat_dialog_id: Annotated[str, Query(alias="chat_dialog_id")],
-        auth: Credentials = list_whiteboards_auth,
-    ) -> Response:
-        result = await impl.list_whiteboards(
-            auth=auth,
-            chat_dialog_id=chat_dialog_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.Whiteboard], "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_whiteboard_auth = Depends(_authorizer(impl, "createWhiteboard", (("cbToken",),)))
-
-    @app.api_route("/whiteboards", methods=["POST"], include_in_schema=False)
-    async def create_whiteboard(
-        request: Request,
-        auth: Credentials = create_whiteboard_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateWhiteboardRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1whiteboards/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_whiteboard(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.Whiteboard, "application/json", "json"),
-                200: Declared(models.Whiteboard, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_whiteboard_auth = Depends(_authorizer(impl, "updateWhiteboard", (("cbToken",),)))
-
-    @app.api_route("/whiteboards/{whiteboard_id}", methods=["PUT"], include_in_schema=False)
-    async def update_whiteboard(
-        request: Request,
-        whiteboard_id: Annotated[str, Path(alias="whiteboard_id")],
-        auth: Credentials = update_whiteboard_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.UpdateWhiteboardRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1whiteboards~1{whiteboard_id}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_whiteboard(
-            auth=auth,
-            whiteboard_id=whiteboard_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Whiteboard, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_whiteboard_auth = Depends(_authorizer(impl, "deleteWhiteboard", (("cbToken",),)))
-
-    @app.api_route("/whiteboards/{whiteboard_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_whiteboard(
-        request: Request,
-        whiteboard_id: Annotated[str, Path(alias="whiteboard_id")],
-        auth: Credentials = delete_whiteboard_auth,
-    ) -> Response:
-        result = await impl.delete_whiteboard(
-            auth=auth,
-            whiteboard_id=whiteboard_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    @app.api_route(
-        "/",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_1(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/address_book",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_2(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/address_book/registered_users",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_3(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/chat/list",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_4(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/chat/messages/list",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_5(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/chat/{dialog_id}",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_6(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/admin/meetings",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_7(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/admin/meetings/recordings/{meeting_id}",
-        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_8(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, DELETE")
-
-    @app.api_route(
-        "/admin/stats/dialogs/created-per-day",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_9(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/stats/dialogs/created-total",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_10(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/stats/messages/sent-per-day",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_11(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/stats/messages/sent-total",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_12(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/admin/user/{user_id}",
-        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_13(request: Request) -> Response:
-        return _method_not_allowed(request, "DELETE")
-
-    @app.api_route(
-        "/blobs", methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
-    )
-    async def _other_methods_14(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/blobs/{blob_id}", methods=["POST", "PATCH", "OPTIONS", "TRACE"], include_in_schema=False
-    )
-    async def _other_methods_15(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/blobs/{blob_id}/complete",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_16(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/blobs/{blob_uid}/download",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_17(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/blobs/{blob_uid}/object",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_18(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/calls/reject",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_19(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/chat/Dialog",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_20(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/chat/Dialog/clearHistory/{dialog_id}",
-        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_21(request: Request) -> Response:
-        return _method_not_allowed(request, "DELETE")
-
-    @app.api_route(
-        "/chat/Dialog/{dialog_id}",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_22(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
-
-    @app.api_route(
-        "/chat/Dialog/{dialog_id}/admins",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_23(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/chat/Dialog/{dialog_id}/notifications",
-        methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_24(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT")
-
-    @app.api_route(
-        "/chat/Dialog/{dialog_id}/occupants",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_25(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/chat/Dialog/{dialog_id}/subscribe",
-        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_26(request: Request) -> Response:
-        return _method_not_allowed(request, "POST, DELETE")
-
-    @app.api_route(
-        "/chat/dialog/{dialog_id}/block",
-        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_27(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/chat/Message", methods=["PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
-    )
-    async def _other_methods_28(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, POST")
-
-    @app.api_route(
-        "/chat/Message/system",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_29(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/chat/Message/unread",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_30(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/chat/Message/{message_id}",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_31(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
-
-    @app.api_route(
-        "/chat/Message/{message_id}/reactions",
-        methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_32(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT")
-
-    @app.api_route(
-        "/chat/search",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_33(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/data/{class_name}",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_34(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/data/{class_name}/by_criteria",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_35(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
-
-    @app.api_route(
-        "/data/{class_name}/multi",
-        methods=["GET", "HEAD", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_36(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, POST")
-
     @app.api_route(
         "/data/{class_name}/{record_id}",
         methods=["POST", "PATCH", "OPTIONS", "TRACE"],
         include_in_schema=False,
     )
-    async def _other_methods_37(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/events",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_38(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/login",
-        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_39(request: Request) -> Response:
-        return _method_not_allowed(request, "POST, DELETE")
-
-    @app.api_route(
-        "/meetings", methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
-    )
-    async def _other_methods_40(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/meetings/recordings/{meeting_id}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_41(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/meetings/{meeting_id}",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_42(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
-
-    @app.api_route(
-        "/session", methods=["PUT", "PATCH", "OPTIONS", "TRACE"], include_in_schema=False
-    )
-    async def _other_methods_43(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/session/web",
-        methods=["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_44(request: Request) -> Response:
-        return _method_not_allowed(request, "POST, PATCH")
-
-    @app.api_route(
-        "/subscriptions",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_45(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/subscriptions/{subscription_id}",
-        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_46(request: Request) -> Response:
-        return _method_not_allowed(request, "DELETE")
-
-    @app.api_route(
-        "/unfurl",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_47(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/users", methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
-    )
-    async def _other_methods_48(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/users/by_email",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_49(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/by_facebook_id",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_50(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/by_full_name",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_51(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/by_login",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_52(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/by_tags",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_53(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/by_twitter_id",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_54(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/external/{external_user_id}",
-        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_55(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, DELETE")
-
-    @app.api_route(
-        "/users/online",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_56(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/password/reset",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_57(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/users/phone",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_58(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/v2",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_59(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/{user_id}", methods=["POST", "PATCH", "OPTIONS", "TRACE"], include_in_schema=False
-    )
-    async def _other_methods_60(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/whiteboards",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_61(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/whiteboards/{whiteboard_id}",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
     async def _other_methods_62(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
+        return _method_not_allowed(request, "GET, PUT, DELETE")
 
     return app
 

@@ -3440,6 +3440,7031 @@ def create_app(
             return Response(json.dumps(document, ensure_ascii=False), media_type="application/json")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    batch_auth = Depends(
+        _authorizer(impl, "batch", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")))
+    )
+
+    @app.api_route("/1.1/batch", methods=["POST"], include_in_schema=False)
+    async def batch(
+        request: Request,
+        auth: Credentials = batch_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.BatchRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1batch/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.batch(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.BatchResult], "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/batch",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_1(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    cloud_query_auth = Depends(
+        _authorizer(
+            impl, "cloudQuery", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/cloudQuery", methods=["GET"], include_in_schema=False)
+    async def cloud_query(
+        request: Request,
+        cql: Annotated[str, Query(alias="cql")],
+        pvalues: Annotated[str | None, Query(alias="pvalues")] = None,
+        auth: Credentials = cloud_query_auth,
+    ) -> Response:
+        result = await impl.cloud_query(
+            auth=auth,
+            cql=cql,
+            pvalues=checked_param("query", "pvalues", pvalues, list[Any], True),
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.CloudQueryResult, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/cloudQuery",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_2(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_schemas_auth = Depends(
+        _authorizer(impl, "listSchemas", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/schemas", methods=["GET"], include_in_schema=False)
+    async def list_schemas(
+        request: Request,
+        auth: Credentials = list_schemas_auth,
+    ) -> Response:
+        result = await impl.list_schemas(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.AppSchemas, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/schemas",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_3(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_server_date_auth = Depends(
+        _authorizer(
+            impl, "getServerDate", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/date", methods=["GET"], include_in_schema=False)
+    async def get_server_date(
+        request: Request,
+        auth: Credentials = get_server_date_auth,
+    ) -> Response:
+        result = await impl.get_server_date(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Date, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/date",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_4(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    export_data_auth = Depends(
+        _authorizer(impl, "exportData", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/exportData", methods=["POST"], include_in_schema=False)
+    async def export_data(
+        request: Request,
+        auth: Credentials = export_data_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ExportDataRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1exportData/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.export_data(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ExportJob, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/exportData",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_5(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    collect_analytics_auth = Depends(
+        _authorizer(
+            impl,
+            "collectAnalytics",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route("/1.1/collect", methods=["POST"], include_in_schema=False)
+    async def collect_analytics(
+        request: Request,
+        auth: Credentials = collect_analytics_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CollectRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1collect/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.collect_analytics(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.AnyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/collect",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_6(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    query_users_auth = Depends(
+        _authorizer(
+            impl, "queryUsers", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/users", methods=["GET"], include_in_schema=False)
+    async def query_users(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        order: Annotated[str | None, Query(alias="order")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        keys: Annotated[str | None, Query(alias="keys")] = None,
+        include: Annotated[str | None, Query(alias="include")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
+        auth: Credentials = query_users_auth,
+    ) -> Response:
+        result = await impl.query_users(
+            auth=auth,
+            where=checked_param("query", "where", where, models.WhereClause, True),
+            order=order,
+            limit=limit,
+            skip=skip,
+            keys=keys,
+            include=include,
+            count=count,
+            return_acl=return_acl,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    sign_up_auth = Depends(
+        _authorizer(
+            impl, "signUp", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/users", methods=["POST"], include_in_schema=False)
+    async def sign_up(
+        request: Request,
+        fail_on_not_exist: Annotated[bool | None, Query(alias="failOnNotExist")] = None,
+        auth: Credentials = sign_up_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.SignUpRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1users/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.sign_up(
+            auth=auth,
+            fail_on_not_exist=fail_on_not_exist,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.SessionUser, "application/json", "json"),
+                201: Declared(models.SessionUser, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/users",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_7(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    sign_up_or_log_in_with_mobile_phone_auth = Depends(
+        _authorizer(
+            impl,
+            "signUpOrLogInWithMobilePhone",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route("/1.1/usersByMobilePhone", methods=["POST"], include_in_schema=False)
+    async def sign_up_or_log_in_with_mobile_phone(
+        request: Request,
+        auth: Credentials = sign_up_or_log_in_with_mobile_phone_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.MobileSignUpRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1usersByMobilePhone/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.sign_up_or_log_in_with_mobile_phone(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.SessionUser, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/usersByMobilePhone",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_8(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    log_in_auth = Depends(
+        _authorizer(impl, "logIn", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")))
+    )
+
+    @app.api_route("/1.1/login", methods=["POST"], include_in_schema=False)
+    async def log_in(
+        request: Request,
+        auth: Credentials = log_in_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.LoginRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1login/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.log_in(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.SessionUser, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/login",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_9(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_password_reset_auth = Depends(
+        _authorizer(
+            impl,
+            "requestPasswordReset",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route("/1.1/requestPasswordReset", methods=["POST"], include_in_schema=False)
+    async def request_password_reset(
+        request: Request,
+        auth: Credentials = request_password_reset_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.EmailRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1requestPasswordReset/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.request_password_reset(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/requestPasswordReset",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_10(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_email_verify_auth = Depends(
+        _authorizer(
+            impl,
+            "requestEmailVerify",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route("/1.1/requestEmailVerify", methods=["POST"], include_in_schema=False)
+    async def request_email_verify(
+        request: Request,
+        auth: Credentials = request_email_verify_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.EmailRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1requestEmailVerify/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.request_email_verify(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/requestEmailVerify",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_11(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_mobile_phone_verify_auth = Depends(
+        _authorizer(
+            impl,
+            "requestMobilePhoneVerify",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route("/1.1/requestMobilePhoneVerify", methods=["POST"], include_in_schema=False)
+    async def request_mobile_phone_verify(
+        request: Request,
+        auth: Credentials = request_mobile_phone_verify_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.PhoneCodeRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1requestMobilePhoneVerify/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.request_mobile_phone_verify(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/requestMobilePhoneVerify",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_12(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_login_sms_code_auth = Depends(
+        _authorizer(
+            impl,
+            "requestLoginSmsCode",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route("/1.1/requestLoginSmsCode", methods=["POST"], include_in_schema=False)
+    async def request_login_sms_code(
+        request: Request,
+        auth: Credentials = request_login_sms_code_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.PhoneCodeRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1requestLoginSmsCode/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.request_login_sms_code(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/requestLoginSmsCode",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_13(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_password_reset_by_sms_code_auth = Depends(
+        _authorizer(
+            impl,
+            "requestPasswordResetBySmsCode",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route("/1.1/requestPasswordResetBySmsCode", methods=["POST"], include_in_schema=False)
+    async def request_password_reset_by_sms_code(
+        request: Request,
+        auth: Credentials = request_password_reset_by_sms_code_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.PhoneCodeRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1requestPasswordResetBySmsCode/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.request_password_reset_by_sms_code(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/requestPasswordResetBySmsCode",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_14(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_change_phone_number_auth = Depends(
+        _authorizer(
+            impl,
+            "requestChangePhoneNumber",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
+    @app.api_route("/1.1/requestChangePhoneNumber", methods=["POST"], include_in_schema=False)
+    async def request_change_phone_number(
+        request: Request,
+        auth: Credentials = request_change_phone_number_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.RequestChangePhoneNumberRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1requestChangePhoneNumber/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.request_change_phone_number(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/requestChangePhoneNumber",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_15(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    change_phone_number_auth = Depends(
+        _authorizer(
+            impl,
+            "changePhoneNumber",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
+    @app.api_route("/1.1/changePhoneNumber", methods=["POST"], include_in_schema=False)
+    async def change_phone_number(
+        request: Request,
+        auth: Credentials = change_phone_number_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ChangePhoneNumberRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1changePhoneNumber/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.change_phone_number(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/changePhoneNumber",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_16(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_sms_code_auth = Depends(
+        _authorizer(
+            impl, "requestSmsCode", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/requestSmsCode", methods=["POST"], include_in_schema=False)
+    async def request_sms_code(
+        request: Request,
+        auth: Credentials = request_sms_code_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.RequestSmsCodeRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1requestSmsCode/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.request_sms_code(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/requestSmsCode",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_17(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    request_captcha_auth = Depends(
+        _authorizer(
+            impl, "requestCaptcha", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/requestCaptcha", methods=["GET"], include_in_schema=False)
+    async def request_captcha(
+        request: Request,
+        width: Annotated[int | None, Query(alias="width", le=200, ge=60)] = None,
+        height: Annotated[int | None, Query(alias="height", le=100, ge=30)] = None,
+        size: Annotated[int | None, Query(alias="size", le=6, ge=3)] = None,
+        ttl: Annotated[int | None, Query(alias="ttl", le=180, ge=10)] = None,
+        auth: Credentials = request_captcha_auth,
+    ) -> Response:
+        result = await impl.request_captcha(
+            auth=auth,
+            width=width,
+            height=height,
+            size=size,
+            ttl=ttl,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Captcha, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/requestCaptcha",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_18(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    verify_captcha_auth = Depends(
+        _authorizer(
+            impl, "verifyCaptcha", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/verifyCaptcha", methods=["POST"], include_in_schema=False)
+    async def verify_captcha(
+        request: Request,
+        auth: Credentials = verify_captcha_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.VerifyCaptchaRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1verifyCaptcha/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.verify_captcha(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.CaptchaValidation, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/verifyCaptcha",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_19(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    publish_status_auth = Depends(
+        _authorizer(
+            impl,
+            "publishStatus",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
+    @app.api_route("/1.1/statuses", methods=["POST"], include_in_schema=False)
+    async def publish_status(
+        request: Request,
+        auth: Credentials = publish_status_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.PublishStatusRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1statuses/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.publish_status(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.CreatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/statuses",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_20(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    query_roles_auth = Depends(
+        _authorizer(
+            impl, "queryRoles", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/roles", methods=["GET"], include_in_schema=False)
+    async def query_roles(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        order: Annotated[str | None, Query(alias="order")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        keys: Annotated[str | None, Query(alias="keys")] = None,
+        include: Annotated[str | None, Query(alias="include")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
+        auth: Credentials = query_roles_auth,
+    ) -> Response:
+        result = await impl.query_roles(
+            auth=auth,
+            where=checked_param("query", "where", where, models.WhereClause, True),
+            order=order,
+            limit=limit,
+            skip=skip,
+            keys=keys,
+            include=include,
+            count=count,
+            return_acl=return_acl,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RoleList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_role_auth = Depends(
+        _authorizer(
+            impl, "createRole", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/roles", methods=["POST"], include_in_schema=False)
+    async def create_role(
+        request: Request,
+        auth: Credentials = create_role_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreateRoleRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1roles/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_role(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.CreatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    @app.api_route(
+        "/1.1/roles",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_21(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_file_token_auth = Depends(
+        _authorizer(
+            impl,
+            "createFileToken",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route("/1.1/fileTokens", methods=["POST"], include_in_schema=False)
+    async def create_file_token(
+        request: Request,
+        auth: Credentials = create_file_token_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.FileTokenRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1fileTokens/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_file_token(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.FileToken, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/fileTokens",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_22(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    file_callback_auth = Depends(
+        _authorizer(
+            impl, "fileCallback", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/fileCallback", methods=["POST"], include_in_schema=False)
+    async def file_callback(
+        request: Request,
+        auth: Credentials = file_callback_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.FileCallbackRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1fileCallback/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.file_callback(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/fileCallback",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_23(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_file_auth = Depends(
+        _authorizer(
+            impl, "createFile", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/files", methods=["POST"], include_in_schema=False)
+    async def create_file(
+        request: Request,
+        auth: Credentials = create_file_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreateFileRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1files/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_file(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.CreatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    @app.api_route(
+        "/1.1/files",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_24(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    query_installations_auth = Depends(
+        _authorizer(impl, "queryInstallations", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/installations", methods=["GET"], include_in_schema=False)
+    async def query_installations(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        order: Annotated[str | None, Query(alias="order")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        keys: Annotated[str | None, Query(alias="keys")] = None,
+        include: Annotated[str | None, Query(alias="include")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
+        auth: Credentials = query_installations_auth,
+    ) -> Response:
+        result = await impl.query_installations(
+            auth=auth,
+            where=checked_param("query", "where", where, models.WhereClause, True),
+            order=order,
+            limit=limit,
+            skip=skip,
+            keys=keys,
+            include=include,
+            count=count,
+            return_acl=return_acl,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.InstallationList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_installation_auth = Depends(
+        _authorizer(
+            impl,
+            "createInstallation",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route("/1.1/installations", methods=["POST"], include_in_schema=False)
+    async def create_installation(
+        request: Request,
+        auth: Credentials = create_installation_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreateInstallationRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1installations/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_installation(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.CreatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    @app.api_route(
+        "/1.1/installations",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_25(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_push_auth = Depends(
+        _authorizer(
+            impl, "sendPush", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/push", methods=["POST"], include_in_schema=False)
+    async def send_push(
+        request: Request,
+        x_lc_prod: Annotated[
+            int | None, Header(alias="X-LC-Prod", convert_underscores=False, le=1, ge=0)
+        ] = None,
+        auth: Credentials = send_push_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.PushRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1push/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.send_push(
+            auth=auth,
+            x_lc_prod=x_lc_prod,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.CreatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/push",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_26(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_notifications_auth = Depends(
+        _authorizer(impl, "listNotifications", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/notifications", methods=["GET"], include_in_schema=False)
+    async def list_notifications(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        order: Annotated[str | None, Query(alias="order")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        keys: Annotated[str | None, Query(alias="keys")] = None,
+        include: Annotated[str | None, Query(alias="include")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
+        auth: Credentials = list_notifications_auth,
+    ) -> Response:
+        result = await impl.list_notifications(
+            auth=auth,
+            where=checked_param("query", "where", where, models.WhereClause, True),
+            order=order,
+            limit=limit,
+            skip=skip,
+            keys=keys,
+            include=include,
+            count=count,
+            return_acl=return_acl,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.NotificationList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/notifications",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_27(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_scheduled_pushes_auth = Depends(
+        _authorizer(impl, "listScheduledPushes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/scheduledPushMessages", methods=["GET"], include_in_schema=False)
+    async def list_scheduled_pushes(
+        request: Request,
+        auth: Credentials = list_scheduled_pushes_auth,
+    ) -> Response:
+        result = await impl.list_scheduled_pushes(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ScheduledPushList, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/scheduledPushMessages",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_28(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_current_user_auth = Depends(
+        _authorizer(
+            impl,
+            "getCurrentUser",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcKey"),
+                ("lcId", "lcSign"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
+    @app.api_route("/1.1/users/me", methods=["GET"], include_in_schema=False)
+    async def get_current_user(
+        request: Request,
+        session_token: Annotated[str | None, Query(alias="session_token")] = None,
+        auth: Credentials = get_current_user_auth,
+    ) -> Response:
+        result = await impl.get_current_user(
+            auth=auth,
+            session_token=session_token,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.SessionUser, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/users/me",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_29(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_friendship_request_auth = Depends(
+        _authorizer(
+            impl,
+            "createFriendshipRequest",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
+    @app.api_route("/1.1/users/friendshipRequests", methods=["POST"], include_in_schema=False)
+    async def create_friendship_request(
+        request: Request,
+        auth: Credentials = create_friendship_request_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.FriendshipRequestCreate,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1users~1friendshipRequests/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_friendship_request(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.CreatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/users/friendshipRequests",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_30(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_inbox_statuses_auth = Depends(
+        _authorizer(
+            impl,
+            "listInboxStatuses",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
+    @app.api_route("/1.1/subscribe/statuses", methods=["GET"], include_in_schema=False)
+    async def list_inbox_statuses(
+        request: Request,
+        owner: Annotated[str, Query(alias="owner")],
+        inbox_type: Annotated[str | None, Query(alias="inboxType")] = None,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        since_id: Annotated[int | None, Query(alias="sinceId")] = None,
+        max_id: Annotated[int | None, Query(alias="maxId")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=100)] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        include: Annotated[str | None, Query(alias="include")] = None,
+        keys: Annotated[str | None, Query(alias="keys")] = None,
+        auth: Credentials = list_inbox_statuses_auth,
+    ) -> Response:
+        result = await impl.list_inbox_statuses(
+            auth=auth,
+            owner=checked_param("query", "owner", owner, models.Pointer, True),
+            inbox_type=inbox_type,
+            where=checked_param("query", "where", where, models.WhereClause, True),
+            since_id=since_id,
+            max_id=max_id,
+            limit=limit,
+            count=count,
+            include=include,
+            keys=keys,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatusList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/subscribe/statuses",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_31(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_push_to_devices_auth = Depends(
+        _authorizer(impl, "sendPushToDevices", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/push/devices", methods=["POST"], include_in_schema=False)
+    async def send_push_to_devices(
+        request: Request,
+        auth: Credentials = send_push_to_devices_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.PushDevicesRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1push~1devices/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.send_push_to_devices(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.CreatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/push/devices",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_32(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    search_objects_auth = Depends(
+        _authorizer(
+            impl, "searchObjects", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/search/select", methods=["GET"], include_in_schema=False)
+    async def search_objects(
+        request: Request,
+        q: Annotated[str, Query(alias="q")],
+        skip: Annotated[int | None, Query(alias="skip")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
+        sid: Annotated[str | None, Query(alias="sid")] = None,
+        fields: Annotated[str | None, Query(alias="fields")] = None,
+        highlights: Annotated[str | None, Query(alias="highlights")] = None,
+        clazz: Annotated[str | None, Query(alias="clazz")] = None,
+        include: Annotated[str | None, Query(alias="include")] = None,
+        order: Annotated[str | None, Query(alias="order")] = None,
+        sort: Annotated[str | None, Query(alias="sort")] = None,
+        auth: Credentials = search_objects_auth,
+    ) -> Response:
+        result = await impl.search_objects(
+            auth=auth,
+            q=q,
+            skip=skip,
+            limit=limit,
+            sid=sid,
+            fields=fields,
+            highlights=highlights,
+            clazz=clazz,
+            include=include,
+            order=order,
+            sort=checked_param(
+                "query", "sort", sort, models.AnyObject | list[models.AnyObject], True
+            ),
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.SearchResult, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/search/select",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_33(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    search_more_like_this_auth = Depends(
+        _authorizer(
+            impl,
+            "searchMoreLikeThis",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route("/1.1/search/mlt", methods=["GET"], include_in_schema=False)
+    async def search_more_like_this(
+        request: Request,
+        clazz: Annotated[str, Query(alias="clazz")],
+        like: Annotated[str | None, Query(alias="like")] = None,
+        like_object_ids: Annotated[str | None, Query(alias="likeObjectIds")] = None,
+        min_term_freq: Annotated[int | None, Query(alias="min_term_freq")] = None,
+        min_doc_freq: Annotated[int | None, Query(alias="min_doc_freq")] = None,
+        max_doc_freq: Annotated[int | None, Query(alias="max_doc_freq")] = None,
+        skip: Annotated[int | None, Query(alias="skip")] = None,
+        limit: Annotated[int | None, Query(alias="limit")] = None,
+        fields: Annotated[str | None, Query(alias="fields")] = None,
+        include: Annotated[str | None, Query(alias="include")] = None,
+        auth: Credentials = search_more_like_this_auth,
+    ) -> Response:
+        result = await impl.search_more_like_this(
+            auth=auth,
+            clazz=clazz,
+            like=like,
+            like_object_ids=like_object_ids,
+            min_term_freq=min_term_freq,
+            min_doc_freq=min_doc_freq,
+            max_doc_freq=max_doc_freq,
+            skip=skip,
+            limit=limit,
+            fields=fields,
+            include=include,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.SearchResult, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/search/mlt",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_34(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    analyze_text_auth = Depends(
+        _authorizer(impl, "analyzeText", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/search/analyze", methods=["GET"], include_in_schema=False)
+    async def analyze_text(
+        request: Request,
+        clazz: Annotated[str, Query(alias="clazz")],
+        text: Annotated[str, Query(alias="text")],
+        auth: Credentials = analyze_text_auth,
+    ) -> Response:
+        result = await impl.analyze_text(
+            auth=auth,
+            clazz=clazz,
+            text=text,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.AnalyzeResult, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/search/analyze",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_35(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_leaderboard_auth = Depends(
+        _authorizer(impl, "createLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/leaderboard/leaderboards", methods=["POST"], include_in_schema=False)
+    async def create_leaderboard(
+        request: Request,
+        auth: Credentials = create_leaderboard_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreateLeaderboardRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1leaderboards/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_leaderboard(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Leaderboard, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_36(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    query_conversations_auth = Depends(
+        _authorizer(impl, "queryConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.2/rtm/conversations", methods=["GET"], include_in_schema=False)
+    async def query_conversations(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        auth: Credentials = query_conversations_auth,
+    ) -> Response:
+        result = await impl.query_conversations(
+            auth=auth,
+            where=checked_param("query", "where", where, models.WhereClause, True),
+            skip=skip,
+            limit=limit,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ConversationList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_conversation_auth = Depends(
+        _authorizer(impl, "createConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.2/rtm/conversations", methods=["POST"], include_in_schema=False)
+    async def create_conversation(
+        request: Request,
+        auth: Credentials = create_conversation_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreateConversationRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_conversation(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Conversation, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/conversations",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_37(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    query_chatrooms_auth = Depends(
+        _authorizer(impl, "queryChatrooms", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.2/rtm/chatrooms", methods=["GET"], include_in_schema=False)
+    async def query_chatrooms(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        auth: Credentials = query_chatrooms_auth,
+    ) -> Response:
+        result = await impl.query_chatrooms(
+            auth=auth,
+            where=checked_param("query", "where", where, models.WhereClause, True),
+            skip=skip,
+            limit=limit,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ConversationList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_chatroom_auth = Depends(
+        _authorizer(impl, "createChatroom", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.2/rtm/chatrooms", methods=["POST"], include_in_schema=False)
+    async def create_chatroom(
+        request: Request,
+        auth: Credentials = create_chatroom_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreateConversationRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_chatroom(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Conversation, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_38(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    query_service_conversations_auth = Depends(
+        _authorizer(
+            impl, "queryServiceConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route("/1.2/rtm/service-conversations", methods=["GET"], include_in_schema=False)
+    async def query_service_conversations(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        auth: Credentials = query_service_conversations_auth,
+    ) -> Response:
+        result = await impl.query_service_conversations(
+            auth=auth,
+            where=checked_param("query", "where", where, models.WhereClause, True),
+            skip=skip,
+            limit=limit,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ConversationList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_service_conversation_auth = Depends(
+        _authorizer(
+            impl, "createServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route("/1.2/rtm/service-conversations", methods=["POST"], include_in_schema=False)
+    async def create_service_conversation(
+        request: Request,
+        auth: Credentials = create_service_conversation_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreateConversationRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_service_conversation(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Conversation, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_39(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_rtm_stats_auth = Depends(
+        _authorizer(impl, "getRtmStats", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.2/rtm/stats", methods=["GET"], include_in_schema=False)
+    async def get_rtm_stats(
+        request: Request,
+        auth: Credentials = get_rtm_stats_auth,
+    ) -> Response:
+        result = await impl.get_rtm_stats(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RtmStats, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/stats",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_40(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    query_all_conversations_auth = Depends(
+        _authorizer(impl, "queryAllConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.2/rtm/all-conversations", methods=["GET"], include_in_schema=False)
+    async def query_all_conversations(
+        request: Request,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        auth: Credentials = query_all_conversations_auth,
+    ) -> Response:
+        result = await impl.query_all_conversations(
+            auth=auth,
+            where=checked_param("query", "where", where, models.WhereClause, True),
+            skip=skip,
+            limit=limit,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ConversationList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/all-conversations",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_41(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_broadcasts_auth = Depends(
+        _authorizer(impl, "listBroadcasts", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.2/rtm/broadcasts", methods=["GET"], include_in_schema=False)
+    async def list_broadcasts(
+        request: Request,
+        conv_id: Annotated[str, Query(alias="conv_id")],
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        auth: Credentials = list_broadcasts_auth,
+    ) -> Response:
+        result = await impl.list_broadcasts(
+            auth=auth,
+            conv_id=conv_id,
+            limit=limit,
+            skip=skip,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.AnyObject], "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_broadcast_auth = Depends(
+        _authorizer(impl, "createBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.2/rtm/broadcasts", methods=["POST"], include_in_schema=False)
+    async def create_broadcast(
+        request: Request,
+        auth: Credentials = create_broadcast_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreateBroadcastRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1broadcasts/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_broadcast(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageSent, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/broadcasts",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_42(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_all_messages_auth = Depends(
+        _authorizer(impl, "listAllMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.2/rtm/messages", methods=["GET"], include_in_schema=False)
+    async def list_all_messages(
+        request: Request,
+        msgid: Annotated[str | None, Query(alias="msgid")] = None,
+        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
+        till_msgid: Annotated[str | None, Query(alias="till_msgid")] = None,
+        till_timestamp: Annotated[int | None, Query(alias="till_timestamp")] = None,
+        include_start: Annotated[bool | None, Query(alias="include_start")] = None,
+        include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
+        reversed: Annotated[bool | None, Query(alias="reversed")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
+        client_id: Annotated[str | None, Query(alias="client_id")] = None,
+        nonce: Annotated[str | None, Query(alias="nonce")] = None,
+        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
+        signature: Annotated[str | None, Query(alias="signature")] = None,
+        auth: Credentials = list_all_messages_auth,
+    ) -> Response:
+        result = await impl.list_all_messages(
+            auth=auth,
+            msgid=msgid,
+            timestamp=timestamp,
+            till_msgid=till_msgid,
+            till_timestamp=till_timestamp,
+            include_start=include_start,
+            include_stop=include_stop,
+            reversed=reversed,
+            limit=limit,
+            client_id=client_id,
+            nonce=nonce,
+            signature_ts=signature_ts,
+            signature=signature,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.RtmMessage], "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/messages",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_43(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_legacy_message_auth = Depends(
+        _authorizer(impl, "sendLegacyMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/rtm/messages", methods=["POST"], include_in_schema=False)
+    async def send_legacy_message(
+        request: Request,
+        auth: Credentials = send_legacy_message_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.LegacySendMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1rtm~1messages/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.send_legacy_message(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.AnyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/rtm/messages",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_44(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_legacy_broadcast_auth = Depends(
+        _authorizer(impl, "sendLegacyBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/rtm/broadcast", methods=["POST"], include_in_schema=False)
+    async def send_legacy_broadcast(
+        request: Request,
+        auth: Credentials = send_legacy_broadcast_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.LegacyBroadcastRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1rtm~1broadcast/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.send_legacy_broadcast(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.AnyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/rtm/broadcast",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_45(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    count_inbox_statuses_auth = Depends(
+        _authorizer(
+            impl,
+            "countInboxStatuses",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
+    @app.api_route("/1.1/subscribe/statuses/count", methods=["GET"], include_in_schema=False)
+    async def count_inbox_statuses(
+        request: Request,
+        owner: Annotated[str, Query(alias="owner")],
+        inbox_type: Annotated[str | None, Query(alias="inboxType")] = None,
+        auth: Credentials = count_inbox_statuses_auth,
+    ) -> Response:
+        result = await impl.count_inbox_statuses(
+            auth=auth,
+            owner=checked_param("query", "owner", owner, models.Pointer, True),
+            inbox_type=inbox_type,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatusCount, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/subscribe/statuses/count",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_46(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    check_clients_online_auth = Depends(
+        _authorizer(impl, "checkClientsOnline", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.2/rtm/clients/check-online", methods=["POST"], include_in_schema=False)
+    async def check_clients_online(
+        request: Request,
+        auth: Credentials = check_clients_online_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1clients~1check-online/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.check_clients_online(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.CheckOnlineResult, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/clients/check-online",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_47(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_client_login_signature_auth = Depends(
+        _authorizer(
+            impl,
+            "getClientLoginSignature",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route("/1.2/rtm/clients/sign", methods=["GET"], include_in_schema=False)
+    async def get_client_login_signature(
+        request: Request,
+        session_token: Annotated[str, Query(alias="session_token")],
+        auth: Credentials = get_client_login_signature_auth,
+    ) -> Response:
+        result = await impl.get_client_login_signature(
+            auth=auth,
+            session_token=session_token,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ClientSignature, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/clients/sign",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_48(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_legacy_message_logs_auth = Depends(
+        _authorizer(impl, "listLegacyMessageLogs", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/rtm/messages/logs", methods=["GET"], include_in_schema=False)
+    async def list_legacy_message_logs(
+        request: Request,
+        convid: Annotated[str | None, Query(alias="convid")] = None,
+        from_: Annotated[str | None, Query(alias="from")] = None,
+        max_ts: Annotated[int | None, Query(alias="max_ts")] = None,
+        msgid: Annotated[str | None, Query(alias="msgid")] = None,
+        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
+        reversed: Annotated[bool | None, Query(alias="reversed")] = None,
+        peerid: Annotated[str | None, Query(alias="peerid")] = None,
+        nonce: Annotated[str | None, Query(alias="nonce")] = None,
+        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
+        signature: Annotated[str | None, Query(alias="signature")] = None,
+        auth: Credentials = list_legacy_message_logs_auth,
+    ) -> Response:
+        result = await impl.list_legacy_message_logs(
+            auth=auth,
+            convid=convid,
+            from_=from_,
+            max_ts=max_ts,
+            msgid=msgid,
+            timestamp=timestamp,
+            limit=limit,
+            reversed=reversed,
+            peerid=peerid,
+            nonce=nonce,
+            signature_ts=signature_ts,
+            signature=signature,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.RtmMessage], "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/rtm/messages/logs",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_49(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_legacy_message_history_auth = Depends(
+        _authorizer(impl, "listLegacyMessageHistory", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/rtm/messages/history", methods=["GET"], include_in_schema=False)
+    async def list_legacy_message_history(
+        request: Request,
+        convid: Annotated[str | None, Query(alias="convid")] = None,
+        from_: Annotated[str | None, Query(alias="from")] = None,
+        max_ts: Annotated[int | None, Query(alias="max_ts")] = None,
+        msgid: Annotated[str | None, Query(alias="msgid")] = None,
+        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
+        reversed: Annotated[bool | None, Query(alias="reversed")] = None,
+        peerid: Annotated[str | None, Query(alias="peerid")] = None,
+        nonce: Annotated[str | None, Query(alias="nonce")] = None,
+        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
+        signature: Annotated[str | None, Query(alias="signature")] = None,
+        auth: Credentials = list_legacy_message_history_auth,
+    ) -> Response:
+        result = await impl.list_legacy_message_history(
+            auth=auth,
+            convid=convid,
+            from_=from_,
+            max_ts=max_ts,
+            msgid=msgid,
+            timestamp=timestamp,
+            limit=limit,
+            reversed=reversed,
+            peerid=peerid,
+            nonce=nonce,
+            signature_ts=signature_ts,
+            signature=signature,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.RtmMessage], "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/rtm/messages/history",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_50(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    patch_legacy_message_auth = Depends(
+        _authorizer(impl, "patchLegacyMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/rtm/patch/message", methods=["PUT"], include_in_schema=False)
+    async def patch_legacy_message(
+        request: Request,
+        auth: Credentials = patch_legacy_message_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.LegacyPatchMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1rtm~1patch~1message/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.patch_legacy_message(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.AnyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/rtm/patch/message",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_51(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_legacy_subscriber_broadcast_auth = Depends(
+        _authorizer(
+            impl, "sendLegacySubscriberBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route("/1.1/rtm/broadcast/subscriber", methods=["POST"], include_in_schema=False)
+    async def send_legacy_subscriber_broadcast(
+        request: Request,
+        auth: Credentials = send_legacy_subscriber_broadcast_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.LegacySubscriberBroadcastRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1rtm~1broadcast~1subscriber/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.send_legacy_subscriber_broadcast(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.AnyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/rtm/broadcast/subscriber",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_52(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    count_legacy_transient_group_onlines_auth = Depends(
+        _authorizer(
+            impl,
+            "countLegacyTransientGroupOnlines",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route("/1.1/rtm/transient_group/onlines", methods=["GET"], include_in_schema=False)
+    async def count_legacy_transient_group_onlines(
+        request: Request,
+        gid: Annotated[str, Query(alias="gid")],
+        auth: Credentials = count_legacy_transient_group_onlines_auth,
+    ) -> Response:
+        result = await impl.count_legacy_transient_group_onlines(
+            auth=auth,
+            gid=gid,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.OnlineCount, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/rtm/transient_group/onlines",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_53(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_current_user_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "getCurrentUserStatistics",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/users/self/statistics", methods=["GET"], include_in_schema=False
+    )
+    async def get_current_user_statistics(
+        request: Request,
+        statistics: Annotated[str | None, Query(alias="statistics")] = None,
+        include_user: Annotated[str | None, Query(alias="includeUser")] = None,
+        auth: Credentials = get_current_user_statistics_auth,
+    ) -> Response:
+        result = await impl.get_current_user_statistics(
+            auth=auth,
+            statistics=statistics,
+            include_user=include_user,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatisticList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_current_user_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "updateCurrentUserStatistics",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/users/self/statistics", methods=["POST"], include_in_schema=False
+    )
+    async def update_current_user_statistics(
+        request: Request,
+        auth: Credentials = update_current_user_statistics_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            list[models.StatisticUpdate],
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1users~1self~1statistics/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_current_user_statistics(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatisticList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_current_user_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteCurrentUserStatistics",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/users/self/statistics", methods=["DELETE"], include_in_schema=False
+    )
+    async def delete_current_user_statistics(
+        request: Request,
+        statistics: Annotated[str, Query(alias="statistics")],
+        auth: Credentials = delete_current_user_statistics_auth,
+    ) -> Response:
+        result = await impl.delete_current_user_statistics(
+            auth=auth,
+            statistics=statistics,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/users/self/statistics",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_54(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_users_statistics_by_ids_auth = Depends(
+        _authorizer(
+            impl,
+            "getUsersStatisticsByIds",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/users/statistics/{statisticName}",
+        methods=["POST"],
+        include_in_schema=False,
+    )
+    async def get_users_statistics_by_ids(
+        request: Request,
+        statistic_name: Annotated[str, Path(alias="statisticName")],
+        auth: Credentials = get_users_statistics_by_ids_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.StatisticIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1users~1statistics~1{statisticName}/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.get_users_statistics_by_ids(
+            auth=auth,
+            statistic_name=statistic_name,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatisticList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/users/statistics/{statisticName}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_55(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_objects_statistics_by_ids_auth = Depends(
+        _authorizer(
+            impl,
+            "getObjectsStatisticsByIds",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/objects/statistics/{statisticName}",
+        methods=["POST"],
+        include_in_schema=False,
+    )
+    async def get_objects_statistics_by_ids(
+        request: Request,
+        statistic_name: Annotated[str, Path(alias="statisticName")],
+        auth: Credentials = get_objects_statistics_by_ids_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.StatisticIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1objects~1statistics~1{statisticName}/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.get_objects_statistics_by_ids(
+            auth=auth,
+            statistic_name=statistic_name,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatisticList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/objects/statistics/{statisticName}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_56(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_entities_statistics_by_ids_auth = Depends(
+        _authorizer(
+            impl,
+            "getEntitiesStatisticsByIds",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/entities/statistics/{statisticName}",
+        methods=["POST"],
+        include_in_schema=False,
+    )
+    async def get_entities_statistics_by_ids(
+        request: Request,
+        statistic_name: Annotated[str, Path(alias="statisticName")],
+        auth: Credentials = get_entities_statistics_by_ids_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.StatisticIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1entities~1statistics~1{statisticName}/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.get_entities_statistics_by_ids(
+            auth=auth,
+            statistic_name=statistic_name,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatisticList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/entities/statistics/{statisticName}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_57(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_leaderboard_ranks_auth = Depends(
+        _authorizer(
+            impl,
+            "getUserLeaderboardRanks",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/user/{statisticName}/ranks",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def get_user_leaderboard_ranks(
+        request: Request,
+        statistic_name: Annotated[str, Path(alias="statisticName")],
+        start_position: Annotated[int | None, Query(alias="startPosition")] = None,
+        max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
+        select_keys: Annotated[str | None, Query(alias="selectKeys")] = None,
+        include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
+        include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
+        version: Annotated[int | None, Query(alias="version")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        auth: Credentials = get_user_leaderboard_ranks_auth,
+    ) -> Response:
+        result = await impl.get_user_leaderboard_ranks(
+            auth=auth,
+            statistic_name=statistic_name,
+            start_position=start_position,
+            max_results_count=max_results_count,
+            select_keys=select_keys,
+            include_keys=include_keys,
+            include_statistics=include_statistics,
+            version=version,
+            count=count,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RankingList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/user/{statisticName}/ranks",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_58(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_object_leaderboard_ranks_auth = Depends(
+        _authorizer(
+            impl,
+            "getObjectLeaderboardRanks",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/object/{statisticName}/ranks",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def get_object_leaderboard_ranks(
+        request: Request,
+        statistic_name: Annotated[str, Path(alias="statisticName")],
+        start_position: Annotated[int | None, Query(alias="startPosition")] = None,
+        max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
+        select_keys: Annotated[str | None, Query(alias="selectKeys")] = None,
+        include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
+        include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
+        version: Annotated[int | None, Query(alias="version")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        auth: Credentials = get_object_leaderboard_ranks_auth,
+    ) -> Response:
+        result = await impl.get_object_leaderboard_ranks(
+            auth=auth,
+            statistic_name=statistic_name,
+            start_position=start_position,
+            max_results_count=max_results_count,
+            select_keys=select_keys,
+            include_keys=include_keys,
+            include_statistics=include_statistics,
+            version=version,
+            count=count,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RankingList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/object/{statisticName}/ranks",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_59(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_entity_leaderboard_ranks_auth = Depends(
+        _authorizer(
+            impl,
+            "getEntityLeaderboardRanks",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/entity/{statisticName}/ranks",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def get_entity_leaderboard_ranks(
+        request: Request,
+        statistic_name: Annotated[str, Path(alias="statisticName")],
+        start_position: Annotated[int | None, Query(alias="startPosition")] = None,
+        max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
+        select_keys: Annotated[str | None, Query(alias="selectKeys")] = None,
+        include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
+        include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
+        version: Annotated[int | None, Query(alias="version")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        auth: Credentials = get_entity_leaderboard_ranks_auth,
+    ) -> Response:
+        result = await impl.get_entity_leaderboard_ranks(
+            auth=auth,
+            statistic_name=statistic_name,
+            start_position=start_position,
+            max_results_count=max_results_count,
+            select_keys=select_keys,
+            include_keys=include_keys,
+            include_statistics=include_statistics,
+            version=version,
+            count=count,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RankingList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/entity/{statisticName}/ranks",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_60(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_leaderboard_ranks_around_auth = Depends(
+        _authorizer(
+            impl,
+            "getUserLeaderboardRanksAround",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/user/{statisticName}/ranks/{memberId}",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def get_user_leaderboard_ranks_around(
+        request: Request,
+        statistic_name: Annotated[str, Path(alias="statisticName")],
+        member_id: Annotated[str, Path(alias="memberId")],
+        start_position: Annotated[int | None, Query(alias="startPosition")] = None,
+        max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
+        select_keys: Annotated[str | None, Query(alias="selectKeys")] = None,
+        include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
+        include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
+        version: Annotated[int | None, Query(alias="version")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        auth: Credentials = get_user_leaderboard_ranks_around_auth,
+    ) -> Response:
+        result = await impl.get_user_leaderboard_ranks_around(
+            auth=auth,
+            statistic_name=statistic_name,
+            member_id=member_id,
+            start_position=start_position,
+            max_results_count=max_results_count,
+            select_keys=select_keys,
+            include_keys=include_keys,
+            include_statistics=include_statistics,
+            version=version,
+            count=count,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RankingList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/user/{statisticName}/ranks/{memberId}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_61(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_object_leaderboard_ranks_around_auth = Depends(
+        _authorizer(
+            impl,
+            "getObjectLeaderboardRanksAround",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/object/{statisticName}/ranks/{memberId}",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def get_object_leaderboard_ranks_around(
+        request: Request,
+        statistic_name: Annotated[str, Path(alias="statisticName")],
+        member_id: Annotated[str, Path(alias="memberId")],
+        start_position: Annotated[int | None, Query(alias="startPosition")] = None,
+        max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
+        select_keys: Annotated[str | None, Query(alias="selectKeys")] = None,
+        include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
+        include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
+        version: Annotated[int | None, Query(alias="version")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        auth: Credentials = get_object_leaderboard_ranks_around_auth,
+    ) -> Response:
+        result = await impl.get_object_leaderboard_ranks_around(
+            auth=auth,
+            statistic_name=statistic_name,
+            member_id=member_id,
+            start_position=start_position,
+            max_results_count=max_results_count,
+            select_keys=select_keys,
+            include_keys=include_keys,
+            include_statistics=include_statistics,
+            version=version,
+            count=count,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RankingList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/object/{statisticName}/ranks/{memberId}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_62(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_entity_leaderboard_ranks_around_auth = Depends(
+        _authorizer(
+            impl,
+            "getEntityLeaderboardRanksAround",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/entity/{statisticName}/ranks/{memberId}",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def get_entity_leaderboard_ranks_around(
+        request: Request,
+        statistic_name: Annotated[str, Path(alias="statisticName")],
+        member_id: Annotated[str, Path(alias="memberId")],
+        start_position: Annotated[int | None, Query(alias="startPosition")] = None,
+        max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
+        select_keys: Annotated[str | None, Query(alias="selectKeys")] = None,
+        include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
+        include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
+        version: Annotated[int | None, Query(alias="version")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        auth: Credentials = get_entity_leaderboard_ranks_around_auth,
+    ) -> Response:
+        result = await impl.get_entity_leaderboard_ranks_around(
+            auth=auth,
+            statistic_name=statistic_name,
+            member_id=member_id,
+            start_position=start_position,
+            max_results_count=max_results_count,
+            select_keys=select_keys,
+            include_keys=include_keys,
+            include_statistics=include_statistics,
+            version=version,
+            count=count,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RankingList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/entity/{statisticName}/ranks/{memberId}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_63(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    scan_objects_auth = Depends(
+        _authorizer(impl, "scanObjects", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/scan/classes/{className}", methods=["GET"], include_in_schema=False)
+    async def scan_objects(
+        request: Request,
+        class_name: Annotated[str, Path(alias="className")],
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=1)] = None,
+        cursor: Annotated[str | None, Query(alias="cursor")] = None,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        scan_key: Annotated[str | None, Query(alias="scan_key")] = None,
+        keys: Annotated[str | None, Query(alias="keys")] = None,
+        return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
+        auth: Credentials = scan_objects_auth,
+    ) -> Response:
+        result = await impl.scan_objects(
+            auth=auth,
+            class_name=class_name,
+            limit=limit,
+            cursor=cursor,
+            where=checked_param("query", "where", where, models.WhereClause, True),
+            scan_key=scan_key,
+            keys=keys,
+            return_acl=return_acl,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ScanResult, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/scan/classes/{className}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_64(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_push_record_auth = Depends(
+        _authorizer(
+            impl, "getPushRecord", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/tables/Notifications/{objectId}", methods=["GET"], include_in_schema=False)
+    async def get_push_record(
+        request: Request,
+        object_id: Annotated[str, Path(alias="objectId")],
+        auth: Credentials = get_push_record_auth,
+    ) -> Response:
+        result = await impl.get_push_record(
+            auth=auth,
+            object_id=object_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Notification, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/tables/Notifications/{objectId}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_65(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_leaderboard_auth = Depends(
+        _authorizer(
+            impl, "getLeaderboard", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}", methods=["GET"], include_in_schema=False
+    )
+    async def get_leaderboard(
+        request: Request,
+        statistic_name: Annotated[str, Path(alias="statisticName")],
+        auth: Credentials = get_leaderboard_auth,
+    ) -> Response:
+        result = await impl.get_leaderboard(
+            auth=auth,
+            statistic_name=statistic_name,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Leaderboard, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_leaderboard_auth = Depends(
+        _authorizer(impl, "updateLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}", methods=["PUT"], include_in_schema=False
+    )
+    async def update_leaderboard(
+        request: Request,
+        statistic_name: Annotated[str, Path(alias="statisticName")],
+        auth: Credentials = update_leaderboard_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdateLeaderboardRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1leaderboards~1{statisticName}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_leaderboard(
+            auth=auth,
+            statistic_name=statistic_name,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Leaderboard, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_leaderboard_auth = Depends(
+        _authorizer(impl, "deleteLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}", methods=["DELETE"], include_in_schema=False
+    )
+    async def delete_leaderboard(
+        request: Request,
+        statistic_name: Annotated[str, Path(alias="statisticName")],
+        auth: Credentials = delete_leaderboard_auth,
+    ) -> Response:
+        result = await impl.delete_leaderboard(
+            auth=auth,
+            statistic_name=statistic_name,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_66(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_conversation_auth = Depends(
+        _authorizer(impl, "updateConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.2/rtm/conversations/{conv_id}", methods=["PUT"], include_in_schema=False)
+    async def update_conversation(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = update_conversation_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ConversationAttributes,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_conversation(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UpdatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_conversation_auth = Depends(
+        _authorizer(impl, "deleteConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.2/rtm/conversations/{conv_id}", methods=["DELETE"], include_in_schema=False)
+    async def delete_conversation(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = delete_conversation_auth,
+    ) -> Response:
+        result = await impl.delete_conversation(
+            auth=auth,
+            conv_id=conv_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_67(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_chatroom_auth = Depends(
+        _authorizer(impl, "updateChatroom", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.2/rtm/chatrooms/{chatroom_id}", methods=["PUT"], include_in_schema=False)
+    async def update_chatroom(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        auth: Credentials = update_chatroom_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ConversationAttributes,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_chatroom(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UpdatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_chatroom_auth = Depends(
+        _authorizer(impl, "deleteChatroom", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.2/rtm/chatrooms/{chatroom_id}", methods=["DELETE"], include_in_schema=False)
+    async def delete_chatroom(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        auth: Credentials = delete_chatroom_auth,
+    ) -> Response:
+        result = await impl.delete_chatroom(
+            auth=auth,
+            chatroom_id=chatroom_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_68(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_service_conversation_auth = Depends(
+        _authorizer(
+            impl, "updateServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}", methods=["PUT"], include_in_schema=False
+    )
+    async def update_service_conversation(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = update_service_conversation_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ConversationAttributes,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_service_conversation(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UpdatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_service_conversation_auth = Depends(
+        _authorizer(
+            impl, "deleteServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}", methods=["DELETE"], include_in_schema=False
+    )
+    async def delete_service_conversation(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = delete_service_conversation_auth,
+    ) -> Response:
+        result = await impl.delete_service_conversation(
+            auth=auth,
+            conv_id=conv_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_69(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_broadcast_auth = Depends(
+        _authorizer(impl, "deleteBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.2/rtm/broadcasts/{message_id}", methods=["DELETE"], include_in_schema=False)
+    async def delete_broadcast(
+        request: Request,
+        message_id: Annotated[str, Path(alias="message_id")],
+        auth: Credentials = delete_broadcast_auth,
+    ) -> Response:
+        result = await impl.delete_broadcast(
+            auth=auth,
+            message_id=message_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/broadcasts/{message_id}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_70(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    accept_friendship_request_auth = Depends(
+        _authorizer(
+            impl,
+            "acceptFriendshipRequest",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/users/friendshipRequests/{requestId}/accept", methods=["PUT"], include_in_schema=False
+    )
+    async def accept_friendship_request(
+        request: Request,
+        request_id: Annotated[str, Path(alias="requestId")],
+        auth: Credentials = accept_friendship_request_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.AcceptFriendshipRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~11.1~1users~1friendshipRequests~1{requestId}~1accept/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.accept_friendship_request(
+            auth=auth,
+            request_id=request_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UpdatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/users/friendshipRequests/{requestId}/accept",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_71(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    decline_friendship_request_auth = Depends(
+        _authorizer(
+            impl,
+            "declineFriendshipRequest",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/users/friendshipRequests/{requestId}/decline",
+        methods=["PUT"],
+        include_in_schema=False,
+    )
+    async def decline_friendship_request(
+        request: Request,
+        request_id: Annotated[str, Path(alias="requestId")],
+        auth: Credentials = decline_friendship_request_auth,
+    ) -> Response:
+        result = await impl.decline_friendship_request(
+            auth=auth,
+            request_id=request_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UpdatedObject, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/users/friendshipRequests/{requestId}/decline",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_72(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    reset_leaderboard_auth = Depends(
+        _authorizer(impl, "resetLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}/incrementVersion",
+        methods=["PUT"],
+        include_in_schema=False,
+    )
+    async def reset_leaderboard(
+        request: Request,
+        statistic_name: Annotated[str, Path(alias="statisticName")],
+        auth: Credentials = reset_leaderboard_auth,
+    ) -> Response:
+        result = await impl.reset_leaderboard(
+            auth=auth,
+            statistic_name=statistic_name,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Leaderboard, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}/incrementVersion",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_73(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_leaderboard_archives_auth = Depends(
+        _authorizer(impl, "listLeaderboardArchives", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}/archives",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def list_leaderboard_archives(
+        request: Request,
+        statistic_name: Annotated[str, Path(alias="statisticName")],
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        auth: Credentials = list_leaderboard_archives_auth,
+    ) -> Response:
+        result = await impl.list_leaderboard_archives(
+            auth=auth,
+            statistic_name=statistic_name,
+            skip=skip,
+            limit=limit,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.LeaderboardArchiveList, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}/archives",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_74(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "getUserStatistics",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/users/{objectId}/statistics", methods=["GET"], include_in_schema=False
+    )
+    async def get_user_statistics(
+        request: Request,
+        object_id: Annotated[str, Path(alias="objectId")],
+        statistics: Annotated[str | None, Query(alias="statistics")] = None,
+        include_user: Annotated[str | None, Query(alias="includeUser")] = None,
+        auth: Credentials = get_user_statistics_auth,
+    ) -> Response:
+        result = await impl.get_user_statistics(
+            auth=auth,
+            object_id=object_id,
+            statistics=statistics,
+            include_user=include_user,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatisticList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_user_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "updateUserStatistics",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/users/{objectId}/statistics", methods=["POST"], include_in_schema=False
+    )
+    async def update_user_statistics(
+        request: Request,
+        object_id: Annotated[str, Path(alias="objectId")],
+        overwrite: Annotated[int | None, Query(alias="overwrite", le=1, ge=1)] = None,
+        auth: Credentials = update_user_statistics_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            list[models.StatisticUpdate],
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1users~1{objectId}~1statistics/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_user_statistics(
+            auth=auth,
+            object_id=object_id,
+            overwrite=overwrite,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatisticList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_user_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteUserStatistics",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/users/{objectId}/statistics", methods=["DELETE"], include_in_schema=False
+    )
+    async def delete_user_statistics(
+        request: Request,
+        object_id: Annotated[str, Path(alias="objectId")],
+        statistics: Annotated[str, Query(alias="statistics")],
+        auth: Credentials = delete_user_statistics_auth,
+    ) -> Response:
+        result = await impl.delete_user_statistics(
+            auth=auth,
+            object_id=object_id,
+            statistics=statistics,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/users/{objectId}/statistics",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_75(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_object_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "getObjectStatistics",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/objects/{objectId}/statistics", methods=["GET"], include_in_schema=False
+    )
+    async def get_object_statistics(
+        request: Request,
+        object_id: Annotated[str, Path(alias="objectId")],
+        statistics: Annotated[str | None, Query(alias="statistics")] = None,
+        auth: Credentials = get_object_statistics_auth,
+    ) -> Response:
+        result = await impl.get_object_statistics(
+            auth=auth,
+            object_id=object_id,
+            statistics=statistics,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatisticList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_object_statistics_auth = Depends(
+        _authorizer(impl, "updateObjectStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/objects/{objectId}/statistics", methods=["POST"], include_in_schema=False
+    )
+    async def update_object_statistics(
+        request: Request,
+        object_id: Annotated[str, Path(alias="objectId")],
+        overwrite: Annotated[int | None, Query(alias="overwrite", le=1, ge=1)] = None,
+        auth: Credentials = update_object_statistics_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            list[models.StatisticUpdate],
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1objects~1{objectId}~1statistics/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_object_statistics(
+            auth=auth,
+            object_id=object_id,
+            overwrite=overwrite,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatisticList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_object_statistics_auth = Depends(
+        _authorizer(impl, "deleteObjectStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/objects/{objectId}/statistics",
+        methods=["DELETE"],
+        include_in_schema=False,
+    )
+    async def delete_object_statistics(
+        request: Request,
+        object_id: Annotated[str, Path(alias="objectId")],
+        statistics: Annotated[str, Query(alias="statistics")],
+        auth: Credentials = delete_object_statistics_auth,
+    ) -> Response:
+        result = await impl.delete_object_statistics(
+            auth=auth,
+            object_id=object_id,
+            statistics=statistics,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/objects/{objectId}/statistics",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_76(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_entity_statistics_auth = Depends(
+        _authorizer(
+            impl,
+            "getEntityStatistics",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/entities/{entity}/statistics", methods=["GET"], include_in_schema=False
+    )
+    async def get_entity_statistics(
+        request: Request,
+        entity: Annotated[str, Path(alias="entity")],
+        statistics: Annotated[str | None, Query(alias="statistics")] = None,
+        auth: Credentials = get_entity_statistics_auth,
+    ) -> Response:
+        result = await impl.get_entity_statistics(
+            auth=auth,
+            entity=entity,
+            statistics=statistics,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatisticList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_entity_statistics_auth = Depends(
+        _authorizer(impl, "updateEntityStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/entities/{entity}/statistics", methods=["POST"], include_in_schema=False
+    )
+    async def update_entity_statistics(
+        request: Request,
+        entity: Annotated[str, Path(alias="entity")],
+        overwrite: Annotated[int | None, Query(alias="overwrite", le=1, ge=1)] = None,
+        auth: Credentials = update_entity_statistics_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            list[models.StatisticUpdate],
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1leaderboard~1entities~1{entity}~1statistics/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_entity_statistics(
+            auth=auth,
+            entity=entity,
+            overwrite=overwrite,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.StatisticList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_entity_statistics_auth = Depends(
+        _authorizer(impl, "deleteEntityStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/entities/{entity}/statistics", methods=["DELETE"], include_in_schema=False
+    )
+    async def delete_entity_statistics(
+        request: Request,
+        entity: Annotated[str, Path(alias="entity")],
+        statistics: Annotated[str, Query(alias="statistics")],
+        auth: Credentials = delete_entity_statistics_auth,
+    ) -> Response:
+        result = await impl.delete_entity_statistics(
+            auth=auth,
+            entity=entity,
+            statistics=statistics,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/entities/{entity}/statistics",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_77(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_leaderboard_ranks_auth = Depends(
+        _authorizer(
+            impl,
+            "getLeaderboardRanks",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}/ranks",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def get_leaderboard_ranks(
+        request: Request,
+        statistic_name: Annotated[str, Path(alias="statisticName")],
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        select_user_keys: Annotated[str | None, Query(alias="selectUserKeys")] = None,
+        include_user: Annotated[str | None, Query(alias="includeUser")] = None,
+        include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
+        version: Annotated[int | None, Query(alias="version")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        start_position: Annotated[int | None, Query(alias="startPosition")] = None,
+        max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
+        auth: Credentials = get_leaderboard_ranks_auth,
+    ) -> Response:
+        result = await impl.get_leaderboard_ranks(
+            auth=auth,
+            statistic_name=statistic_name,
+            skip=skip,
+            limit=limit,
+            select_user_keys=select_user_keys,
+            include_user=include_user,
+            include_statistics=include_statistics,
+            version=version,
+            count=count,
+            start_position=start_position,
+            max_results_count=max_results_count,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RankingList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}/ranks",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_78(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_conversation_members_auth = Depends(
+        _authorizer(impl, "listConversationMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/members", methods=["GET"], include_in_schema=False
+    )
+    async def list_conversation_members(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = list_conversation_members_auth,
+    ) -> Response:
+        result = await impl.list_conversation_members(
+            auth=auth,
+            conv_id=conv_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ClientIdResult, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_conversation_members_auth = Depends(
+        _authorizer(impl, "addConversationMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/members", methods=["POST"], include_in_schema=False
+    )
+    async def add_conversation_members(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = add_conversation_members_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1members/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.add_conversation_members(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UpdatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_conversation_members_auth = Depends(
+        _authorizer(
+            impl, "removeConversationMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/members", methods=["DELETE"], include_in_schema=False
+    )
+    async def remove_conversation_members(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = remove_conversation_members_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1members/delete/requestBody/content/application~1json/schema",
+        )
+        result = await impl.remove_conversation_members(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UpdatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/members",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_79(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_conversation_mutes_auth = Depends(
+        _authorizer(impl, "listConversationMutes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/mutes", methods=["GET"], include_in_schema=False
+    )
+    async def list_conversation_mutes(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = list_conversation_mutes_auth,
+    ) -> Response:
+        result = await impl.list_conversation_mutes(
+            auth=auth,
+            conv_id=conv_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ClientIdResult, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_conversation_mutes_auth = Depends(
+        _authorizer(impl, "addConversationMutes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/mutes", methods=["POST"], include_in_schema=False
+    )
+    async def add_conversation_mutes(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = add_conversation_mutes_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1mutes/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.add_conversation_mutes(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UpdatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_conversation_mutes_auth = Depends(
+        _authorizer(impl, "removeConversationMutes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/mutes", methods=["DELETE"], include_in_schema=False
+    )
+    async def remove_conversation_mutes(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = remove_conversation_mutes_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1mutes/delete/requestBody/content/application~1json/schema",
+        )
+        result = await impl.remove_conversation_mutes(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UpdatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/mutes",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_80(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_conversation_temporary_silences_auth = Depends(
+        _authorizer(
+            impl, "listConversationTemporarySilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/temporary-silenceds",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def list_conversation_temporary_silences(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        limit: Annotated[int | None, Query(alias="limit")] = None,
+        next: Annotated[str | None, Query(alias="next")] = None,
+        auth: Credentials = list_conversation_temporary_silences_auth,
+    ) -> Response:
+        result = await impl.list_conversation_temporary_silences(
+            auth=auth,
+            conv_id=conv_id,
+            limit=limit,
+            next=next,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ClientIdPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_conversation_temporary_silence_auth = Depends(
+        _authorizer(
+            impl, "addConversationTemporarySilence", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/temporary-silenceds",
+        methods=["POST"],
+        include_in_schema=False,
+    )
+    async def add_conversation_temporary_silence(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = add_conversation_temporary_silence_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.TemporarySilenceRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1temporary-silenceds/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.add_conversation_temporary_silence(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_conversation_temporary_silence_auth = Depends(
+        _authorizer(
+            impl,
+            "removeConversationTemporarySilence",
+            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/temporary-silenceds",
+        methods=["DELETE"],
+        include_in_schema=False,
+    )
+    async def remove_conversation_temporary_silence(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        client_id: Annotated[str, Query(alias="client_id")],
+        auth: Credentials = remove_conversation_temporary_silence_auth,
+    ) -> Response:
+        result = await impl.remove_conversation_temporary_silence(
+            auth=auth,
+            conv_id=conv_id,
+            client_id=client_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/temporary-silenceds",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_81(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_conversation_permanent_silences_auth = Depends(
+        _authorizer(
+            impl, "listConversationPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/permanent-silenceds",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def list_conversation_permanent_silences(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        limit: Annotated[int | None, Query(alias="limit")] = None,
+        next: Annotated[str | None, Query(alias="next")] = None,
+        auth: Credentials = list_conversation_permanent_silences_auth,
+    ) -> Response:
+        result = await impl.list_conversation_permanent_silences(
+            auth=auth,
+            conv_id=conv_id,
+            limit=limit,
+            next=next,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ClientIdPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_conversation_permanent_silences_auth = Depends(
+        _authorizer(
+            impl, "addConversationPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/permanent-silenceds",
+        methods=["POST"],
+        include_in_schema=False,
+    )
+    async def add_conversation_permanent_silences(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = add_conversation_permanent_silences_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1permanent-silenceds/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.add_conversation_permanent_silences(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_conversation_permanent_silences_auth = Depends(
+        _authorizer(
+            impl,
+            "removeConversationPermanentSilences",
+            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/permanent-silenceds",
+        methods=["DELETE"],
+        include_in_schema=False,
+    )
+    async def remove_conversation_permanent_silences(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = remove_conversation_permanent_silences_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1permanent-silenceds/delete/requestBody/content/application~1json/schema",
+        )
+        result = await impl.remove_conversation_permanent_silences(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/permanent-silenceds",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_82(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_conversation_blacklist_auth = Depends(
+        _authorizer(
+            impl, "listConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/blacklists", methods=["GET"], include_in_schema=False
+    )
+    async def list_conversation_blacklist(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        limit: Annotated[int | None, Query(alias="limit")] = None,
+        next: Annotated[str | None, Query(alias="next")] = None,
+        auth: Credentials = list_conversation_blacklist_auth,
+    ) -> Response:
+        result = await impl.list_conversation_blacklist(
+            auth=auth,
+            conv_id=conv_id,
+            limit=limit,
+            next=next,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ClientIdPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_conversation_blacklist_auth = Depends(
+        _authorizer(impl, "addConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/blacklists", methods=["POST"], include_in_schema=False
+    )
+    async def add_conversation_blacklist(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = add_conversation_blacklist_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1blacklists/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.add_conversation_blacklist(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_conversation_blacklist_auth = Depends(
+        _authorizer(
+            impl, "removeConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/blacklists", methods=["DELETE"], include_in_schema=False
+    )
+    async def remove_conversation_blacklist(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = remove_conversation_blacklist_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1blacklists/delete/requestBody/content/application~1json/schema",
+        )
+        result = await impl.remove_conversation_blacklist(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/blacklists",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_83(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_conversation_member_infos_auth = Depends(
+        _authorizer(
+            impl, "listConversationMemberInfos", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/member-infos", methods=["GET"], include_in_schema=False
+    )
+    async def list_conversation_member_infos(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        role: Annotated[Literal["Owner", "Manager", "Member"] | None, Query(alias="role")] = None,
+        auth: Credentials = list_conversation_member_infos_auth,
+    ) -> Response:
+        result = await impl.list_conversation_member_infos(
+            auth=auth,
+            conv_id=conv_id,
+            skip=skip,
+            limit=limit,
+            role=role,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MemberInfoList, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_conversation_member_info_auth = Depends(
+        _authorizer(
+            impl, "addConversationMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/member-infos", methods=["POST"], include_in_schema=False
+    )
+    async def add_conversation_member_info(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = add_conversation_member_info_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.MemberInfoRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1member-infos/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.add_conversation_member_info(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UpdatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/member-infos",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_84(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_conversation_messages_auth = Depends(
+        _authorizer(impl, "listConversationMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/messages", methods=["GET"], include_in_schema=False
+    )
+    async def list_conversation_messages(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        msgid: Annotated[str | None, Query(alias="msgid")] = None,
+        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
+        till_msgid: Annotated[str | None, Query(alias="till_msgid")] = None,
+        till_timestamp: Annotated[int | None, Query(alias="till_timestamp")] = None,
+        include_start: Annotated[bool | None, Query(alias="include_start")] = None,
+        include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
+        reversed: Annotated[bool | None, Query(alias="reversed")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
+        client_id: Annotated[str | None, Query(alias="client_id")] = None,
+        nonce: Annotated[str | None, Query(alias="nonce")] = None,
+        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
+        signature: Annotated[str | None, Query(alias="signature")] = None,
+        auth: Credentials = list_conversation_messages_auth,
+    ) -> Response:
+        result = await impl.list_conversation_messages(
+            auth=auth,
+            conv_id=conv_id,
+            msgid=msgid,
+            timestamp=timestamp,
+            till_msgid=till_msgid,
+            till_timestamp=till_timestamp,
+            include_start=include_start,
+            include_stop=include_stop,
+            reversed=reversed,
+            limit=limit,
+            client_id=client_id,
+            nonce=nonce,
+            signature_ts=signature_ts,
+            signature=signature,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.RtmMessage], "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_conversation_message_auth = Depends(
+        _authorizer(impl, "sendConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/messages", methods=["POST"], include_in_schema=False
+    )
+    async def send_conversation_message(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = send_conversation_message_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.SendMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1messages/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.send_conversation_message(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageSent, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/messages",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_85(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_chatroom_online_members_auth = Depends(
+        _authorizer(
+            impl, "listChatroomOnlineMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/members", methods=["GET"], include_in_schema=False
+    )
+    async def list_chatroom_online_members(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        limit: Annotated[int | None, Query(alias="limit")] = None,
+        auth: Credentials = list_chatroom_online_members_auth,
+    ) -> Response:
+        result = await impl.list_chatroom_online_members(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            limit=limit,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ClientIdResult, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/members",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_86(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_chatroom_messages_auth = Depends(
+        _authorizer(impl, "listChatroomMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/messages", methods=["GET"], include_in_schema=False
+    )
+    async def list_chatroom_messages(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        msgid: Annotated[str | None, Query(alias="msgid")] = None,
+        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
+        till_msgid: Annotated[str | None, Query(alias="till_msgid")] = None,
+        till_timestamp: Annotated[int | None, Query(alias="till_timestamp")] = None,
+        include_start: Annotated[bool | None, Query(alias="include_start")] = None,
+        include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
+        reversed: Annotated[bool | None, Query(alias="reversed")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
+        client_id: Annotated[str | None, Query(alias="client_id")] = None,
+        nonce: Annotated[str | None, Query(alias="nonce")] = None,
+        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
+        signature: Annotated[str | None, Query(alias="signature")] = None,
+        auth: Credentials = list_chatroom_messages_auth,
+    ) -> Response:
+        result = await impl.list_chatroom_messages(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            msgid=msgid,
+            timestamp=timestamp,
+            till_msgid=till_msgid,
+            till_timestamp=till_timestamp,
+            include_start=include_start,
+            include_stop=include_stop,
+            reversed=reversed,
+            limit=limit,
+            client_id=client_id,
+            nonce=nonce,
+            signature_ts=signature_ts,
+            signature=signature,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.RtmMessage], "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_chatroom_message_auth = Depends(
+        _authorizer(impl, "sendChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/messages", methods=["POST"], include_in_schema=False
+    )
+    async def send_chatroom_message(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        auth: Credentials = send_chatroom_message_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.SendMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1messages/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.send_chatroom_message(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageSent, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/messages",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_87(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_chatroom_temporary_silences_auth = Depends(
+        _authorizer(
+            impl, "listChatroomTemporarySilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def list_chatroom_temporary_silences(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        limit: Annotated[int | None, Query(alias="limit")] = None,
+        next: Annotated[str | None, Query(alias="next")] = None,
+        auth: Credentials = list_chatroom_temporary_silences_auth,
+    ) -> Response:
+        result = await impl.list_chatroom_temporary_silences(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            limit=limit,
+            next=next,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ClientIdPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_chatroom_temporary_silence_auth = Depends(
+        _authorizer(
+            impl, "addChatroomTemporarySilence", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds",
+        methods=["POST"],
+        include_in_schema=False,
+    )
+    async def add_chatroom_temporary_silence(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        auth: Credentials = add_chatroom_temporary_silence_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.TemporarySilenceRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1temporary-silenceds/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.add_chatroom_temporary_silence(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_chatroom_temporary_silence_auth = Depends(
+        _authorizer(
+            impl, "removeChatroomTemporarySilence", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds",
+        methods=["DELETE"],
+        include_in_schema=False,
+    )
+    async def remove_chatroom_temporary_silence(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        client_id: Annotated[str, Query(alias="client_id")],
+        auth: Credentials = remove_chatroom_temporary_silence_auth,
+    ) -> Response:
+        result = await impl.remove_chatroom_temporary_silence(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            client_id=client_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_88(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_chatroom_permanent_silences_auth = Depends(
+        _authorizer(
+            impl, "listChatroomPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def list_chatroom_permanent_silences(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        limit: Annotated[int | None, Query(alias="limit")] = None,
+        next: Annotated[str | None, Query(alias="next")] = None,
+        auth: Credentials = list_chatroom_permanent_silences_auth,
+    ) -> Response:
+        result = await impl.list_chatroom_permanent_silences(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            limit=limit,
+            next=next,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ClientIdPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_chatroom_permanent_silences_auth = Depends(
+        _authorizer(
+            impl, "addChatroomPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds",
+        methods=["POST"],
+        include_in_schema=False,
+    )
+    async def add_chatroom_permanent_silences(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        auth: Credentials = add_chatroom_permanent_silences_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1permanent-silenceds/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.add_chatroom_permanent_silences(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_chatroom_permanent_silences_auth = Depends(
+        _authorizer(
+            impl, "removeChatroomPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds",
+        methods=["DELETE"],
+        include_in_schema=False,
+    )
+    async def remove_chatroom_permanent_silences(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        auth: Credentials = remove_chatroom_permanent_silences_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1permanent-silenceds/delete/requestBody/content/application~1json/schema",
+        )
+        result = await impl.remove_chatroom_permanent_silences(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_89(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_chatroom_blacklist_auth = Depends(
+        _authorizer(impl, "listChatroomBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/blacklists", methods=["GET"], include_in_schema=False
+    )
+    async def list_chatroom_blacklist(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        limit: Annotated[int | None, Query(alias="limit")] = None,
+        next: Annotated[str | None, Query(alias="next")] = None,
+        auth: Credentials = list_chatroom_blacklist_auth,
+    ) -> Response:
+        result = await impl.list_chatroom_blacklist(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            limit=limit,
+            next=next,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ClientIdPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_chatroom_blacklist_auth = Depends(
+        _authorizer(impl, "addChatroomBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/blacklists", methods=["POST"], include_in_schema=False
+    )
+    async def add_chatroom_blacklist(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        auth: Credentials = add_chatroom_blacklist_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1blacklists/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.add_chatroom_blacklist(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_chatroom_blacklist_auth = Depends(
+        _authorizer(impl, "removeChatroomBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/blacklists", methods=["DELETE"], include_in_schema=False
+    )
+    async def remove_chatroom_blacklist(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        auth: Credentials = remove_chatroom_blacklist_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1blacklists/delete/requestBody/content/application~1json/schema",
+        )
+        result = await impl.remove_chatroom_blacklist(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/blacklists",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_90(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_chatroom_member_infos_auth = Depends(
+        _authorizer(impl, "listChatroomMemberInfos", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/member-infos", methods=["GET"], include_in_schema=False
+    )
+    async def list_chatroom_member_infos(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        role: Annotated[Literal["Owner", "Manager", "Member"] | None, Query(alias="role")] = None,
+        auth: Credentials = list_chatroom_member_infos_auth,
+    ) -> Response:
+        result = await impl.list_chatroom_member_infos(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            skip=skip,
+            limit=limit,
+            role=role,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MemberInfoList, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_chatroom_member_info_auth = Depends(
+        _authorizer(impl, "addChatroomMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/member-infos", methods=["POST"], include_in_schema=False
+    )
+    async def add_chatroom_member_info(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        auth: Credentials = add_chatroom_member_info_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.MemberInfoRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1member-infos/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.add_chatroom_member_info(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UpdatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/member-infos",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_91(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_service_conversation_subscribers_auth = Depends(
+        _authorizer(
+            impl,
+            "listServiceConversationSubscribers",
+            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def list_service_conversation_subscribers(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        limit: Annotated[int | None, Query(alias="limit", le=50)] = None,
+        client_id: Annotated[str | None, Query(alias="client_id")] = None,
+        auth: Credentials = list_service_conversation_subscribers_auth,
+    ) -> Response:
+        result = await impl.list_service_conversation_subscribers(
+            auth=auth,
+            conv_id=conv_id,
+            limit=limit,
+            client_id=client_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.Subscription], "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    subscribe_service_conversation_auth = Depends(
+        _authorizer(
+            impl, "subscribeServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers",
+        methods=["POST"],
+        include_in_schema=False,
+    )
+    async def subscribe_service_conversation(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = subscribe_service_conversation_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.SubscribeRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1subscribers/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.subscribe_service_conversation(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_92(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    broadcast_service_conversation_message_auth = Depends(
+        _authorizer(
+            impl,
+            "broadcastServiceConversationMessage",
+            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/broadcasts",
+        methods=["POST"],
+        include_in_schema=False,
+    )
+    async def broadcast_service_conversation_message(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = broadcast_service_conversation_message_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.BroadcastToSubscribersRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1broadcasts/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.broadcast_service_conversation_message(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageSent, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/broadcasts",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_93(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    send_service_conversation_message_auth = Depends(
+        _authorizer(
+            impl, "sendServiceConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/messages",
+        methods=["POST"],
+        include_in_schema=False,
+    )
+    async def send_service_conversation_message(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = send_service_conversation_message_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.SendServiceMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1messages/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.send_service_conversation_message(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.MessageSent, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/messages",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_94(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_service_conversation_blacklist_auth = Depends(
+        _authorizer(
+            impl, "listServiceConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/blacklists",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def list_service_conversation_blacklist(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        limit: Annotated[int | None, Query(alias="limit")] = None,
+        next: Annotated[str | None, Query(alias="next")] = None,
+        auth: Credentials = list_service_conversation_blacklist_auth,
+    ) -> Response:
+        result = await impl.list_service_conversation_blacklist(
+            auth=auth,
+            conv_id=conv_id,
+            limit=limit,
+            next=next,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ClientIdPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_service_conversation_blacklist_auth = Depends(
+        _authorizer(
+            impl, "addServiceConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/blacklists",
+        methods=["POST"],
+        include_in_schema=False,
+    )
+    async def add_service_conversation_blacklist(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = add_service_conversation_blacklist_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1blacklists/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.add_service_conversation_blacklist(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_service_conversation_blacklist_auth = Depends(
+        _authorizer(
+            impl,
+            "removeServiceConversationBlacklist",
+            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/blacklists",
+        methods=["DELETE"],
+        include_in_schema=False,
+    )
+    async def remove_service_conversation_blacklist(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = remove_service_conversation_blacklist_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientIdsRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1blacklists/delete/requestBody/content/application~1json/schema",
+        )
+        result = await impl.remove_service_conversation_blacklist(
+            auth=auth,
+            conv_id=conv_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/blacklists",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_95(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_client_unread_count_auth = Depends(
+        _authorizer(
+            impl,
+            "getClientUnreadCount",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/clients/{client_id}/unread-count", methods=["GET"], include_in_schema=False
+    )
+    async def get_client_unread_count(
+        request: Request,
+        client_id: Annotated[str, Path(alias="client_id")],
+        conv_id: Annotated[str | None, Query(alias="conv_id")] = None,
+        auth: Credentials = get_client_unread_count_auth,
+    ) -> Response:
+        result = await impl.get_client_unread_count(
+            auth=auth,
+            client_id=client_id,
+            conv_id=conv_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.CountResult, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/clients/{client_id}/unread-count",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_96(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    kick_client_auth = Depends(
+        _authorizer(impl, "kickClient", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.2/rtm/clients/{client_id}/kick", methods=["POST"], include_in_schema=False)
+    async def kick_client(
+        request: Request,
+        client_id: Annotated[str, Path(alias="client_id")],
+        auth: Credentials = kick_client_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.KickRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~11.2~1rtm~1clients~1{client_id}~1kick/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.kick_client(
+            auth=auth,
+            client_id=client_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/clients/{client_id}/kick",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_97(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_client_service_conversations_auth = Depends(
+        _authorizer(
+            impl, "listClientServiceConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/clients/{client_id}/service-conversations",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def list_client_service_conversations(
+        request: Request,
+        client_id: Annotated[str, Path(alias="client_id")],
+        conv_id: Annotated[str | None, Query(alias="conv_id")] = None,
+        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
+        limit: Annotated[int | None, Query(alias="limit")] = None,
+        direction: Annotated[Literal["old", "new"] | None, Query(alias="direction")] = None,
+        auth: Credentials = list_client_service_conversations_auth,
+    ) -> Response:
+        result = await impl.list_client_service_conversations(
+            auth=auth,
+            client_id=client_id,
+            conv_id=conv_id,
+            timestamp=timestamp,
+            limit=limit,
+            direction=direction,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.Subscription], "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/clients/{client_id}/service-conversations",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_98(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_client_messages_auth = Depends(
+        _authorizer(impl, "listClientMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/clients/{client_id}/messages", methods=["GET"], include_in_schema=False
+    )
+    async def list_client_messages(
+        request: Request,
+        client_id: Annotated[str, Path(alias="client_id")],
+        msgid: Annotated[str | None, Query(alias="msgid")] = None,
+        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
+        till_msgid: Annotated[str | None, Query(alias="till_msgid")] = None,
+        till_timestamp: Annotated[int | None, Query(alias="till_timestamp")] = None,
+        include_start: Annotated[bool | None, Query(alias="include_start")] = None,
+        include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
+        reversed: Annotated[bool | None, Query(alias="reversed")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
+        client_id_2: Annotated[str | None, Query(alias="client_id")] = None,
+        nonce: Annotated[str | None, Query(alias="nonce")] = None,
+        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
+        signature: Annotated[str | None, Query(alias="signature")] = None,
+        auth: Credentials = list_client_messages_auth,
+    ) -> Response:
+        result = await impl.list_client_messages(
+            auth=auth,
+            client_id=client_id,
+            msgid=msgid,
+            timestamp=timestamp,
+            till_msgid=till_msgid,
+            till_timestamp=till_timestamp,
+            include_start=include_start,
+            include_stop=include_stop,
+            reversed=reversed,
+            limit=limit,
+            client_id_2=client_id_2,
+            nonce=nonce,
+            signature_ts=signature_ts,
+            signature=signature,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.RtmMessage], "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/clients/{client_id}/messages",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_99(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_client_blacklist_auth = Depends(
+        _authorizer(impl, "listClientBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/clients/{client_id}/blacklists", methods=["GET"], include_in_schema=False
+    )
+    async def list_client_blacklist(
+        request: Request,
+        client_id: Annotated[str, Path(alias="client_id")],
+        limit: Annotated[int | None, Query(alias="limit")] = None,
+        next: Annotated[str | None, Query(alias="next")] = None,
+        auth: Credentials = list_client_blacklist_auth,
+    ) -> Response:
+        result = await impl.list_client_blacklist(
+            auth=auth,
+            client_id=client_id,
+            limit=limit,
+            next=next,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.ClientBlacklistPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_client_blacklist_auth = Depends(
+        _authorizer(impl, "addClientBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/clients/{client_id}/blacklists", methods=["POST"], include_in_schema=False
+    )
+    async def add_client_blacklist(
+        request: Request,
+        client_id: Annotated[str, Path(alias="client_id")],
+        auth: Credentials = add_client_blacklist_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientBlacklistRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1clients~1{client_id}~1blacklists/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.add_client_blacklist(
+            auth=auth,
+            client_id=client_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_client_blacklist_auth = Depends(
+        _authorizer(impl, "removeClientBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/clients/{client_id}/blacklists", methods=["DELETE"], include_in_schema=False
+    )
+    async def remove_client_blacklist(
+        request: Request,
+        client_id: Annotated[str, Path(alias="client_id")],
+        auth: Credentials = remove_client_blacklist_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ClientBlacklistRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1clients~1{client_id}~1blacklists/delete/requestBody/content/application~1json/schema",
+        )
+        result = await impl.remove_client_blacklist(
+            auth=auth,
+            client_id=client_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/clients/{client_id}/blacklists",
+        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_100(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    count_chatroom_online_members_auth = Depends(
+        _authorizer(
+            impl, "countChatroomOnlineMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/members/online-count",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def count_chatroom_online_members(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        auth: Credentials = count_chatroom_online_members_auth,
+    ) -> Response:
+        result = await impl.count_chatroom_online_members(
+            auth=auth,
+            chatroom_id=chatroom_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.OnlineCount, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/members/online-count",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_101(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    count_service_conversation_subscribers_auth = Depends(
+        _authorizer(
+            impl,
+            "countServiceConversationSubscribers",
+            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers/count",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def count_service_conversation_subscribers(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        auth: Credentials = count_service_conversation_subscribers_auth,
+    ) -> Response:
+        result = await impl.count_service_conversation_subscribers(
+            auth=auth,
+            conv_id=conv_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.CountResult, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers/count",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_102(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_leaderboard_ranks_around_user_auth = Depends(
+        _authorizer(
+            impl,
+            "getLeaderboardRanksAroundUser",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcKey"),
+                ("lcId", "lcSign"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}/ranks/{userId}",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def get_leaderboard_ranks_around_user(
+        request: Request,
+        statistic_name: Annotated[str, Path(alias="statisticName")],
+        user_id: Annotated[str, Path(alias="userId")],
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        select_user_keys: Annotated[str | None, Query(alias="selectUserKeys")] = None,
+        include_user: Annotated[str | None, Query(alias="includeUser")] = None,
+        include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
+        version: Annotated[int | None, Query(alias="version")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        start_position: Annotated[int | None, Query(alias="startPosition")] = None,
+        max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
+        auth: Credentials = get_leaderboard_ranks_around_user_auth,
+    ) -> Response:
+        result = await impl.get_leaderboard_ranks_around_user(
+            auth=auth,
+            statistic_name=statistic_name,
+            user_id=user_id,
+            skip=skip,
+            limit=limit,
+            select_user_keys=select_user_keys,
+            include_user=include_user,
+            include_statistics=include_statistics,
+            version=version,
+            count=count,
+            start_position=start_position,
+            max_results_count=max_results_count,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RankingList, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/leaderboard/leaderboards/{statisticName}/ranks/{userId}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_103(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_conversation_member_info_auth = Depends(
+        _authorizer(
+            impl, "updateConversationMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/member-infos/{info_id}",
+        methods=["PUT"],
+        include_in_schema=False,
+    )
+    async def update_conversation_member_info(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        info_id: Annotated[str, Path(alias="info_id")],
+        auth: Credentials = update_conversation_member_info_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.MemberInfoRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1member-infos~1{info_id}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_conversation_member_info(
+            auth=auth,
+            conv_id=conv_id,
+            info_id=info_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UpdatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_conversation_member_info_auth = Depends(
+        _authorizer(
+            impl, "deleteConversationMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/member-infos/{info_id}",
+        methods=["DELETE"],
+        include_in_schema=False,
+    )
+    async def delete_conversation_member_info(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        info_id: Annotated[str, Path(alias="info_id")],
+        auth: Credentials = delete_conversation_member_info_auth,
+    ) -> Response:
+        result = await impl.delete_conversation_member_info(
+            auth=auth,
+            conv_id=conv_id,
+            info_id=info_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/member-infos/{info_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_104(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_conversation_message_auth = Depends(
+        _authorizer(
+            impl, "updateConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/messages/{message_id}",
+        methods=["PUT"],
+        include_in_schema=False,
+    )
+    async def update_conversation_message(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        message_id: Annotated[str, Path(alias="message_id")],
+        auth: Credentials = update_conversation_message_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.EditMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1messages~1{message_id}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_conversation_message(
+            auth=auth,
+            conv_id=conv_id,
+            message_id=message_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_conversation_message_auth = Depends(
+        _authorizer(
+            impl, "deleteConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/messages/{message_id}",
+        methods=["DELETE"],
+        include_in_schema=False,
+    )
+    async def delete_conversation_message(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        message_id: Annotated[str, Path(alias="message_id")],
+        from_client: Annotated[str, Query(alias="from_client")],
+        timestamp: Annotated[int, Query(alias="timestamp")],
+        auth: Credentials = delete_conversation_message_auth,
+    ) -> Response:
+        result = await impl.delete_conversation_message(
+            auth=auth,
+            conv_id=conv_id,
+            message_id=message_id,
+            from_client=from_client,
+            timestamp=timestamp,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/messages/{message_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_105(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_chatroom_message_auth = Depends(
+        _authorizer(impl, "updateChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}",
+        methods=["PUT"],
+        include_in_schema=False,
+    )
+    async def update_chatroom_message(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        message_id: Annotated[str, Path(alias="message_id")],
+        auth: Credentials = update_chatroom_message_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.EditMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1messages~1{message_id}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_chatroom_message(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            message_id=message_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_chatroom_message_auth = Depends(
+        _authorizer(impl, "deleteChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}",
+        methods=["DELETE"],
+        include_in_schema=False,
+    )
+    async def delete_chatroom_message(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        message_id: Annotated[str, Path(alias="message_id")],
+        from_client: Annotated[str, Query(alias="from_client")],
+        timestamp: Annotated[int, Query(alias="timestamp")],
+        auth: Credentials = delete_chatroom_message_auth,
+    ) -> Response:
+        result = await impl.delete_chatroom_message(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            message_id=message_id,
+            from_client=from_client,
+            timestamp=timestamp,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_106(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_chatroom_member_info_auth = Depends(
+        _authorizer(impl, "updateChatroomMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/member-infos/{info_id}",
+        methods=["PUT"],
+        include_in_schema=False,
+    )
+    async def update_chatroom_member_info(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        info_id: Annotated[str, Path(alias="info_id")],
+        auth: Credentials = update_chatroom_member_info_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.MemberInfoRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1member-infos~1{info_id}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_chatroom_member_info(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            info_id=info_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UpdatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_chatroom_member_info_auth = Depends(
+        _authorizer(impl, "deleteChatroomMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/member-infos/{info_id}",
+        methods=["DELETE"],
+        include_in_schema=False,
+    )
+    async def delete_chatroom_member_info(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        info_id: Annotated[str, Path(alias="info_id")],
+        auth: Credentials = delete_chatroom_member_info_auth,
+    ) -> Response:
+        result = await impl.delete_chatroom_member_info(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            info_id=info_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/member-infos/{info_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_107(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    unsubscribe_service_conversation_auth = Depends(
+        _authorizer(
+            impl, "unsubscribeServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}",
+        methods=["DELETE"],
+        include_in_schema=False,
+    )
+    async def unsubscribe_service_conversation(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        client_id: Annotated[str, Path(alias="client_id")],
+        auth: Credentials = unsubscribe_service_conversation_auth,
+    ) -> Response:
+        result = await impl.unsubscribe_service_conversation(
+            auth=auth,
+            conv_id=conv_id,
+            client_id=client_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_108(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_service_conversation_message_auth = Depends(
+        _authorizer(
+            impl, "updateServiceConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/messages/{message_id}",
+        methods=["PUT"],
+        include_in_schema=False,
+    )
+    async def update_service_conversation_message(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        message_id: Annotated[str, Path(alias="message_id")],
+        auth: Credentials = update_service_conversation_message_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.EditMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1messages~1{message_id}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_service_conversation_message(
+            auth=auth,
+            conv_id=conv_id,
+            message_id=message_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/messages/{message_id}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_109(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    recall_conversation_message_auth = Depends(
+        _authorizer(
+            impl, "recallConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/messages/{message_id}/recall",
+        methods=["PUT"],
+        include_in_schema=False,
+    )
+    async def recall_conversation_message(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        message_id: Annotated[str, Path(alias="message_id")],
+        auth: Credentials = recall_conversation_message_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.RecallMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1messages~1{message_id}~1recall/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.recall_conversation_message(
+            auth=auth,
+            conv_id=conv_id,
+            message_id=message_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/conversations/{conv_id}/messages/{message_id}/recall",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_110(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    recall_chatroom_message_auth = Depends(
+        _authorizer(impl, "recallChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}/recall",
+        methods=["PUT"],
+        include_in_schema=False,
+    )
+    async def recall_chatroom_message(
+        request: Request,
+        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
+        message_id: Annotated[str, Path(alias="message_id")],
+        auth: Credentials = recall_chatroom_message_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.RecallMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1messages~1{message_id}~1recall/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.recall_chatroom_message(
+            auth=auth,
+            chatroom_id=chatroom_id,
+            message_id=message_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}/recall",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_111(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_service_conversation_subscriber_messages_auth = Depends(
+        _authorizer(
+            impl,
+            "listServiceConversationSubscriberMessages",
+            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}/messages",
+        methods=["GET"],
+        include_in_schema=False,
+    )
+    async def list_service_conversation_subscriber_messages(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        client_id: Annotated[str, Path(alias="client_id")],
+        msgid: Annotated[str | None, Query(alias="msgid")] = None,
+        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
+        till_msgid: Annotated[str | None, Query(alias="till_msgid")] = None,
+        till_timestamp: Annotated[int | None, Query(alias="till_timestamp")] = None,
+        include_start: Annotated[bool | None, Query(alias="include_start")] = None,
+        include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
+        reversed: Annotated[bool | None, Query(alias="reversed")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
+        nonce: Annotated[str | None, Query(alias="nonce")] = None,
+        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
+        signature: Annotated[str | None, Query(alias="signature")] = None,
+        client_id_2: Annotated[str | None, Query(alias="client_id")] = None,
+        auth: Credentials = list_service_conversation_subscriber_messages_auth,
+    ) -> Response:
+        result = await impl.list_service_conversation_subscriber_messages(
+            auth=auth,
+            conv_id=conv_id,
+            client_id=client_id,
+            msgid=msgid,
+            timestamp=timestamp,
+            till_msgid=till_msgid,
+            till_timestamp=till_timestamp,
+            include_start=include_start,
+            include_stop=include_stop,
+            reversed=reversed,
+            limit=limit,
+            nonce=nonce,
+            signature_ts=signature_ts,
+            signature=signature,
+            client_id_2=client_id_2,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.RtmMessage], "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}/messages",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_112(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    recall_service_conversation_message_auth = Depends(
+        _authorizer(
+            impl, "recallServiceConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/messages/{message_id}/recall",
+        methods=["PUT"],
+        include_in_schema=False,
+    )
+    async def recall_service_conversation_message(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        message_id: Annotated[str, Path(alias="message_id")],
+        auth: Credentials = recall_service_conversation_message_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.RecallMessageRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1messages~1{message_id}~1recall/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.recall_service_conversation_message(
+            auth=auth,
+            conv_id=conv_id,
+            message_id=message_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/messages/{message_id}/recall",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_113(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_service_conversation_subscriber_message_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteServiceConversationSubscriberMessage",
+            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
+        )
+    )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}/messages/{message_id}",
+        methods=["DELETE"],
+        include_in_schema=False,
+    )
+    async def delete_service_conversation_subscriber_message(
+        request: Request,
+        conv_id: Annotated[str, Path(alias="conv_id")],
+        client_id: Annotated[str, Path(alias="client_id")],
+        message_id: Annotated[str, Path(alias="message_id")],
+        from_client: Annotated[str, Query(alias="from_client")],
+        timestamp: Annotated[int, Query(alias="timestamp")],
+        auth: Credentials = delete_service_conversation_subscriber_message_auth,
+    ) -> Response:
+        result = await impl.delete_service_conversation_subscriber_message(
+            auth=auth,
+            conv_id=conv_id,
+            client_id=client_id,
+            message_id=message_id,
+            from_client=from_client,
+            timestamp=timestamp,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}/messages/{message_id}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_114(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     query_objects_auth = Depends(
         _authorizer(
             impl, "queryObjects", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
@@ -3525,256 +10550,13 @@ def create_app(
             201,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_object_auth = Depends(
-        _authorizer(
-            impl, "getObject", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
-    )
-
-    @app.api_route("/1.1/classes/{className}/{objectId}", methods=["GET"], include_in_schema=False)
-    async def get_object(
-        request: Request,
-        class_name: Annotated[str, Path(alias="className")],
-        object_id: Annotated[str, Path(alias="objectId")],
-        include: Annotated[str | None, Query(alias="include")] = None,
-        keys: Annotated[str | None, Query(alias="keys")] = None,
-        return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = get_object_auth,
-    ) -> Response:
-        result = await impl.get_object(
-            auth=auth,
-            class_name=class_name,
-            object_id=object_id,
-            include=include,
-            keys=keys,
-            return_acl=return_acl,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.LcObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_object_auth = Depends(
-        _authorizer(
-            impl, "updateObject", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
-    )
-
-    @app.api_route("/1.1/classes/{className}/{objectId}", methods=["PUT"], include_in_schema=False)
-    async def update_object(
-        request: Request,
-        class_name: Annotated[str, Path(alias="className")],
-        object_id: Annotated[str, Path(alias="objectId")],
-        where: Annotated[str | None, Query(alias="where")] = None,
-        fetch_when_save: Annotated[bool | None, Query(alias="fetchWhenSave")] = None,
-        new: Annotated[bool | None, Query(alias="new")] = None,
-        auth: Credentials = update_object_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ObjectFields,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1classes~1{className}~1{objectId}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_object(
-            auth=auth,
-            class_name=class_name,
-            object_id=object_id,
-            where=checked_param("query", "where", where, models.WhereClause, True),
-            fetch_when_save=fetch_when_save,
-            new=new,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UpdatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_object_auth = Depends(
-        _authorizer(
-            impl, "deleteObject", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
-    )
-
     @app.api_route(
-        "/1.1/classes/{className}/{objectId}", methods=["DELETE"], include_in_schema=False
+        "/1.1/classes/{className}",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-    async def delete_object(
-        request: Request,
-        class_name: Annotated[str, Path(alias="className")],
-        object_id: Annotated[str, Path(alias="objectId")],
-        where: Annotated[str | None, Query(alias="where")] = None,
-        auth: Credentials = delete_object_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.DeleteObjectRequest,
-            ("application/json",),
-            False,
-            schemas,
-            "/paths/~11.1~1classes~1{className}~1{objectId}/delete/requestBody/content/application~1json/schema",
-        )
-        result = await impl.delete_object(
-            auth=auth,
-            class_name=class_name,
-            object_id=object_id,
-            where=checked_param("query", "where", where, models.WhereClause, True),
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    scan_objects_auth = Depends(
-        _authorizer(impl, "scanObjects", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/scan/classes/{className}", methods=["GET"], include_in_schema=False)
-    async def scan_objects(
-        request: Request,
-        class_name: Annotated[str, Path(alias="className")],
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=1)] = None,
-        cursor: Annotated[str | None, Query(alias="cursor")] = None,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        scan_key: Annotated[str | None, Query(alias="scan_key")] = None,
-        keys: Annotated[str | None, Query(alias="keys")] = None,
-        return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = scan_objects_auth,
-    ) -> Response:
-        result = await impl.scan_objects(
-            auth=auth,
-            class_name=class_name,
-            limit=limit,
-            cursor=cursor,
-            where=checked_param("query", "where", where, models.WhereClause, True),
-            scan_key=scan_key,
-            keys=keys,
-            return_acl=return_acl,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ScanResult, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    batch_auth = Depends(
-        _authorizer(impl, "batch", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")))
-    )
-
-    @app.api_route("/1.1/batch", methods=["POST"], include_in_schema=False)
-    async def batch(
-        request: Request,
-        auth: Credentials = batch_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.BatchRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1batch/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.batch(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.BatchResult], "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    cloud_query_auth = Depends(
-        _authorizer(
-            impl, "cloudQuery", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
-    )
-
-    @app.api_route("/1.1/cloudQuery", methods=["GET"], include_in_schema=False)
-    async def cloud_query(
-        request: Request,
-        cql: Annotated[str, Query(alias="cql")],
-        pvalues: Annotated[str | None, Query(alias="pvalues")] = None,
-        auth: Credentials = cloud_query_auth,
-    ) -> Response:
-        result = await impl.cloud_query(
-            auth=auth,
-            cql=cql,
-            pvalues=checked_param("query", "pvalues", pvalues, list[Any], True),
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.CloudQueryResult, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_schemas_auth = Depends(
-        _authorizer(impl, "listSchemas", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/schemas", methods=["GET"], include_in_schema=False)
-    async def list_schemas(
-        request: Request,
-        auth: Credentials = list_schemas_auth,
-    ) -> Response:
-        result = await impl.list_schemas(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AppSchemas, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_115(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_class_schema_auth = Depends(
@@ -3802,62 +10584,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_server_date_auth = Depends(
-        _authorizer(
-            impl, "getServerDate", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
+    @app.api_route(
+        "/1.1/schemas/{className}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-
-    @app.api_route("/1.1/date", methods=["GET"], include_in_schema=False)
-    async def get_server_date(
-        request: Request,
-        auth: Credentials = get_server_date_auth,
-    ) -> Response:
-        result = await impl.get_server_date(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Date, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    export_data_auth = Depends(
-        _authorizer(impl, "exportData", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/exportData", methods=["POST"], include_in_schema=False)
-    async def export_data(
-        request: Request,
-        auth: Credentials = export_data_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ExportDataRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1exportData/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.export_data(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ExportJob, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_116(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_export_job_auth = Depends(
@@ -3885,265 +10618,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    collect_analytics_auth = Depends(
-        _authorizer(
-            impl,
-            "collectAnalytics",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
+    @app.api_route(
+        "/1.1/exportData/{id}",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-
-    @app.api_route("/1.1/collect", methods=["POST"], include_in_schema=False)
-    async def collect_analytics(
-        request: Request,
-        auth: Credentials = collect_analytics_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CollectRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1collect/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.collect_analytics(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AnyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    query_users_auth = Depends(
-        _authorizer(
-            impl, "queryUsers", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
-    )
-
-    @app.api_route("/1.1/users", methods=["GET"], include_in_schema=False)
-    async def query_users(
-        request: Request,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        order: Annotated[str | None, Query(alias="order")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        keys: Annotated[str | None, Query(alias="keys")] = None,
-        include: Annotated[str | None, Query(alias="include")] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = query_users_auth,
-    ) -> Response:
-        result = await impl.query_users(
-            auth=auth,
-            where=checked_param("query", "where", where, models.WhereClause, True),
-            order=order,
-            limit=limit,
-            skip=skip,
-            keys=keys,
-            include=include,
-            count=count,
-            return_acl=return_acl,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    sign_up_auth = Depends(
-        _authorizer(
-            impl, "signUp", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
-    )
-
-    @app.api_route("/1.1/users", methods=["POST"], include_in_schema=False)
-    async def sign_up(
-        request: Request,
-        fail_on_not_exist: Annotated[bool | None, Query(alias="failOnNotExist")] = None,
-        auth: Credentials = sign_up_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.SignUpRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1users/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.sign_up(
-            auth=auth,
-            fail_on_not_exist=fail_on_not_exist,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.SessionUser, "application/json", "json"),
-                201: Declared(models.SessionUser, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    sign_up_or_log_in_with_mobile_phone_auth = Depends(
-        _authorizer(
-            impl,
-            "signUpOrLogInWithMobilePhone",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route("/1.1/usersByMobilePhone", methods=["POST"], include_in_schema=False)
-    async def sign_up_or_log_in_with_mobile_phone(
-        request: Request,
-        auth: Credentials = sign_up_or_log_in_with_mobile_phone_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.MobileSignUpRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1usersByMobilePhone/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.sign_up_or_log_in_with_mobile_phone(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.SessionUser, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    log_in_auth = Depends(
-        _authorizer(impl, "logIn", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")))
-    )
-
-    @app.api_route("/1.1/login", methods=["POST"], include_in_schema=False)
-    async def log_in(
-        request: Request,
-        auth: Credentials = log_in_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.LoginRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1login/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.log_in(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.SessionUser, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_current_user_auth = Depends(
-        _authorizer(
-            impl,
-            "getCurrentUser",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcKey"),
-                ("lcId", "lcSign"),
-                ("lcId", "lcMasterKey"),
-            ),
-        )
-    )
-
-    @app.api_route("/1.1/users/me", methods=["GET"], include_in_schema=False)
-    async def get_current_user(
-        request: Request,
-        session_token: Annotated[str | None, Query(alias="session_token")] = None,
-        auth: Credentials = get_current_user_auth,
-    ) -> Response:
-        result = await impl.get_current_user(
-            auth=auth,
-            session_token=session_token,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.SessionUser, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_friendship_request_auth = Depends(
-        _authorizer(
-            impl,
-            "createFriendshipRequest",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey", "lcSession"),
-            ),
-        )
-    )
-
-    @app.api_route("/1.1/users/friendshipRequests", methods=["POST"], include_in_schema=False)
-    async def create_friendship_request(
-        request: Request,
-        auth: Credentials = create_friendship_request_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.FriendshipRequestCreate,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1users~1friendshipRequests/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_friendship_request(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.CreatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_117(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_user_auth = Depends(
@@ -4256,6 +10737,690 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/1.1/users/{objectId}",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_118(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    verify_mobile_phone_auth = Depends(
+        _authorizer(
+            impl,
+            "verifyMobilePhone",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route("/1.1/verifyMobilePhone/{code}", methods=["POST"], include_in_schema=False)
+    async def verify_mobile_phone(
+        request: Request,
+        code: Annotated[str, Path(alias="code")],
+        auth: Credentials = verify_mobile_phone_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.PhoneNumberRequest,
+            ("application/json",),
+            False,
+            schemas,
+            "/paths/~11.1~1verifyMobilePhone~1{code}/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.verify_mobile_phone(
+            auth=auth,
+            code=code,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UpdatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/verifyMobilePhone/{code}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_119(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    reset_password_by_sms_code_auth = Depends(
+        _authorizer(
+            impl,
+            "resetPasswordBySmsCode",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route("/1.1/resetPasswordBySmsCode/{code}", methods=["PUT"], include_in_schema=False)
+    async def reset_password_by_sms_code(
+        request: Request,
+        code: Annotated[str, Path(alias="code")],
+        auth: Credentials = reset_password_by_sms_code_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ResetPasswordBySmsCodeRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1resetPasswordBySmsCode~1{code}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.reset_password_by_sms_code(
+            auth=auth,
+            code=code,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/resetPasswordBySmsCode/{code}",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_120(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    verify_sms_code_auth = Depends(
+        _authorizer(
+            impl, "verifySmsCode", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/verifySmsCode/{code}", methods=["POST"], include_in_schema=False)
+    async def verify_sms_code(
+        request: Request,
+        code: Annotated[str, Path(alias="code")],
+        auth: Credentials = verify_sms_code_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.PhoneNumberRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1verifySmsCode~1{code}/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.verify_sms_code(
+            auth=auth,
+            code=code,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/verifySmsCode/{code}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_121(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_status_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteStatus",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
+        )
+    )
+
+    @app.api_route("/1.1/statuses/{statusId}", methods=["DELETE"], include_in_schema=False)
+    async def delete_status(
+        request: Request,
+        status_id: Annotated[str, Path(alias="statusId")],
+        auth: Credentials = delete_status_auth,
+    ) -> Response:
+        result = await impl.delete_status(
+            auth=auth,
+            status_id=status_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/statuses/{statusId}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_122(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_role_auth = Depends(
+        _authorizer(
+            impl, "getRole", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/roles/{objectId}", methods=["GET"], include_in_schema=False)
+    async def get_role(
+        request: Request,
+        object_id: Annotated[str, Path(alias="objectId")],
+        auth: Credentials = get_role_auth,
+    ) -> Response:
+        result = await impl.get_role(
+            auth=auth,
+            object_id=object_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Role, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_role_auth = Depends(
+        _authorizer(
+            impl,
+            "updateRole",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
+    @app.api_route("/1.1/roles/{objectId}", methods=["PUT"], include_in_schema=False)
+    async def update_role(
+        request: Request,
+        object_id: Annotated[str, Path(alias="objectId")],
+        auth: Credentials = update_role_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ObjectFields,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1roles~1{objectId}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_role(
+            auth=auth,
+            object_id=object_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UpdatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_role_auth = Depends(
+        _authorizer(
+            impl,
+            "deleteRole",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
+    @app.api_route("/1.1/roles/{objectId}", methods=["DELETE"], include_in_schema=False)
+    async def delete_role(
+        request: Request,
+        object_id: Annotated[str, Path(alias="objectId")],
+        auth: Credentials = delete_role_auth,
+    ) -> Response:
+        result = await impl.delete_role(
+            auth=auth,
+            object_id=object_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/roles/{objectId}",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_123(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_file_auth = Depends(
+        _authorizer(
+            impl, "getFile", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/files/{objectId}", methods=["GET"], include_in_schema=False)
+    async def get_file(
+        request: Request,
+        object_id: Annotated[str, Path(alias="objectId")],
+        include: Annotated[str | None, Query(alias="include")] = None,
+        keys: Annotated[str | None, Query(alias="keys")] = None,
+        auth: Credentials = get_file_auth,
+    ) -> Response:
+        result = await impl.get_file(
+            auth=auth,
+            object_id=object_id,
+            include=include,
+            keys=keys,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.LcFile, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_file_auth = Depends(
+        _authorizer(
+            impl, "deleteFile", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+        )
+    )
+
+    @app.api_route("/1.1/files/{objectId}", methods=["DELETE"], include_in_schema=False)
+    async def delete_file(
+        request: Request,
+        object_id: Annotated[str, Path(alias="objectId")],
+        auth: Credentials = delete_file_auth,
+    ) -> Response:
+        result = await impl.delete_file(
+            auth=auth,
+            object_id=object_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/files/{objectId}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_124(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_installation_auth = Depends(
+        _authorizer(
+            impl,
+            "getInstallation",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route("/1.1/installations/{objectId}", methods=["GET"], include_in_schema=False)
+    async def get_installation(
+        request: Request,
+        object_id: Annotated[str, Path(alias="objectId")],
+        auth: Credentials = get_installation_auth,
+    ) -> Response:
+        result = await impl.get_installation(
+            auth=auth,
+            object_id=object_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Installation, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_installation_auth = Depends(
+        _authorizer(
+            impl,
+            "updateInstallation",
+            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
+        )
+    )
+
+    @app.api_route("/1.1/installations/{objectId}", methods=["PUT"], include_in_schema=False)
+    async def update_installation(
+        request: Request,
+        object_id: Annotated[str, Path(alias="objectId")],
+        auth: Credentials = update_installation_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ObjectFields,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1installations~1{objectId}/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_installation(
+            auth=auth,
+            object_id=object_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UpdatedObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_installation_auth = Depends(
+        _authorizer(impl, "deleteInstallation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/installations/{objectId}", methods=["DELETE"], include_in_schema=False)
+    async def delete_installation(
+        request: Request,
+        object_id: Annotated[str, Path(alias="objectId")],
+        auth: Credentials = delete_installation_auth,
+    ) -> Response:
+        result = await impl.delete_installation(
+            auth=auth,
+            object_id=object_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/installations/{objectId}",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_125(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_notification_auth = Depends(
+        _authorizer(impl, "getNotification", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/notifications/{notification_id}", methods=["GET"], include_in_schema=False)
+    async def get_notification(
+        request: Request,
+        notification_id: Annotated[str, Path(alias="notification_id")],
+        auth: Credentials = get_notification_auth,
+    ) -> Response:
+        result = await impl.get_notification(
+            auth=auth,
+            notification_id=notification_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Notification, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_notification_auth = Depends(
+        _authorizer(impl, "deleteNotification", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route(
+        "/1.1/notifications/{notification_id}", methods=["DELETE"], include_in_schema=False
+    )
+    async def delete_notification(
+        request: Request,
+        notification_id: Annotated[str, Path(alias="notification_id")],
+        auth: Credentials = delete_notification_auth,
+    ) -> Response:
+        result = await impl.delete_notification(
+            auth=auth,
+            notification_id=notification_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/notifications/{notification_id}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_126(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    cancel_scheduled_push_auth = Depends(
+        _authorizer(impl, "cancelScheduledPush", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    )
+
+    @app.api_route("/1.1/scheduledPushMessages/{id}", methods=["DELETE"], include_in_schema=False)
+    async def cancel_scheduled_push(
+        request: Request,
+        id: Annotated[int, Path(alias="id")],
+        auth: Credentials = cancel_scheduled_push_auth,
+    ) -> Response:
+        result = await impl.cancel_scheduled_push(
+            auth=auth,
+            id=id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EmptyObject, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/scheduledPushMessages/{id}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_127(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    run_cloud_function_auth = Depends(
+        _authorizer(
+            impl,
+            "runCloudFunction",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcKey"),
+                ("lcId", "lcSign"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
+    @app.api_route("/1.1/functions/{name}", methods=["POST"], include_in_schema=False)
+    async def run_cloud_function(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        x_lc_prod: Annotated[
+            int | None, Header(alias="X-LC-Prod", convert_underscores=False, le=1, ge=0)
+        ] = None,
+        auth: Credentials = run_cloud_function_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CloudFunctionParams,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1functions~1{name}/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.run_cloud_function(
+            auth=auth,
+            name=name,
+            x_lc_prod=x_lc_prod,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.CloudFunctionResult, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/functions/{name}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_128(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    call_cloud_function_auth = Depends(
+        _authorizer(
+            impl,
+            "callCloudFunction",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcKey"),
+                ("lcId", "lcSign"),
+                ("lcId", "lcMasterKey"),
+            ),
+        )
+    )
+
+    @app.api_route("/1.1/call/{name}", methods=["POST"], include_in_schema=False)
+    async def call_cloud_function(
+        request: Request,
+        name: Annotated[str, Path(alias="name")],
+        x_lc_prod: Annotated[
+            int | None, Header(alias="X-LC-Prod", convert_underscores=False, le=1, ge=0)
+        ] = None,
+        auth: Credentials = call_cloud_function_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CloudFunctionParams,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~11.1~1call~1{name}/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.call_cloud_function(
+            auth=auth,
+            name=name,
+            x_lc_prod=x_lc_prod,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.CloudFunctionResult, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/1.1/call/{name}",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_129(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     refresh_session_token_auth = Depends(
         _authorizer(
@@ -4290,6 +11455,14 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route(
+        "/1.1/users/{objectId}/refreshSessionToken",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_130(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     update_password_auth = Depends(
@@ -4334,270 +11507,19 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_password_reset_auth = Depends(
-        _authorizer(
-            impl,
-            "requestPasswordReset",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
+    @app.api_route(
+        "/1.1/users/{objectId}/updatePassword",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-
-    @app.api_route("/1.1/requestPasswordReset", methods=["POST"], include_in_schema=False)
-    async def request_password_reset(
-        request: Request,
-        auth: Credentials = request_password_reset_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.EmailRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1requestPasswordReset/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.request_password_reset(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_131(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_email_verify_auth = Depends(
+    list_followers_auth = Depends(
         _authorizer(
             impl,
-            "requestEmailVerify",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route("/1.1/requestEmailVerify", methods=["POST"], include_in_schema=False)
-    async def request_email_verify(
-        request: Request,
-        auth: Credentials = request_email_verify_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.EmailRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1requestEmailVerify/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.request_email_verify(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_mobile_phone_verify_auth = Depends(
-        _authorizer(
-            impl,
-            "requestMobilePhoneVerify",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route("/1.1/requestMobilePhoneVerify", methods=["POST"], include_in_schema=False)
-    async def request_mobile_phone_verify(
-        request: Request,
-        auth: Credentials = request_mobile_phone_verify_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.PhoneCodeRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1requestMobilePhoneVerify/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.request_mobile_phone_verify(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    verify_mobile_phone_auth = Depends(
-        _authorizer(
-            impl,
-            "verifyMobilePhone",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route("/1.1/verifyMobilePhone/{code}", methods=["POST"], include_in_schema=False)
-    async def verify_mobile_phone(
-        request: Request,
-        code: Annotated[str, Path(alias="code")],
-        auth: Credentials = verify_mobile_phone_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.PhoneNumberRequest,
-            ("application/json",),
-            False,
-            schemas,
-            "/paths/~11.1~1verifyMobilePhone~1{code}/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.verify_mobile_phone(
-            auth=auth,
-            code=code,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UpdatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_login_sms_code_auth = Depends(
-        _authorizer(
-            impl,
-            "requestLoginSmsCode",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route("/1.1/requestLoginSmsCode", methods=["POST"], include_in_schema=False)
-    async def request_login_sms_code(
-        request: Request,
-        auth: Credentials = request_login_sms_code_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.PhoneCodeRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1requestLoginSmsCode/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.request_login_sms_code(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_password_reset_by_sms_code_auth = Depends(
-        _authorizer(
-            impl,
-            "requestPasswordResetBySmsCode",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route("/1.1/requestPasswordResetBySmsCode", methods=["POST"], include_in_schema=False)
-    async def request_password_reset_by_sms_code(
-        request: Request,
-        auth: Credentials = request_password_reset_by_sms_code_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.PhoneCodeRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1requestPasswordResetBySmsCode/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.request_password_reset_by_sms_code(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    reset_password_by_sms_code_auth = Depends(
-        _authorizer(
-            impl,
-            "resetPasswordBySmsCode",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route("/1.1/resetPasswordBySmsCode/{code}", methods=["PUT"], include_in_schema=False)
-    async def reset_password_by_sms_code(
-        request: Request,
-        code: Annotated[str, Path(alias="code")],
-        auth: Credentials = reset_password_by_sms_code_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ResetPasswordBySmsCodeRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1resetPasswordBySmsCode~1{code}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.reset_password_by_sms_code(
-            auth=auth,
-            code=code,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_change_phone_number_auth = Depends(
-        _authorizer(
-            impl,
-            "requestChangePhoneNumber",
+            "listFollowers",
             (
                 ("lcId", "lcKey", "lcSession"),
                 ("lcId", "lcSign", "lcSession"),
@@ -4606,40 +11528,56 @@ def create_app(
         )
     )
 
-    @app.api_route("/1.1/requestChangePhoneNumber", methods=["POST"], include_in_schema=False)
-    async def request_change_phone_number(
+    @app.api_route("/1.1/users/{userId}/followers", methods=["GET"], include_in_schema=False)
+    async def list_followers(
         request: Request,
-        auth: Credentials = request_change_phone_number_auth,
+        user_id: Annotated[str, Path(alias="userId")],
+        where: Annotated[str | None, Query(alias="where")] = None,
+        order: Annotated[str | None, Query(alias="order")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        keys: Annotated[str | None, Query(alias="keys")] = None,
+        include: Annotated[str | None, Query(alias="include")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
+        auth: Credentials = list_followers_auth,
     ) -> Response:
-        body = await read_body(
-            request,
-            models.RequestChangePhoneNumberRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1requestChangePhoneNumber/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.request_change_phone_number(
+        result = await impl.list_followers(
             auth=auth,
-            body=body,
+            user_id=user_id,
+            where=checked_param("query", "where", where, models.WhereClause, True),
+            order=order,
+            limit=limit,
+            skip=skip,
+            keys=keys,
+            include=include,
+            count=count,
+            return_acl=return_acl,
         )
         return render(
             result,
             {
-                200: Declared(models.EmptyObject, "application/json", "json"),
+                200: Declared(models.FollowList, "application/json", "json"),
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
+    @app.api_route(
+        "/1.1/users/{userId}/followers",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_132(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    change_phone_number_auth = Depends(
+    list_followees_auth = Depends(
         _authorizer(
             impl,
-            "changePhoneNumber",
+            "listFollowees",
             (
                 ("lcId", "lcKey", "lcSession"),
                 ("lcId", "lcSign", "lcSession"),
@@ -4648,27 +11586,36 @@ def create_app(
         )
     )
 
-    @app.api_route("/1.1/changePhoneNumber", methods=["POST"], include_in_schema=False)
-    async def change_phone_number(
+    @app.api_route("/1.1/users/{userId}/followees", methods=["GET"], include_in_schema=False)
+    async def list_followees(
         request: Request,
-        auth: Credentials = change_phone_number_auth,
+        user_id: Annotated[str, Path(alias="userId")],
+        where: Annotated[str | None, Query(alias="where")] = None,
+        order: Annotated[str | None, Query(alias="order")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        keys: Annotated[str | None, Query(alias="keys")] = None,
+        include: Annotated[str | None, Query(alias="include")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
+        auth: Credentials = list_followees_auth,
     ) -> Response:
-        body = await read_body(
-            request,
-            models.ChangePhoneNumberRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1changePhoneNumber/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.change_phone_number(
+        result = await impl.list_followees(
             auth=auth,
-            body=body,
+            user_id=user_id,
+            where=checked_param("query", "where", where, models.WhereClause, True),
+            order=order,
+            limit=limit,
+            skip=skip,
+            keys=keys,
+            include=include,
+            count=count,
+            return_acl=return_acl,
         )
         return render(
             result,
             {
-                200: Declared(models.EmptyObject, "application/json", "json"),
+                200: Declared(models.FollowList, "application/json", "json"),
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
@@ -4676,143 +11623,155 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/1.1/users/{userId}/followees",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_133(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_sms_code_auth = Depends(
+    list_mutual_followees_auth = Depends(
         _authorizer(
-            impl, "requestSmsCode", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+            impl,
+            "listMutualFollowees",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
         )
     )
 
-    @app.api_route("/1.1/requestSmsCode", methods=["POST"], include_in_schema=False)
-    async def request_sms_code(
+    @app.api_route("/1.1/users/{userId}/mutualFollowees", methods=["GET"], include_in_schema=False)
+    async def list_mutual_followees(
         request: Request,
-        auth: Credentials = request_sms_code_auth,
+        user_id: Annotated[str, Path(alias="userId")],
+        where: Annotated[str | None, Query(alias="where")] = None,
+        order: Annotated[str | None, Query(alias="order")] = None,
+        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        keys: Annotated[str | None, Query(alias="keys")] = None,
+        include: Annotated[str | None, Query(alias="include")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
+        auth: Credentials = list_mutual_followees_auth,
     ) -> Response:
-        body = await read_body(
-            request,
-            models.RequestSmsCodeRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1requestSmsCode/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.request_sms_code(
+        result = await impl.list_mutual_followees(
             auth=auth,
-            body=body,
+            user_id=user_id,
+            where=checked_param("query", "where", where, models.WhereClause, True),
+            order=order,
+            limit=limit,
+            skip=skip,
+            keys=keys,
+            include=include,
+            count=count,
+            return_acl=return_acl,
         )
         return render(
             result,
             {
-                200: Declared(models.EmptyObject, "application/json", "json"),
+                200: Declared(models.FollowList, "application/json", "json"),
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
+    @app.api_route(
+        "/1.1/users/{userId}/mutualFollowees",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_134(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    verify_sms_code_auth = Depends(
+    list_followers_and_followees_auth = Depends(
         _authorizer(
-            impl, "verifySmsCode", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+            impl,
+            "listFollowersAndFollowees",
+            (
+                ("lcId", "lcKey", "lcSession"),
+                ("lcId", "lcSign", "lcSession"),
+                ("lcId", "lcMasterKey", "lcSession"),
+            ),
         )
     )
 
-    @app.api_route("/1.1/verifySmsCode/{code}", methods=["POST"], include_in_schema=False)
-    async def verify_sms_code(
+    @app.api_route(
+        "/1.1/users/{userId}/followersAndFollowees", methods=["GET"], include_in_schema=False
+    )
+    async def list_followers_and_followees(
         request: Request,
-        code: Annotated[str, Path(alias="code")],
-        auth: Credentials = verify_sms_code_auth,
+        user_id: Annotated[str, Path(alias="userId")],
+        include: Annotated[str | None, Query(alias="include")] = None,
+        keys: Annotated[str | None, Query(alias="keys")] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        auth: Credentials = list_followers_and_followees_auth,
     ) -> Response:
-        body = await read_body(
-            request,
-            models.PhoneNumberRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1verifySmsCode~1{code}/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.verify_sms_code(
+        result = await impl.list_followers_and_followees(
             auth=auth,
-            code=code,
-            body=body,
+            user_id=user_id,
+            include=include,
+            keys=keys,
+            count=count,
         )
         return render(
             result,
             {
-                200: Declared(models.EmptyObject, "application/json", "json"),
+                200: Declared(models.FollowersAndFollowees, "application/json", "json"),
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
+    @app.api_route(
+        "/1.1/users/{userId}/followersAndFollowees",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_135(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_captcha_auth = Depends(
-        _authorizer(
-            impl, "requestCaptcha", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
+    censor_file_auth = Depends(
+        _authorizer(impl, "censorFile", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
-    @app.api_route("/1.1/requestCaptcha", methods=["GET"], include_in_schema=False)
-    async def request_captcha(
+    @app.api_route("/1.1/files/{objectId}/censor", methods=["POST"], include_in_schema=False)
+    async def censor_file(
         request: Request,
-        width: Annotated[int | None, Query(alias="width", le=200, ge=60)] = None,
-        height: Annotated[int | None, Query(alias="height", le=100, ge=30)] = None,
-        size: Annotated[int | None, Query(alias="size", le=6, ge=3)] = None,
-        ttl: Annotated[int | None, Query(alias="ttl", le=180, ge=10)] = None,
-        auth: Credentials = request_captcha_auth,
+        object_id: Annotated[str, Path(alias="objectId")],
+        auth: Credentials = censor_file_auth,
     ) -> Response:
-        result = await impl.request_captcha(
+        result = await impl.censor_file(
             auth=auth,
-            width=width,
-            height=height,
-            size=size,
-            ttl=ttl,
+            object_id=object_id,
         )
         return render(
             result,
             {
-                200: Declared(models.Captcha, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
+                200: Declared(models.CensorResult, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    verify_captcha_auth = Depends(
-        _authorizer(
-            impl, "verifyCaptcha", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
+    @app.api_route(
+        "/1.1/files/{objectId}/censor",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-
-    @app.api_route("/1.1/verifyCaptcha", methods=["POST"], include_in_schema=False)
-    async def verify_captcha(
-        request: Request,
-        auth: Credentials = verify_captcha_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.VerifyCaptchaRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1verifyCaptcha/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.verify_captcha(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.CaptchaValidation, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_136(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     update_follow_auth = Depends(
@@ -4946,541 +11905,44 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_followers_auth = Depends(
-        _authorizer(
-            impl,
-            "listFollowers",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey", "lcSession"),
-            ),
-        )
-    )
-
-    @app.api_route("/1.1/users/{userId}/followers", methods=["GET"], include_in_schema=False)
-    async def list_followers(
-        request: Request,
-        user_id: Annotated[str, Path(alias="userId")],
-        where: Annotated[str | None, Query(alias="where")] = None,
-        order: Annotated[str | None, Query(alias="order")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        keys: Annotated[str | None, Query(alias="keys")] = None,
-        include: Annotated[str | None, Query(alias="include")] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = list_followers_auth,
-    ) -> Response:
-        result = await impl.list_followers(
-            auth=auth,
-            user_id=user_id,
-            where=checked_param("query", "where", where, models.WhereClause, True),
-            order=order,
-            limit=limit,
-            skip=skip,
-            keys=keys,
-            include=include,
-            count=count,
-            return_acl=return_acl,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.FollowList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_followees_auth = Depends(
-        _authorizer(
-            impl,
-            "listFollowees",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey", "lcSession"),
-            ),
-        )
-    )
-
-    @app.api_route("/1.1/users/{userId}/followees", methods=["GET"], include_in_schema=False)
-    async def list_followees(
-        request: Request,
-        user_id: Annotated[str, Path(alias="userId")],
-        where: Annotated[str | None, Query(alias="where")] = None,
-        order: Annotated[str | None, Query(alias="order")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        keys: Annotated[str | None, Query(alias="keys")] = None,
-        include: Annotated[str | None, Query(alias="include")] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = list_followees_auth,
-    ) -> Response:
-        result = await impl.list_followees(
-            auth=auth,
-            user_id=user_id,
-            where=checked_param("query", "where", where, models.WhereClause, True),
-            order=order,
-            limit=limit,
-            skip=skip,
-            keys=keys,
-            include=include,
-            count=count,
-            return_acl=return_acl,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.FollowList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_mutual_followees_auth = Depends(
-        _authorizer(
-            impl,
-            "listMutualFollowees",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey", "lcSession"),
-            ),
-        )
-    )
-
-    @app.api_route("/1.1/users/{userId}/mutualFollowees", methods=["GET"], include_in_schema=False)
-    async def list_mutual_followees(
-        request: Request,
-        user_id: Annotated[str, Path(alias="userId")],
-        where: Annotated[str | None, Query(alias="where")] = None,
-        order: Annotated[str | None, Query(alias="order")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        keys: Annotated[str | None, Query(alias="keys")] = None,
-        include: Annotated[str | None, Query(alias="include")] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = list_mutual_followees_auth,
-    ) -> Response:
-        result = await impl.list_mutual_followees(
-            auth=auth,
-            user_id=user_id,
-            where=checked_param("query", "where", where, models.WhereClause, True),
-            order=order,
-            limit=limit,
-            skip=skip,
-            keys=keys,
-            include=include,
-            count=count,
-            return_acl=return_acl,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.FollowList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_followers_and_followees_auth = Depends(
-        _authorizer(
-            impl,
-            "listFollowersAndFollowees",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey", "lcSession"),
-            ),
-        )
-    )
-
     @app.api_route(
-        "/1.1/users/{userId}/followersAndFollowees", methods=["GET"], include_in_schema=False
-    )
-    async def list_followers_and_followees(
-        request: Request,
-        user_id: Annotated[str, Path(alias="userId")],
-        include: Annotated[str | None, Query(alias="include")] = None,
-        keys: Annotated[str | None, Query(alias="keys")] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        auth: Credentials = list_followers_and_followees_auth,
-    ) -> Response:
-        result = await impl.list_followers_and_followees(
-            auth=auth,
-            user_id=user_id,
-            include=include,
-            keys=keys,
-            count=count,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.FollowersAndFollowees, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    accept_friendship_request_auth = Depends(
-        _authorizer(
-            impl,
-            "acceptFriendshipRequest",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey", "lcSession"),
-            ),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/users/friendshipRequests/{requestId}/accept", methods=["PUT"], include_in_schema=False
-    )
-    async def accept_friendship_request(
-        request: Request,
-        request_id: Annotated[str, Path(alias="requestId")],
-        auth: Credentials = accept_friendship_request_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.AcceptFriendshipRequest,
-            ("application/json",),
-            False,
-            schemas,
-            "/paths/~11.1~1users~1friendshipRequests~1{requestId}~1accept/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.accept_friendship_request(
-            auth=auth,
-            request_id=request_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UpdatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    decline_friendship_request_auth = Depends(
-        _authorizer(
-            impl,
-            "declineFriendshipRequest",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey", "lcSession"),
-            ),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/users/friendshipRequests/{requestId}/decline",
-        methods=["PUT"],
+        "/1.1/users/{userId}/friendship/{targetId}",
+        methods=["GET", "HEAD", "PATCH", "OPTIONS", "TRACE"],
         include_in_schema=False,
     )
-    async def decline_friendship_request(
-        request: Request,
-        request_id: Annotated[str, Path(alias="requestId")],
-        auth: Credentials = decline_friendship_request_auth,
-    ) -> Response:
-        result = await impl.decline_friendship_request(
-            auth=auth,
-            request_id=request_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UpdatedObject, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_137(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    publish_status_auth = Depends(
+    get_object_auth = Depends(
         _authorizer(
-            impl,
-            "publishStatus",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey", "lcSession"),
-            ),
+            impl, "getObject", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
-    @app.api_route("/1.1/statuses", methods=["POST"], include_in_schema=False)
-    async def publish_status(
+    @app.api_route("/1.1/classes/{className}/{objectId}", methods=["GET"], include_in_schema=False)
+    async def get_object(
         request: Request,
-        auth: Credentials = publish_status_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.PublishStatusRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1statuses/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.publish_status(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.CreatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_status_auth = Depends(
-        _authorizer(
-            impl,
-            "deleteStatus",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey", "lcSession"),
-            ),
-        )
-    )
-
-    @app.api_route("/1.1/statuses/{statusId}", methods=["DELETE"], include_in_schema=False)
-    async def delete_status(
-        request: Request,
-        status_id: Annotated[str, Path(alias="statusId")],
-        auth: Credentials = delete_status_auth,
-    ) -> Response:
-        result = await impl.delete_status(
-            auth=auth,
-            status_id=status_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_inbox_statuses_auth = Depends(
-        _authorizer(
-            impl,
-            "listInboxStatuses",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey", "lcSession"),
-            ),
-        )
-    )
-
-    @app.api_route("/1.1/subscribe/statuses", methods=["GET"], include_in_schema=False)
-    async def list_inbox_statuses(
-        request: Request,
-        owner: Annotated[str, Query(alias="owner")],
-        inbox_type: Annotated[str | None, Query(alias="inboxType")] = None,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        since_id: Annotated[int | None, Query(alias="sinceId")] = None,
-        max_id: Annotated[int | None, Query(alias="maxId")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=100)] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
+        class_name: Annotated[str, Path(alias="className")],
+        object_id: Annotated[str, Path(alias="objectId")],
         include: Annotated[str | None, Query(alias="include")] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
-        auth: Credentials = list_inbox_statuses_auth,
-    ) -> Response:
-        result = await impl.list_inbox_statuses(
-            auth=auth,
-            owner=checked_param("query", "owner", owner, models.Pointer, True),
-            inbox_type=inbox_type,
-            where=checked_param("query", "where", where, models.WhereClause, True),
-            since_id=since_id,
-            max_id=max_id,
-            limit=limit,
-            count=count,
-            include=include,
-            keys=keys,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatusList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    count_inbox_statuses_auth = Depends(
-        _authorizer(
-            impl,
-            "countInboxStatuses",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey", "lcSession"),
-            ),
-        )
-    )
-
-    @app.api_route("/1.1/subscribe/statuses/count", methods=["GET"], include_in_schema=False)
-    async def count_inbox_statuses(
-        request: Request,
-        owner: Annotated[str, Query(alias="owner")],
-        inbox_type: Annotated[str | None, Query(alias="inboxType")] = None,
-        auth: Credentials = count_inbox_statuses_auth,
-    ) -> Response:
-        result = await impl.count_inbox_statuses(
-            auth=auth,
-            owner=checked_param("query", "owner", owner, models.Pointer, True),
-            inbox_type=inbox_type,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatusCount, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    query_roles_auth = Depends(
-        _authorizer(
-            impl, "queryRoles", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
-    )
-
-    @app.api_route("/1.1/roles", methods=["GET"], include_in_schema=False)
-    async def query_roles(
-        request: Request,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        order: Annotated[str | None, Query(alias="order")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        keys: Annotated[str | None, Query(alias="keys")] = None,
-        include: Annotated[str | None, Query(alias="include")] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = query_roles_auth,
+        auth: Credentials = get_object_auth,
     ) -> Response:
-        result = await impl.query_roles(
+        result = await impl.get_object(
             auth=auth,
-            where=checked_param("query", "where", where, models.WhereClause, True),
-            order=order,
-            limit=limit,
-            skip=skip,
-            keys=keys,
+            class_name=class_name,
+            object_id=object_id,
             include=include,
-            count=count,
+            keys=keys,
             return_acl=return_acl,
         )
         return render(
             result,
             {
-                200: Declared(models.RoleList, "application/json", "json"),
+                200: Declared(models.LcObject, "application/json", "json"),
                 400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_role_auth = Depends(
-        _authorizer(
-            impl, "createRole", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
-    )
-
-    @app.api_route("/1.1/roles", methods=["POST"], include_in_schema=False)
-    async def create_role(
-        request: Request,
-        auth: Credentials = create_role_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateRoleRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1roles/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_role(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.CreatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_role_auth = Depends(
-        _authorizer(
-            impl, "getRole", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
-    )
-
-    @app.api_route("/1.1/roles/{objectId}", methods=["GET"], include_in_schema=False)
-    async def get_role(
-        request: Request,
-        object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = get_role_auth,
-    ) -> Response:
-        result = await impl.get_role(
-            auth=auth,
-            object_id=object_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Role, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 404: Declared(models.ErrorResponse, "application/json", "json"),
@@ -5489,23 +11951,21 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_role_auth = Depends(
+    update_object_auth = Depends(
         _authorizer(
-            impl,
-            "updateRole",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey"),
-            ),
+            impl, "updateObject", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
-    @app.api_route("/1.1/roles/{objectId}", methods=["PUT"], include_in_schema=False)
-    async def update_role(
+    @app.api_route("/1.1/classes/{className}/{objectId}", methods=["PUT"], include_in_schema=False)
+    async def update_object(
         request: Request,
+        class_name: Annotated[str, Path(alias="className")],
         object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = update_role_auth,
+        where: Annotated[str | None, Query(alias="where")] = None,
+        fetch_when_save: Annotated[bool | None, Query(alias="fetchWhenSave")] = None,
+        new: Annotated[bool | None, Query(alias="new")] = None,
+        auth: Credentials = update_object_auth,
     ) -> Response:
         body = await read_body(
             request,
@@ -5513,383 +11973,15 @@ def create_app(
             ("application/json",),
             True,
             schemas,
-            "/paths/~11.1~1roles~1{objectId}/put/requestBody/content/application~1json/schema",
+            "/paths/~11.1~1classes~1{className}~1{objectId}/put/requestBody/content/application~1json/schema",
         )
-        result = await impl.update_role(
+        result = await impl.update_object(
             auth=auth,
+            class_name=class_name,
             object_id=object_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UpdatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_role_auth = Depends(
-        _authorizer(
-            impl,
-            "deleteRole",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey"),
-            ),
-        )
-    )
-
-    @app.api_route("/1.1/roles/{objectId}", methods=["DELETE"], include_in_schema=False)
-    async def delete_role(
-        request: Request,
-        object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = delete_role_auth,
-    ) -> Response:
-        result = await impl.delete_role(
-            auth=auth,
-            object_id=object_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_file_token_auth = Depends(
-        _authorizer(
-            impl,
-            "createFileToken",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route("/1.1/fileTokens", methods=["POST"], include_in_schema=False)
-    async def create_file_token(
-        request: Request,
-        auth: Credentials = create_file_token_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.FileTokenRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1fileTokens/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_file_token(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.FileToken, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    file_callback_auth = Depends(
-        _authorizer(
-            impl, "fileCallback", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
-    )
-
-    @app.api_route("/1.1/fileCallback", methods=["POST"], include_in_schema=False)
-    async def file_callback(
-        request: Request,
-        auth: Credentials = file_callback_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.FileCallbackRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1fileCallback/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.file_callback(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_file_auth = Depends(
-        _authorizer(
-            impl, "createFile", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
-    )
-
-    @app.api_route("/1.1/files", methods=["POST"], include_in_schema=False)
-    async def create_file(
-        request: Request,
-        auth: Credentials = create_file_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateFileRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1files/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_file(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.CreatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_file_auth = Depends(
-        _authorizer(
-            impl, "getFile", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
-    )
-
-    @app.api_route("/1.1/files/{objectId}", methods=["GET"], include_in_schema=False)
-    async def get_file(
-        request: Request,
-        object_id: Annotated[str, Path(alias="objectId")],
-        include: Annotated[str | None, Query(alias="include")] = None,
-        keys: Annotated[str | None, Query(alias="keys")] = None,
-        auth: Credentials = get_file_auth,
-    ) -> Response:
-        result = await impl.get_file(
-            auth=auth,
-            object_id=object_id,
-            include=include,
-            keys=keys,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.LcFile, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_file_auth = Depends(
-        _authorizer(
-            impl, "deleteFile", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
-    )
-
-    @app.api_route("/1.1/files/{objectId}", methods=["DELETE"], include_in_schema=False)
-    async def delete_file(
-        request: Request,
-        object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = delete_file_auth,
-    ) -> Response:
-        result = await impl.delete_file(
-            auth=auth,
-            object_id=object_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    censor_file_auth = Depends(
-        _authorizer(impl, "censorFile", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/files/{objectId}/censor", methods=["POST"], include_in_schema=False)
-    async def censor_file(
-        request: Request,
-        object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = censor_file_auth,
-    ) -> Response:
-        result = await impl.censor_file(
-            auth=auth,
-            object_id=object_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.CensorResult, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    query_installations_auth = Depends(
-        _authorizer(impl, "queryInstallations", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/installations", methods=["GET"], include_in_schema=False)
-    async def query_installations(
-        request: Request,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        order: Annotated[str | None, Query(alias="order")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        keys: Annotated[str | None, Query(alias="keys")] = None,
-        include: Annotated[str | None, Query(alias="include")] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = query_installations_auth,
-    ) -> Response:
-        result = await impl.query_installations(
-            auth=auth,
             where=checked_param("query", "where", where, models.WhereClause, True),
-            order=order,
-            limit=limit,
-            skip=skip,
-            keys=keys,
-            include=include,
-            count=count,
-            return_acl=return_acl,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.InstallationList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_installation_auth = Depends(
-        _authorizer(
-            impl,
-            "createInstallation",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route("/1.1/installations", methods=["POST"], include_in_schema=False)
-    async def create_installation(
-        request: Request,
-        auth: Credentials = create_installation_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateInstallationRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1installations/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_installation(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.CreatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_installation_auth = Depends(
-        _authorizer(
-            impl,
-            "getInstallation",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route("/1.1/installations/{objectId}", methods=["GET"], include_in_schema=False)
-    async def get_installation(
-        request: Request,
-        object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = get_installation_auth,
-    ) -> Response:
-        result = await impl.get_installation(
-            auth=auth,
-            object_id=object_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Installation, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_installation_auth = Depends(
-        _authorizer(
-            impl,
-            "updateInstallation",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route("/1.1/installations/{objectId}", methods=["PUT"], include_in_schema=False)
-    async def update_installation(
-        request: Request,
-        object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = update_installation_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ObjectFields,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1installations~1{objectId}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_installation(
-            auth=auth,
-            object_id=object_id,
+            fetch_when_save=fetch_when_save,
+            new=new,
             body=body,
         )
         return render(
@@ -5905,6148 +11997,56 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_installation_auth = Depends(
-        _authorizer(impl, "deleteInstallation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/installations/{objectId}", methods=["DELETE"], include_in_schema=False)
-    async def delete_installation(
-        request: Request,
-        object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = delete_installation_auth,
-    ) -> Response:
-        result = await impl.delete_installation(
-            auth=auth,
-            object_id=object_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_push_auth = Depends(
+    delete_object_auth = Depends(
         _authorizer(
-            impl, "sendPush", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
+            impl, "deleteObject", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
-    @app.api_route("/1.1/push", methods=["POST"], include_in_schema=False)
-    async def send_push(
-        request: Request,
-        x_lc_prod: Annotated[
-            int | None, Header(alias="X-LC-Prod", convert_underscores=False, le=1, ge=0)
-        ] = None,
-        auth: Credentials = send_push_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.PushRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1push/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.send_push(
-            auth=auth,
-            x_lc_prod=x_lc_prod,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.CreatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_push_to_devices_auth = Depends(
-        _authorizer(impl, "sendPushToDevices", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
+    @app.api_route(
+        "/1.1/classes/{className}/{objectId}", methods=["DELETE"], include_in_schema=False
     )
-
-    @app.api_route("/1.1/push/devices", methods=["POST"], include_in_schema=False)
-    async def send_push_to_devices(
+    async def delete_object(
         request: Request,
-        auth: Credentials = send_push_to_devices_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.PushDevicesRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1push~1devices/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.send_push_to_devices(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.CreatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_push_record_auth = Depends(
-        _authorizer(
-            impl, "getPushRecord", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
-    )
-
-    @app.api_route("/1.1/tables/Notifications/{objectId}", methods=["GET"], include_in_schema=False)
-    async def get_push_record(
-        request: Request,
+        class_name: Annotated[str, Path(alias="className")],
         object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = get_push_record_auth,
-    ) -> Response:
-        result = await impl.get_push_record(
-            auth=auth,
-            object_id=object_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Notification, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_notifications_auth = Depends(
-        _authorizer(impl, "listNotifications", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/notifications", methods=["GET"], include_in_schema=False)
-    async def list_notifications(
-        request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
-        order: Annotated[str | None, Query(alias="order")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        keys: Annotated[str | None, Query(alias="keys")] = None,
-        include: Annotated[str | None, Query(alias="include")] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = list_notifications_auth,
-    ) -> Response:
-        result = await impl.list_notifications(
-            auth=auth,
-            where=checked_param("query", "where", where, models.WhereClause, True),
-            order=order,
-            limit=limit,
-            skip=skip,
-            keys=keys,
-            include=include,
-            count=count,
-            return_acl=return_acl,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.NotificationList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_notification_auth = Depends(
-        _authorizer(impl, "getNotification", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/notifications/{notification_id}", methods=["GET"], include_in_schema=False)
-    async def get_notification(
-        request: Request,
-        notification_id: Annotated[str, Path(alias="notification_id")],
-        auth: Credentials = get_notification_auth,
-    ) -> Response:
-        result = await impl.get_notification(
-            auth=auth,
-            notification_id=notification_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Notification, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_notification_auth = Depends(
-        _authorizer(impl, "deleteNotification", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.1/notifications/{notification_id}", methods=["DELETE"], include_in_schema=False
-    )
-    async def delete_notification(
-        request: Request,
-        notification_id: Annotated[str, Path(alias="notification_id")],
-        auth: Credentials = delete_notification_auth,
-    ) -> Response:
-        result = await impl.delete_notification(
-            auth=auth,
-            notification_id=notification_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_scheduled_pushes_auth = Depends(
-        _authorizer(impl, "listScheduledPushes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/scheduledPushMessages", methods=["GET"], include_in_schema=False)
-    async def list_scheduled_pushes(
-        request: Request,
-        auth: Credentials = list_scheduled_pushes_auth,
-    ) -> Response:
-        result = await impl.list_scheduled_pushes(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ScheduledPushList, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    cancel_scheduled_push_auth = Depends(
-        _authorizer(impl, "cancelScheduledPush", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/scheduledPushMessages/{id}", methods=["DELETE"], include_in_schema=False)
-    async def cancel_scheduled_push(
-        request: Request,
-        id: Annotated[int, Path(alias="id")],
-        auth: Credentials = cancel_scheduled_push_auth,
-    ) -> Response:
-        result = await impl.cancel_scheduled_push(
-            auth=auth,
-            id=id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    run_cloud_function_auth = Depends(
-        _authorizer(
-            impl,
-            "runCloudFunction",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcKey"),
-                ("lcId", "lcSign"),
-                ("lcId", "lcMasterKey"),
-            ),
-        )
-    )
-
-    @app.api_route("/1.1/functions/{name}", methods=["POST"], include_in_schema=False)
-    async def run_cloud_function(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        x_lc_prod: Annotated[
-            int | None, Header(alias="X-LC-Prod", convert_underscores=False, le=1, ge=0)
-        ] = None,
-        auth: Credentials = run_cloud_function_auth,
+        auth: Credentials = delete_object_auth,
     ) -> Response:
         body = await read_body(
             request,
-            models.CloudFunctionParams,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1functions~1{name}/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.run_cloud_function(
-            auth=auth,
-            name=name,
-            x_lc_prod=x_lc_prod,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.CloudFunctionResult, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    call_cloud_function_auth = Depends(
-        _authorizer(
-            impl,
-            "callCloudFunction",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcKey"),
-                ("lcId", "lcSign"),
-                ("lcId", "lcMasterKey"),
-            ),
-        )
-    )
-
-    @app.api_route("/1.1/call/{name}", methods=["POST"], include_in_schema=False)
-    async def call_cloud_function(
-        request: Request,
-        name: Annotated[str, Path(alias="name")],
-        x_lc_prod: Annotated[
-            int | None, Header(alias="X-LC-Prod", convert_underscores=False, le=1, ge=0)
-        ] = None,
-        auth: Credentials = call_cloud_function_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CloudFunctionParams,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1call~1{name}/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.call_cloud_function(
-            auth=auth,
-            name=name,
-            x_lc_prod=x_lc_prod,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.CloudFunctionResult, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    search_objects_auth = Depends(
-        _authorizer(
-            impl, "searchObjects", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
-    )
-
-    @app.api_route("/1.1/search/select", methods=["GET"], include_in_schema=False)
-    async def search_objects(
-        request: Request,
-        q: Annotated[str, Query(alias="q")],
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
-        sid: Annotated[str | None, Query(alias="sid")] = None,
-        fields: Annotated[str | None, Query(alias="fields")] = None,
-        highlights: Annotated[str | None, Query(alias="highlights")] = None,
-        clazz: Annotated[str | None, Query(alias="clazz")] = None,
-        include: Annotated[str | None, Query(alias="include")] = None,
-        order: Annotated[str | None, Query(alias="order")] = None,
-        sort: Annotated[str | None, Query(alias="sort")] = None,
-        auth: Credentials = search_objects_auth,
-    ) -> Response:
-        result = await impl.search_objects(
-            auth=auth,
-            q=q,
-            skip=skip,
-            limit=limit,
-            sid=sid,
-            fields=fields,
-            highlights=highlights,
-            clazz=clazz,
-            include=include,
-            order=order,
-            sort=checked_param(
-                "query", "sort", sort, models.AnyObject | list[models.AnyObject], True
-            ),
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.SearchResult, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    search_more_like_this_auth = Depends(
-        _authorizer(
-            impl,
-            "searchMoreLikeThis",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route("/1.1/search/mlt", methods=["GET"], include_in_schema=False)
-    async def search_more_like_this(
-        request: Request,
-        clazz: Annotated[str, Query(alias="clazz")],
-        like: Annotated[str | None, Query(alias="like")] = None,
-        like_object_ids: Annotated[str | None, Query(alias="likeObjectIds")] = None,
-        min_term_freq: Annotated[int | None, Query(alias="min_term_freq")] = None,
-        min_doc_freq: Annotated[int | None, Query(alias="min_doc_freq")] = None,
-        max_doc_freq: Annotated[int | None, Query(alias="max_doc_freq")] = None,
-        skip: Annotated[int | None, Query(alias="skip")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        fields: Annotated[str | None, Query(alias="fields")] = None,
-        include: Annotated[str | None, Query(alias="include")] = None,
-        auth: Credentials = search_more_like_this_auth,
-    ) -> Response:
-        result = await impl.search_more_like_this(
-            auth=auth,
-            clazz=clazz,
-            like=like,
-            like_object_ids=like_object_ids,
-            min_term_freq=min_term_freq,
-            min_doc_freq=min_doc_freq,
-            max_doc_freq=max_doc_freq,
-            skip=skip,
-            limit=limit,
-            fields=fields,
-            include=include,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.SearchResult, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    analyze_text_auth = Depends(
-        _authorizer(impl, "analyzeText", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/search/analyze", methods=["GET"], include_in_schema=False)
-    async def analyze_text(
-        request: Request,
-        clazz: Annotated[str, Query(alias="clazz")],
-        text: Annotated[str, Query(alias="text")],
-        auth: Credentials = analyze_text_auth,
-    ) -> Response:
-        result = await impl.analyze_text(
-            auth=auth,
-            clazz=clazz,
-            text=text,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AnalyzeResult, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_leaderboard_auth = Depends(
-        _authorizer(impl, "createLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/leaderboard/leaderboards", methods=["POST"], include_in_schema=False)
-    async def create_leaderboard(
-        request: Request,
-        auth: Credentials = create_leaderboard_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateLeaderboardRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1leaderboard~1leaderboards/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_leaderboard(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Leaderboard, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_leaderboard_auth = Depends(
-        _authorizer(
-            impl, "getLeaderboard", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/{statisticName}", methods=["GET"], include_in_schema=False
-    )
-    async def get_leaderboard(
-        request: Request,
-        statistic_name: Annotated[str, Path(alias="statisticName")],
-        auth: Credentials = get_leaderboard_auth,
-    ) -> Response:
-        result = await impl.get_leaderboard(
-            auth=auth,
-            statistic_name=statistic_name,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Leaderboard, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_leaderboard_auth = Depends(
-        _authorizer(impl, "updateLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/{statisticName}", methods=["PUT"], include_in_schema=False
-    )
-    async def update_leaderboard(
-        request: Request,
-        statistic_name: Annotated[str, Path(alias="statisticName")],
-        auth: Credentials = update_leaderboard_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.UpdateLeaderboardRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1leaderboard~1leaderboards~1{statisticName}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_leaderboard(
-            auth=auth,
-            statistic_name=statistic_name,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Leaderboard, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_leaderboard_auth = Depends(
-        _authorizer(impl, "deleteLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/{statisticName}", methods=["DELETE"], include_in_schema=False
-    )
-    async def delete_leaderboard(
-        request: Request,
-        statistic_name: Annotated[str, Path(alias="statisticName")],
-        auth: Credentials = delete_leaderboard_auth,
-    ) -> Response:
-        result = await impl.delete_leaderboard(
-            auth=auth,
-            statistic_name=statistic_name,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    reset_leaderboard_auth = Depends(
-        _authorizer(impl, "resetLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/{statisticName}/incrementVersion",
-        methods=["PUT"],
-        include_in_schema=False,
-    )
-    async def reset_leaderboard(
-        request: Request,
-        statistic_name: Annotated[str, Path(alias="statisticName")],
-        auth: Credentials = reset_leaderboard_auth,
-    ) -> Response:
-        result = await impl.reset_leaderboard(
-            auth=auth,
-            statistic_name=statistic_name,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Leaderboard, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_leaderboard_archives_auth = Depends(
-        _authorizer(impl, "listLeaderboardArchives", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/{statisticName}/archives",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def list_leaderboard_archives(
-        request: Request,
-        statistic_name: Annotated[str, Path(alias="statisticName")],
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        auth: Credentials = list_leaderboard_archives_auth,
-    ) -> Response:
-        result = await impl.list_leaderboard_archives(
-            auth=auth,
-            statistic_name=statistic_name,
-            skip=skip,
-            limit=limit,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.LeaderboardArchiveList, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_current_user_statistics_auth = Depends(
-        _authorizer(
-            impl,
-            "getCurrentUserStatistics",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey", "lcSession"),
-            ),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/users/self/statistics", methods=["GET"], include_in_schema=False
-    )
-    async def get_current_user_statistics(
-        request: Request,
-        statistics: Annotated[str | None, Query(alias="statistics")] = None,
-        include_user: Annotated[str | None, Query(alias="includeUser")] = None,
-        auth: Credentials = get_current_user_statistics_auth,
-    ) -> Response:
-        result = await impl.get_current_user_statistics(
-            auth=auth,
-            statistics=statistics,
-            include_user=include_user,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatisticList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_current_user_statistics_auth = Depends(
-        _authorizer(
-            impl,
-            "updateCurrentUserStatistics",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey", "lcSession"),
-            ),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/users/self/statistics", methods=["POST"], include_in_schema=False
-    )
-    async def update_current_user_statistics(
-        request: Request,
-        auth: Credentials = update_current_user_statistics_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            list[models.StatisticUpdate],
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1leaderboard~1users~1self~1statistics/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_current_user_statistics(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatisticList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_current_user_statistics_auth = Depends(
-        _authorizer(
-            impl,
-            "deleteCurrentUserStatistics",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey", "lcSession"),
-            ),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/users/self/statistics", methods=["DELETE"], include_in_schema=False
-    )
-    async def delete_current_user_statistics(
-        request: Request,
-        statistics: Annotated[str, Query(alias="statistics")],
-        auth: Credentials = delete_current_user_statistics_auth,
-    ) -> Response:
-        result = await impl.delete_current_user_statistics(
-            auth=auth,
-            statistics=statistics,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_statistics_auth = Depends(
-        _authorizer(
-            impl,
-            "getUserStatistics",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/users/{objectId}/statistics", methods=["GET"], include_in_schema=False
-    )
-    async def get_user_statistics(
-        request: Request,
-        object_id: Annotated[str, Path(alias="objectId")],
-        statistics: Annotated[str | None, Query(alias="statistics")] = None,
-        include_user: Annotated[str | None, Query(alias="includeUser")] = None,
-        auth: Credentials = get_user_statistics_auth,
-    ) -> Response:
-        result = await impl.get_user_statistics(
-            auth=auth,
-            object_id=object_id,
-            statistics=statistics,
-            include_user=include_user,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatisticList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_user_statistics_auth = Depends(
-        _authorizer(
-            impl,
-            "updateUserStatistics",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey"),
-            ),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/users/{objectId}/statistics", methods=["POST"], include_in_schema=False
-    )
-    async def update_user_statistics(
-        request: Request,
-        object_id: Annotated[str, Path(alias="objectId")],
-        overwrite: Annotated[int | None, Query(alias="overwrite", le=1, ge=1)] = None,
-        auth: Credentials = update_user_statistics_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            list[models.StatisticUpdate],
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1leaderboard~1users~1{objectId}~1statistics/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_user_statistics(
-            auth=auth,
-            object_id=object_id,
-            overwrite=overwrite,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatisticList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_user_statistics_auth = Depends(
-        _authorizer(
-            impl,
-            "deleteUserStatistics",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcMasterKey"),
-            ),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/users/{objectId}/statistics", methods=["DELETE"], include_in_schema=False
-    )
-    async def delete_user_statistics(
-        request: Request,
-        object_id: Annotated[str, Path(alias="objectId")],
-        statistics: Annotated[str, Query(alias="statistics")],
-        auth: Credentials = delete_user_statistics_auth,
-    ) -> Response:
-        result = await impl.delete_user_statistics(
-            auth=auth,
-            object_id=object_id,
-            statistics=statistics,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_users_statistics_by_ids_auth = Depends(
-        _authorizer(
-            impl,
-            "getUsersStatisticsByIds",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/users/statistics/{statisticName}",
-        methods=["POST"],
-        include_in_schema=False,
-    )
-    async def get_users_statistics_by_ids(
-        request: Request,
-        statistic_name: Annotated[str, Path(alias="statisticName")],
-        auth: Credentials = get_users_statistics_by_ids_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.StatisticIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1leaderboard~1users~1statistics~1{statisticName}/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.get_users_statistics_by_ids(
-            auth=auth,
-            statistic_name=statistic_name,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatisticList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_object_statistics_auth = Depends(
-        _authorizer(
-            impl,
-            "getObjectStatistics",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/objects/{objectId}/statistics", methods=["GET"], include_in_schema=False
-    )
-    async def get_object_statistics(
-        request: Request,
-        object_id: Annotated[str, Path(alias="objectId")],
-        statistics: Annotated[str | None, Query(alias="statistics")] = None,
-        auth: Credentials = get_object_statistics_auth,
-    ) -> Response:
-        result = await impl.get_object_statistics(
-            auth=auth,
-            object_id=object_id,
-            statistics=statistics,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatisticList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_object_statistics_auth = Depends(
-        _authorizer(impl, "updateObjectStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/objects/{objectId}/statistics", methods=["POST"], include_in_schema=False
-    )
-    async def update_object_statistics(
-        request: Request,
-        object_id: Annotated[str, Path(alias="objectId")],
-        overwrite: Annotated[int | None, Query(alias="overwrite", le=1, ge=1)] = None,
-        auth: Credentials = update_object_statistics_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            list[models.StatisticUpdate],
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1leaderboard~1objects~1{objectId}~1statistics/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_object_statistics(
-            auth=auth,
-            object_id=object_id,
-            overwrite=overwrite,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatisticList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_object_statistics_auth = Depends(
-        _authorizer(impl, "deleteObjectStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/objects/{objectId}/statistics",
-        methods=["DELETE"],
-        include_in_schema=False,
-    )
-    async def delete_object_statistics(
-        request: Request,
-        object_id: Annotated[str, Path(alias="objectId")],
-        statistics: Annotated[str, Query(alias="statistics")],
-        auth: Credentials = delete_object_statistics_auth,
-    ) -> Response:
-        result = await impl.delete_object_statistics(
-            auth=auth,
-            object_id=object_id,
-            statistics=statistics,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_objects_statistics_by_ids_auth = Depends(
-        _authorizer(
-            impl,
-            "getObjectsStatisticsByIds",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/objects/statistics/{statisticName}",
-        methods=["POST"],
-        include_in_schema=False,
-    )
-    async def get_objects_statistics_by_ids(
-        request: Request,
-        statistic_name: Annotated[str, Path(alias="statisticName")],
-        auth: Credentials = get_objects_statistics_by_ids_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.StatisticIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1leaderboard~1objects~1statistics~1{statisticName}/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.get_objects_statistics_by_ids(
-            auth=auth,
-            statistic_name=statistic_name,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatisticList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_entity_statistics_auth = Depends(
-        _authorizer(
-            impl,
-            "getEntityStatistics",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/entities/{entity}/statistics", methods=["GET"], include_in_schema=False
-    )
-    async def get_entity_statistics(
-        request: Request,
-        entity: Annotated[str, Path(alias="entity")],
-        statistics: Annotated[str | None, Query(alias="statistics")] = None,
-        auth: Credentials = get_entity_statistics_auth,
-    ) -> Response:
-        result = await impl.get_entity_statistics(
-            auth=auth,
-            entity=entity,
-            statistics=statistics,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatisticList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_entity_statistics_auth = Depends(
-        _authorizer(impl, "updateEntityStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/entities/{entity}/statistics", methods=["POST"], include_in_schema=False
-    )
-    async def update_entity_statistics(
-        request: Request,
-        entity: Annotated[str, Path(alias="entity")],
-        overwrite: Annotated[int | None, Query(alias="overwrite", le=1, ge=1)] = None,
-        auth: Credentials = update_entity_statistics_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            list[models.StatisticUpdate],
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1leaderboard~1entities~1{entity}~1statistics/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_entity_statistics(
-            auth=auth,
-            entity=entity,
-            overwrite=overwrite,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatisticList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_entity_statistics_auth = Depends(
-        _authorizer(impl, "deleteEntityStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/entities/{entity}/statistics", methods=["DELETE"], include_in_schema=False
-    )
-    async def delete_entity_statistics(
-        request: Request,
-        entity: Annotated[str, Path(alias="entity")],
-        statistics: Annotated[str, Query(alias="statistics")],
-        auth: Credentials = delete_entity_statistics_auth,
-    ) -> Response:
-        result = await impl.delete_entity_statistics(
-            auth=auth,
-            entity=entity,
-            statistics=statistics,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_entities_statistics_by_ids_auth = Depends(
-        _authorizer(
-            impl,
-            "getEntitiesStatisticsByIds",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/entities/statistics/{statisticName}",
-        methods=["POST"],
-        include_in_schema=False,
-    )
-    async def get_entities_statistics_by_ids(
-        request: Request,
-        statistic_name: Annotated[str, Path(alias="statisticName")],
-        auth: Credentials = get_entities_statistics_by_ids_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.StatisticIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1leaderboard~1entities~1statistics~1{statisticName}/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.get_entities_statistics_by_ids(
-            auth=auth,
-            statistic_name=statistic_name,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.StatisticList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_leaderboard_ranks_auth = Depends(
-        _authorizer(
-            impl,
-            "getUserLeaderboardRanks",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/user/{statisticName}/ranks",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def get_user_leaderboard_ranks(
-        request: Request,
-        statistic_name: Annotated[str, Path(alias="statisticName")],
-        start_position: Annotated[int | None, Query(alias="startPosition")] = None,
-        max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
-        select_keys: Annotated[str | None, Query(alias="selectKeys")] = None,
-        include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
-        include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
-        version: Annotated[int | None, Query(alias="version")] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        auth: Credentials = get_user_leaderboard_ranks_auth,
-    ) -> Response:
-        result = await impl.get_user_leaderboard_ranks(
-            auth=auth,
-            statistic_name=statistic_name,
-            start_position=start_position,
-            max_results_count=max_results_count,
-            select_keys=select_keys,
-            include_keys=include_keys,
-            include_statistics=include_statistics,
-            version=version,
-            count=count,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RankingList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_leaderboard_ranks_around_auth = Depends(
-        _authorizer(
-            impl,
-            "getUserLeaderboardRanksAround",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/user/{statisticName}/ranks/{memberId}",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def get_user_leaderboard_ranks_around(
-        request: Request,
-        statistic_name: Annotated[str, Path(alias="statisticName")],
-        member_id: Annotated[str, Path(alias="memberId")],
-        start_position: Annotated[int | None, Query(alias="startPosition")] = None,
-        max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
-        select_keys: Annotated[str | None, Query(alias="selectKeys")] = None,
-        include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
-        include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
-        version: Annotated[int | None, Query(alias="version")] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        auth: Credentials = get_user_leaderboard_ranks_around_auth,
-    ) -> Response:
-        result = await impl.get_user_leaderboard_ranks_around(
-            auth=auth,
-            statistic_name=statistic_name,
-            member_id=member_id,
-            start_position=start_position,
-            max_results_count=max_results_count,
-            select_keys=select_keys,
-            include_keys=include_keys,
-            include_statistics=include_statistics,
-            version=version,
-            count=count,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RankingList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_object_leaderboard_ranks_auth = Depends(
-        _authorizer(
-            impl,
-            "getObjectLeaderboardRanks",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/object/{statisticName}/ranks",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def get_object_leaderboard_ranks(
-        request: Request,
-        statistic_name: Annotated[str, Path(alias="statisticName")],
-        start_position: Annotated[int | None, Query(alias="startPosition")] = None,
-        max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
-        select_keys: Annotated[str | None, Query(alias="selectKeys")] = None,
-        include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
-        include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
-        version: Annotated[int | None, Query(alias="version")] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        auth: Credentials = get_object_leaderboard_ranks_auth,
-    ) -> Response:
-        result = await impl.get_object_leaderboard_ranks(
-            auth=auth,
-            statistic_name=statistic_name,
-            start_position=start_position,
-            max_results_count=max_results_count,
-            select_keys=select_keys,
-            include_keys=include_keys,
-            include_statistics=include_statistics,
-            version=version,
-            count=count,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RankingList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_object_leaderboard_ranks_around_auth = Depends(
-        _authorizer(
-            impl,
-            "getObjectLeaderboardRanksAround",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/object/{statisticName}/ranks/{memberId}",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def get_object_leaderboard_ranks_around(
-        request: Request,
-        statistic_name: Annotated[str, Path(alias="statisticName")],
-        member_id: Annotated[str, Path(alias="memberId")],
-        start_position: Annotated[int | None, Query(alias="startPosition")] = None,
-        max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
-        select_keys: Annotated[str | None, Query(alias="selectKeys")] = None,
-        include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
-        include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
-        version: Annotated[int | None, Query(alias="version")] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        auth: Credentials = get_object_leaderboard_ranks_around_auth,
-    ) -> Response:
-        result = await impl.get_object_leaderboard_ranks_around(
-            auth=auth,
-            statistic_name=statistic_name,
-            member_id=member_id,
-            start_position=start_position,
-            max_results_count=max_results_count,
-            select_keys=select_keys,
-            include_keys=include_keys,
-            include_statistics=include_statistics,
-            version=version,
-            count=count,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RankingList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_entity_leaderboard_ranks_auth = Depends(
-        _authorizer(
-            impl,
-            "getEntityLeaderboardRanks",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/entity/{statisticName}/ranks",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def get_entity_leaderboard_ranks(
-        request: Request,
-        statistic_name: Annotated[str, Path(alias="statisticName")],
-        start_position: Annotated[int | None, Query(alias="startPosition")] = None,
-        max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
-        select_keys: Annotated[str | None, Query(alias="selectKeys")] = None,
-        include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
-        include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
-        version: Annotated[int | None, Query(alias="version")] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        auth: Credentials = get_entity_leaderboard_ranks_auth,
-    ) -> Response:
-        result = await impl.get_entity_leaderboard_ranks(
-            auth=auth,
-            statistic_name=statistic_name,
-            start_position=start_position,
-            max_results_count=max_results_count,
-            select_keys=select_keys,
-            include_keys=include_keys,
-            include_statistics=include_statistics,
-            version=version,
-            count=count,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RankingList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_entity_leaderboard_ranks_around_auth = Depends(
-        _authorizer(
-            impl,
-            "getEntityLeaderboardRanksAround",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/entity/{statisticName}/ranks/{memberId}",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def get_entity_leaderboard_ranks_around(
-        request: Request,
-        statistic_name: Annotated[str, Path(alias="statisticName")],
-        member_id: Annotated[str, Path(alias="memberId")],
-        start_position: Annotated[int | None, Query(alias="startPosition")] = None,
-        max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
-        select_keys: Annotated[str | None, Query(alias="selectKeys")] = None,
-        include_keys: Annotated[str | None, Query(alias="includeKeys")] = None,
-        include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
-        version: Annotated[int | None, Query(alias="version")] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        auth: Credentials = get_entity_leaderboard_ranks_around_auth,
-    ) -> Response:
-        result = await impl.get_entity_leaderboard_ranks_around(
-            auth=auth,
-            statistic_name=statistic_name,
-            member_id=member_id,
-            start_position=start_position,
-            max_results_count=max_results_count,
-            select_keys=select_keys,
-            include_keys=include_keys,
-            include_statistics=include_statistics,
-            version=version,
-            count=count,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RankingList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_leaderboard_ranks_auth = Depends(
-        _authorizer(
-            impl,
-            "getLeaderboardRanks",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/{statisticName}/ranks",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def get_leaderboard_ranks(
-        request: Request,
-        statistic_name: Annotated[str, Path(alias="statisticName")],
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        select_user_keys: Annotated[str | None, Query(alias="selectUserKeys")] = None,
-        include_user: Annotated[str | None, Query(alias="includeUser")] = None,
-        include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
-        version: Annotated[int | None, Query(alias="version")] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        start_position: Annotated[int | None, Query(alias="startPosition")] = None,
-        max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
-        auth: Credentials = get_leaderboard_ranks_auth,
-    ) -> Response:
-        result = await impl.get_leaderboard_ranks(
-            auth=auth,
-            statistic_name=statistic_name,
-            skip=skip,
-            limit=limit,
-            select_user_keys=select_user_keys,
-            include_user=include_user,
-            include_statistics=include_statistics,
-            version=version,
-            count=count,
-            start_position=start_position,
-            max_results_count=max_results_count,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RankingList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_leaderboard_ranks_around_user_auth = Depends(
-        _authorizer(
-            impl,
-            "getLeaderboardRanksAroundUser",
-            (
-                ("lcId", "lcKey", "lcSession"),
-                ("lcId", "lcSign", "lcSession"),
-                ("lcId", "lcKey"),
-                ("lcId", "lcSign"),
-                ("lcId", "lcMasterKey"),
-            ),
-        )
-    )
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/{statisticName}/ranks/{userId}",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def get_leaderboard_ranks_around_user(
-        request: Request,
-        statistic_name: Annotated[str, Path(alias="statisticName")],
-        user_id: Annotated[str, Path(alias="userId")],
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        select_user_keys: Annotated[str | None, Query(alias="selectUserKeys")] = None,
-        include_user: Annotated[str | None, Query(alias="includeUser")] = None,
-        include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
-        version: Annotated[int | None, Query(alias="version")] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        start_position: Annotated[int | None, Query(alias="startPosition")] = None,
-        max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
-        auth: Credentials = get_leaderboard_ranks_around_user_auth,
-    ) -> Response:
-        result = await impl.get_leaderboard_ranks_around_user(
-            auth=auth,
-            statistic_name=statistic_name,
-            user_id=user_id,
-            skip=skip,
-            limit=limit,
-            select_user_keys=select_user_keys,
-            include_user=include_user,
-            include_statistics=include_statistics,
-            version=version,
-            count=count,
-            start_position=start_position,
-            max_results_count=max_results_count,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RankingList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    query_conversations_auth = Depends(
-        _authorizer(impl, "queryConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.2/rtm/conversations", methods=["GET"], include_in_schema=False)
-    async def query_conversations(
-        request: Request,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        auth: Credentials = query_conversations_auth,
-    ) -> Response:
-        result = await impl.query_conversations(
-            auth=auth,
-            where=checked_param("query", "where", where, models.WhereClause, True),
-            skip=skip,
-            limit=limit,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ConversationList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_conversation_auth = Depends(
-        _authorizer(impl, "createConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.2/rtm/conversations", methods=["POST"], include_in_schema=False)
-    async def create_conversation(
-        request: Request,
-        auth: Credentials = create_conversation_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateConversationRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1conversations/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_conversation(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Conversation, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_conversation_auth = Depends(
-        _authorizer(impl, "updateConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.2/rtm/conversations/{conv_id}", methods=["PUT"], include_in_schema=False)
-    async def update_conversation(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = update_conversation_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ConversationAttributes,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1conversations~1{conv_id}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_conversation(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UpdatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_conversation_auth = Depends(
-        _authorizer(impl, "deleteConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.2/rtm/conversations/{conv_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_conversation(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = delete_conversation_auth,
-    ) -> Response:
-        result = await impl.delete_conversation(
-            auth=auth,
-            conv_id=conv_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_conversation_members_auth = Depends(
-        _authorizer(impl, "listConversationMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/members", methods=["GET"], include_in_schema=False
-    )
-    async def list_conversation_members(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = list_conversation_members_auth,
-    ) -> Response:
-        result = await impl.list_conversation_members(
-            auth=auth,
-            conv_id=conv_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ClientIdResult, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_conversation_members_auth = Depends(
-        _authorizer(impl, "addConversationMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/members", methods=["POST"], include_in_schema=False
-    )
-    async def add_conversation_members(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = add_conversation_members_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1members/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.add_conversation_members(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UpdatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_conversation_members_auth = Depends(
-        _authorizer(
-            impl, "removeConversationMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/members", methods=["DELETE"], include_in_schema=False
-    )
-    async def remove_conversation_members(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = remove_conversation_members_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1members/delete/requestBody/content/application~1json/schema",
-        )
-        result = await impl.remove_conversation_members(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UpdatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_conversation_mutes_auth = Depends(
-        _authorizer(impl, "listConversationMutes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/mutes", methods=["GET"], include_in_schema=False
-    )
-    async def list_conversation_mutes(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = list_conversation_mutes_auth,
-    ) -> Response:
-        result = await impl.list_conversation_mutes(
-            auth=auth,
-            conv_id=conv_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ClientIdResult, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_conversation_mutes_auth = Depends(
-        _authorizer(impl, "addConversationMutes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/mutes", methods=["POST"], include_in_schema=False
-    )
-    async def add_conversation_mutes(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = add_conversation_mutes_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1mutes/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.add_conversation_mutes(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UpdatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_conversation_mutes_auth = Depends(
-        _authorizer(impl, "removeConversationMutes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/mutes", methods=["DELETE"], include_in_schema=False
-    )
-    async def remove_conversation_mutes(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = remove_conversation_mutes_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1mutes/delete/requestBody/content/application~1json/schema",
-        )
-        result = await impl.remove_conversation_mutes(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UpdatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_conversation_temporary_silences_auth = Depends(
-        _authorizer(
-            impl, "listConversationTemporarySilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/temporary-silenceds",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def list_conversation_temporary_silences(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        next: Annotated[str | None, Query(alias="next")] = None,
-        auth: Credentials = list_conversation_temporary_silences_auth,
-    ) -> Response:
-        result = await impl.list_conversation_temporary_silences(
-            auth=auth,
-            conv_id=conv_id,
-            limit=limit,
-            next=next,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ClientIdPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_conversation_temporary_silence_auth = Depends(
-        _authorizer(
-            impl, "addConversationTemporarySilence", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/temporary-silenceds",
-        methods=["POST"],
-        include_in_schema=False,
-    )
-    async def add_conversation_temporary_silence(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = add_conversation_temporary_silence_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.TemporarySilenceRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1temporary-silenceds/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.add_conversation_temporary_silence(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_conversation_temporary_silence_auth = Depends(
-        _authorizer(
-            impl,
-            "removeConversationTemporarySilence",
-            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/temporary-silenceds",
-        methods=["DELETE"],
-        include_in_schema=False,
-    )
-    async def remove_conversation_temporary_silence(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        client_id: Annotated[str, Query(alias="client_id")],
-        auth: Credentials = remove_conversation_temporary_silence_auth,
-    ) -> Response:
-        result = await impl.remove_conversation_temporary_silence(
-            auth=auth,
-            conv_id=conv_id,
-            client_id=client_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_conversation_permanent_silences_auth = Depends(
-        _authorizer(
-            impl, "listConversationPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/permanent-silenceds",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def list_conversation_permanent_silences(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        next: Annotated[str | None, Query(alias="next")] = None,
-        auth: Credentials = list_conversation_permanent_silences_auth,
-    ) -> Response:
-        result = await impl.list_conversation_permanent_silences(
-            auth=auth,
-            conv_id=conv_id,
-            limit=limit,
-            next=next,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ClientIdPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_conversation_permanent_silences_auth = Depends(
-        _authorizer(
-            impl, "addConversationPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/permanent-silenceds",
-        methods=["POST"],
-        include_in_schema=False,
-    )
-    async def add_conversation_permanent_silences(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = add_conversation_permanent_silences_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1permanent-silenceds/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.add_conversation_permanent_silences(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_conversation_permanent_silences_auth = Depends(
-        _authorizer(
-            impl,
-            "removeConversationPermanentSilences",
-            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/permanent-silenceds",
-        methods=["DELETE"],
-        include_in_schema=False,
-    )
-    async def remove_conversation_permanent_silences(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = remove_conversation_permanent_silences_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1permanent-silenceds/delete/requestBody/content/application~1json/schema",
-        )
-        result = await impl.remove_conversation_permanent_silences(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_conversation_blacklist_auth = Depends(
-        _authorizer(
-            impl, "listConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/blacklists", methods=["GET"], include_in_schema=False
-    )
-    async def list_conversation_blacklist(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        next: Annotated[str | None, Query(alias="next")] = None,
-        auth: Credentials = list_conversation_blacklist_auth,
-    ) -> Response:
-        result = await impl.list_conversation_blacklist(
-            auth=auth,
-            conv_id=conv_id,
-            limit=limit,
-            next=next,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ClientIdPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_conversation_blacklist_auth = Depends(
-        _authorizer(impl, "addConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/blacklists", methods=["POST"], include_in_schema=False
-    )
-    async def add_conversation_blacklist(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = add_conversation_blacklist_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1blacklists/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.add_conversation_blacklist(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_conversation_blacklist_auth = Depends(
-        _authorizer(
-            impl, "removeConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/blacklists", methods=["DELETE"], include_in_schema=False
-    )
-    async def remove_conversation_blacklist(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = remove_conversation_blacklist_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1blacklists/delete/requestBody/content/application~1json/schema",
-        )
-        result = await impl.remove_conversation_blacklist(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_conversation_member_infos_auth = Depends(
-        _authorizer(
-            impl, "listConversationMemberInfos", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/member-infos", methods=["GET"], include_in_schema=False
-    )
-    async def list_conversation_member_infos(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        role: Annotated[Literal["Owner", "Manager", "Member"] | None, Query(alias="role")] = None,
-        auth: Credentials = list_conversation_member_infos_auth,
-    ) -> Response:
-        result = await impl.list_conversation_member_infos(
-            auth=auth,
-            conv_id=conv_id,
-            skip=skip,
-            limit=limit,
-            role=role,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MemberInfoList, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_conversation_member_info_auth = Depends(
-        _authorizer(
-            impl, "addConversationMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/member-infos", methods=["POST"], include_in_schema=False
-    )
-    async def add_conversation_member_info(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = add_conversation_member_info_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.MemberInfoRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1member-infos/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.add_conversation_member_info(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UpdatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_conversation_member_info_auth = Depends(
-        _authorizer(
-            impl, "updateConversationMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/member-infos/{info_id}",
-        methods=["PUT"],
-        include_in_schema=False,
-    )
-    async def update_conversation_member_info(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        info_id: Annotated[str, Path(alias="info_id")],
-        auth: Credentials = update_conversation_member_info_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.MemberInfoRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1member-infos~1{info_id}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_conversation_member_info(
-            auth=auth,
-            conv_id=conv_id,
-            info_id=info_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UpdatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_conversation_member_info_auth = Depends(
-        _authorizer(
-            impl, "deleteConversationMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/member-infos/{info_id}",
-        methods=["DELETE"],
-        include_in_schema=False,
-    )
-    async def delete_conversation_member_info(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        info_id: Annotated[str, Path(alias="info_id")],
-        auth: Credentials = delete_conversation_member_info_auth,
-    ) -> Response:
-        result = await impl.delete_conversation_member_info(
-            auth=auth,
-            conv_id=conv_id,
-            info_id=info_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_conversation_messages_auth = Depends(
-        _authorizer(impl, "listConversationMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/messages", methods=["GET"], include_in_schema=False
-    )
-    async def list_conversation_messages(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        msgid: Annotated[str | None, Query(alias="msgid")] = None,
-        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
-        till_msgid: Annotated[str | None, Query(alias="till_msgid")] = None,
-        till_timestamp: Annotated[int | None, Query(alias="till_timestamp")] = None,
-        include_start: Annotated[bool | None, Query(alias="include_start")] = None,
-        include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
-        reversed: Annotated[bool | None, Query(alias="reversed")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
-        client_id: Annotated[str | None, Query(alias="client_id")] = None,
-        nonce: Annotated[str | None, Query(alias="nonce")] = None,
-        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
-        signature: Annotated[str | None, Query(alias="signature")] = None,
-        auth: Credentials = list_conversation_messages_auth,
-    ) -> Response:
-        result = await impl.list_conversation_messages(
-            auth=auth,
-            conv_id=conv_id,
-            msgid=msgid,
-            timestamp=timestamp,
-            till_msgid=till_msgid,
-            till_timestamp=till_timestamp,
-            include_start=include_start,
-            include_stop=include_stop,
-            reversed=reversed,
-            limit=limit,
-            client_id=client_id,
-            nonce=nonce,
-            signature_ts=signature_ts,
-            signature=signature,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.RtmMessage], "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_conversation_message_auth = Depends(
-        _authorizer(impl, "sendConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/messages", methods=["POST"], include_in_schema=False
-    )
-    async def send_conversation_message(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = send_conversation_message_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.SendMessageRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1messages/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.send_conversation_message(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageSent, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_conversation_message_auth = Depends(
-        _authorizer(
-            impl, "updateConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/messages/{message_id}",
-        methods=["PUT"],
-        include_in_schema=False,
-    )
-    async def update_conversation_message(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = update_conversation_message_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.EditMessageRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1messages~1{message_id}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_conversation_message(
-            auth=auth,
-            conv_id=conv_id,
-            message_id=message_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_conversation_message_auth = Depends(
-        _authorizer(
-            impl, "deleteConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/messages/{message_id}",
-        methods=["DELETE"],
-        include_in_schema=False,
-    )
-    async def delete_conversation_message(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        message_id: Annotated[str, Path(alias="message_id")],
-        from_client: Annotated[str, Query(alias="from_client")],
-        timestamp: Annotated[int, Query(alias="timestamp")],
-        auth: Credentials = delete_conversation_message_auth,
-    ) -> Response:
-        result = await impl.delete_conversation_message(
-            auth=auth,
-            conv_id=conv_id,
-            message_id=message_id,
-            from_client=from_client,
-            timestamp=timestamp,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    recall_conversation_message_auth = Depends(
-        _authorizer(
-            impl, "recallConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/messages/{message_id}/recall",
-        methods=["PUT"],
-        include_in_schema=False,
-    )
-    async def recall_conversation_message(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = recall_conversation_message_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.RecallMessageRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1conversations~1{conv_id}~1messages~1{message_id}~1recall/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.recall_conversation_message(
-            auth=auth,
-            conv_id=conv_id,
-            message_id=message_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    query_chatrooms_auth = Depends(
-        _authorizer(impl, "queryChatrooms", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.2/rtm/chatrooms", methods=["GET"], include_in_schema=False)
-    async def query_chatrooms(
-        request: Request,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        auth: Credentials = query_chatrooms_auth,
-    ) -> Response:
-        result = await impl.query_chatrooms(
-            auth=auth,
-            where=checked_param("query", "where", where, models.WhereClause, True),
-            skip=skip,
-            limit=limit,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ConversationList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_chatroom_auth = Depends(
-        _authorizer(impl, "createChatroom", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.2/rtm/chatrooms", methods=["POST"], include_in_schema=False)
-    async def create_chatroom(
-        request: Request,
-        auth: Credentials = create_chatroom_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateConversationRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1chatrooms/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_chatroom(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Conversation, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_chatroom_auth = Depends(
-        _authorizer(impl, "updateChatroom", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.2/rtm/chatrooms/{chatroom_id}", methods=["PUT"], include_in_schema=False)
-    async def update_chatroom(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = update_chatroom_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ConversationAttributes,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_chatroom(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UpdatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_chatroom_auth = Depends(
-        _authorizer(impl, "deleteChatroom", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.2/rtm/chatrooms/{chatroom_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_chatroom(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = delete_chatroom_auth,
-    ) -> Response:
-        result = await impl.delete_chatroom(
-            auth=auth,
-            chatroom_id=chatroom_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_chatroom_online_members_auth = Depends(
-        _authorizer(
-            impl, "listChatroomOnlineMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/members", methods=["GET"], include_in_schema=False
-    )
-    async def list_chatroom_online_members(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        auth: Credentials = list_chatroom_online_members_auth,
-    ) -> Response:
-        result = await impl.list_chatroom_online_members(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            limit=limit,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ClientIdResult, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    count_chatroom_online_members_auth = Depends(
-        _authorizer(
-            impl, "countChatroomOnlineMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/members/online-count",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def count_chatroom_online_members(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = count_chatroom_online_members_auth,
-    ) -> Response:
-        result = await impl.count_chatroom_online_members(
-            auth=auth,
-            chatroom_id=chatroom_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.OnlineCount, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_chatroom_messages_auth = Depends(
-        _authorizer(impl, "listChatroomMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/messages", methods=["GET"], include_in_schema=False
-    )
-    async def list_chatroom_messages(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        msgid: Annotated[str | None, Query(alias="msgid")] = None,
-        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
-        till_msgid: Annotated[str | None, Query(alias="till_msgid")] = None,
-        till_timestamp: Annotated[int | None, Query(alias="till_timestamp")] = None,
-        include_start: Annotated[bool | None, Query(alias="include_start")] = None,
-        include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
-        reversed: Annotated[bool | None, Query(alias="reversed")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
-        client_id: Annotated[str | None, Query(alias="client_id")] = None,
-        nonce: Annotated[str | None, Query(alias="nonce")] = None,
-        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
-        signature: Annotated[str | None, Query(alias="signature")] = None,
-        auth: Credentials = list_chatroom_messages_auth,
-    ) -> Response:
-        result = await impl.list_chatroom_messages(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            msgid=msgid,
-            timestamp=timestamp,
-            till_msgid=till_msgid,
-            till_timestamp=till_timestamp,
-            include_start=include_start,
-            include_stop=include_stop,
-            reversed=reversed,
-            limit=limit,
-            client_id=client_id,
-            nonce=nonce,
-            signature_ts=signature_ts,
-            signature=signature,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.RtmMessage], "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_chatroom_message_auth = Depends(
-        _authorizer(impl, "sendChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/messages", methods=["POST"], include_in_schema=False
-    )
-    async def send_chatroom_message(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = send_chatroom_message_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.SendMessageRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1messages/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.send_chatroom_message(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageSent, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_chatroom_message_auth = Depends(
-        _authorizer(impl, "updateChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}",
-        methods=["PUT"],
-        include_in_schema=False,
-    )
-    async def update_chatroom_message(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = update_chatroom_message_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.EditMessageRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1messages~1{message_id}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_chatroom_message(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            message_id=message_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_chatroom_message_auth = Depends(
-        _authorizer(impl, "deleteChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}",
-        methods=["DELETE"],
-        include_in_schema=False,
-    )
-    async def delete_chatroom_message(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        message_id: Annotated[str, Path(alias="message_id")],
-        from_client: Annotated[str, Query(alias="from_client")],
-        timestamp: Annotated[int, Query(alias="timestamp")],
-        auth: Credentials = delete_chatroom_message_auth,
-    ) -> Response:
-        result = await impl.delete_chatroom_message(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            message_id=message_id,
-            from_client=from_client,
-            timestamp=timestamp,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    recall_chatroom_message_auth = Depends(
-        _authorizer(impl, "recallChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}/recall",
-        methods=["PUT"],
-        include_in_schema=False,
-    )
-    async def recall_chatroom_message(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = recall_chatroom_message_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.RecallMessageRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1messages~1{message_id}~1recall/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.recall_chatroom_message(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            message_id=message_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_chatroom_temporary_silences_auth = Depends(
-        _authorizer(
-            impl, "listChatroomTemporarySilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def list_chatroom_temporary_silences(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        next: Annotated[str | None, Query(alias="next")] = None,
-        auth: Credentials = list_chatroom_temporary_silences_auth,
-    ) -> Response:
-        result = await impl.list_chatroom_temporary_silences(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            limit=limit,
-            next=next,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ClientIdPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_chatroom_temporary_silence_auth = Depends(
-        _authorizer(
-            impl, "addChatroomTemporarySilence", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds",
-        methods=["POST"],
-        include_in_schema=False,
-    )
-    async def add_chatroom_temporary_silence(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = add_chatroom_temporary_silence_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.TemporarySilenceRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1temporary-silenceds/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.add_chatroom_temporary_silence(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_chatroom_temporary_silence_auth = Depends(
-        _authorizer(
-            impl, "removeChatroomTemporarySilence", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds",
-        methods=["DELETE"],
-        include_in_schema=False,
-    )
-    async def remove_chatroom_temporary_silence(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        client_id: Annotated[str, Query(alias="client_id")],
-        auth: Credentials = remove_chatroom_temporary_silence_auth,
-    ) -> Response:
-        result = await impl.remove_chatroom_temporary_silence(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            client_id=client_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_chatroom_permanent_silences_auth = Depends(
-        _authorizer(
-            impl, "listChatroomPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def list_chatroom_permanent_silences(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        next: Annotated[str | None, Query(alias="next")] = None,
-        auth: Credentials = list_chatroom_permanent_silences_auth,
-    ) -> Response:
-        result = await impl.list_chatroom_permanent_silences(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            limit=limit,
-            next=next,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ClientIdPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_chatroom_permanent_silences_auth = Depends(
-        _authorizer(
-            impl, "addChatroomPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds",
-        methods=["POST"],
-        include_in_schema=False,
-    )
-    async def add_chatroom_permanent_silences(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = add_chatroom_permanent_silences_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1permanent-silenceds/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.add_chatroom_permanent_silences(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_chatroom_permanent_silences_auth = Depends(
-        _authorizer(
-            impl, "removeChatroomPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds",
-        methods=["DELETE"],
-        include_in_schema=False,
-    )
-    async def remove_chatroom_permanent_silences(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = remove_chatroom_permanent_silences_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1permanent-silenceds/delete/requestBody/content/application~1json/schema",
-        )
-        result = await impl.remove_chatroom_permanent_silences(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_chatroom_blacklist_auth = Depends(
-        _authorizer(impl, "listChatroomBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/blacklists", methods=["GET"], include_in_schema=False
-    )
-    async def list_chatroom_blacklist(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        next: Annotated[str | None, Query(alias="next")] = None,
-        auth: Credentials = list_chatroom_blacklist_auth,
-    ) -> Response:
-        result = await impl.list_chatroom_blacklist(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            limit=limit,
-            next=next,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ClientIdPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_chatroom_blacklist_auth = Depends(
-        _authorizer(impl, "addChatroomBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/blacklists", methods=["POST"], include_in_schema=False
-    )
-    async def add_chatroom_blacklist(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = add_chatroom_blacklist_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1blacklists/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.add_chatroom_blacklist(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_chatroom_blacklist_auth = Depends(
-        _authorizer(impl, "removeChatroomBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/blacklists", methods=["DELETE"], include_in_schema=False
-    )
-    async def remove_chatroom_blacklist(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = remove_chatroom_blacklist_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1blacklists/delete/requestBody/content/application~1json/schema",
-        )
-        result = await impl.remove_chatroom_blacklist(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_chatroom_member_infos_auth = Depends(
-        _authorizer(impl, "listChatroomMemberInfos", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/member-infos", methods=["GET"], include_in_schema=False
-    )
-    async def list_chatroom_member_infos(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        role: Annotated[Literal["Owner", "Manager", "Member"] | None, Query(alias="role")] = None,
-        auth: Credentials = list_chatroom_member_infos_auth,
-    ) -> Response:
-        result = await impl.list_chatroom_member_infos(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            skip=skip,
-            limit=limit,
-            role=role,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MemberInfoList, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_chatroom_member_info_auth = Depends(
-        _authorizer(impl, "addChatroomMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/member-infos", methods=["POST"], include_in_schema=False
-    )
-    async def add_chatroom_member_info(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = add_chatroom_member_info_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.MemberInfoRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1member-infos/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.add_chatroom_member_info(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UpdatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_chatroom_member_info_auth = Depends(
-        _authorizer(impl, "updateChatroomMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/member-infos/{info_id}",
-        methods=["PUT"],
-        include_in_schema=False,
-    )
-    async def update_chatroom_member_info(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        info_id: Annotated[str, Path(alias="info_id")],
-        auth: Credentials = update_chatroom_member_info_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.MemberInfoRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1chatrooms~1{chatroom_id}~1member-infos~1{info_id}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_chatroom_member_info(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            info_id=info_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UpdatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_chatroom_member_info_auth = Depends(
-        _authorizer(impl, "deleteChatroomMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/member-infos/{info_id}",
-        methods=["DELETE"],
-        include_in_schema=False,
-    )
-    async def delete_chatroom_member_info(
-        request: Request,
-        chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        info_id: Annotated[str, Path(alias="info_id")],
-        auth: Credentials = delete_chatroom_member_info_auth,
-    ) -> Response:
-        result = await impl.delete_chatroom_member_info(
-            auth=auth,
-            chatroom_id=chatroom_id,
-            info_id=info_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    query_service_conversations_auth = Depends(
-        _authorizer(
-            impl, "queryServiceConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route("/1.2/rtm/service-conversations", methods=["GET"], include_in_schema=False)
-    async def query_service_conversations(
-        request: Request,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        auth: Credentials = query_service_conversations_auth,
-    ) -> Response:
-        result = await impl.query_service_conversations(
-            auth=auth,
-            where=checked_param("query", "where", where, models.WhereClause, True),
-            skip=skip,
-            limit=limit,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ConversationList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_service_conversation_auth = Depends(
-        _authorizer(
-            impl, "createServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route("/1.2/rtm/service-conversations", methods=["POST"], include_in_schema=False)
-    async def create_service_conversation(
-        request: Request,
-        auth: Credentials = create_service_conversation_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateConversationRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1service-conversations/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_service_conversation(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Conversation, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_service_conversation_auth = Depends(
-        _authorizer(
-            impl, "updateServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}", methods=["PUT"], include_in_schema=False
-    )
-    async def update_service_conversation(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = update_service_conversation_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ConversationAttributes,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_service_conversation(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UpdatedObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_service_conversation_auth = Depends(
-        _authorizer(
-            impl, "deleteServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}", methods=["DELETE"], include_in_schema=False
-    )
-    async def delete_service_conversation(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = delete_service_conversation_auth,
-    ) -> Response:
-        result = await impl.delete_service_conversation(
-            auth=auth,
-            conv_id=conv_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_service_conversation_subscribers_auth = Depends(
-        _authorizer(
-            impl,
-            "listServiceConversationSubscribers",
-            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/subscribers",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def list_service_conversation_subscribers(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        limit: Annotated[int | None, Query(alias="limit", le=50)] = None,
-        client_id: Annotated[str | None, Query(alias="client_id")] = None,
-        auth: Credentials = list_service_conversation_subscribers_auth,
-    ) -> Response:
-        result = await impl.list_service_conversation_subscribers(
-            auth=auth,
-            conv_id=conv_id,
-            limit=limit,
-            client_id=client_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.Subscription], "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    subscribe_service_conversation_auth = Depends(
-        _authorizer(
-            impl, "subscribeServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/subscribers",
-        methods=["POST"],
-        include_in_schema=False,
-    )
-    async def subscribe_service_conversation(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = subscribe_service_conversation_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.SubscribeRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1subscribers/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.subscribe_service_conversation(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    count_service_conversation_subscribers_auth = Depends(
-        _authorizer(
-            impl,
-            "countServiceConversationSubscribers",
-            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/subscribers/count",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def count_service_conversation_subscribers(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = count_service_conversation_subscribers_auth,
-    ) -> Response:
-        result = await impl.count_service_conversation_subscribers(
-            auth=auth,
-            conv_id=conv_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.CountResult, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    unsubscribe_service_conversation_auth = Depends(
-        _authorizer(
-            impl, "unsubscribeServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}",
-        methods=["DELETE"],
-        include_in_schema=False,
-    )
-    async def unsubscribe_service_conversation(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        client_id: Annotated[str, Path(alias="client_id")],
-        auth: Credentials = unsubscribe_service_conversation_auth,
-    ) -> Response:
-        result = await impl.unsubscribe_service_conversation(
-            auth=auth,
-            conv_id=conv_id,
-            client_id=client_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_service_conversation_subscriber_messages_auth = Depends(
-        _authorizer(
-            impl,
-            "listServiceConversationSubscriberMessages",
-            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}/messages",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def list_service_conversation_subscriber_messages(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        client_id: Annotated[str, Path(alias="client_id")],
-        msgid: Annotated[str | None, Query(alias="msgid")] = None,
-        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
-        till_msgid: Annotated[str | None, Query(alias="till_msgid")] = None,
-        till_timestamp: Annotated[int | None, Query(alias="till_timestamp")] = None,
-        include_start: Annotated[bool | None, Query(alias="include_start")] = None,
-        include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
-        reversed: Annotated[bool | None, Query(alias="reversed")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
-        nonce: Annotated[str | None, Query(alias="nonce")] = None,
-        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
-        signature: Annotated[str | None, Query(alias="signature")] = None,
-        client_id_2: Annotated[str | None, Query(alias="client_id")] = None,
-        auth: Credentials = list_service_conversation_subscriber_messages_auth,
-    ) -> Response:
-        result = await impl.list_service_conversation_subscriber_messages(
-            auth=auth,
-            conv_id=conv_id,
-            client_id=client_id,
-            msgid=msgid,
-            timestamp=timestamp,
-            till_msgid=till_msgid,
-            till_timestamp=till_timestamp,
-            include_start=include_start,
-            include_stop=include_stop,
-            reversed=reversed,
-            limit=limit,
-            nonce=nonce,
-            signature_ts=signature_ts,
-            signature=signature,
-            client_id_2=client_id_2,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.RtmMessage], "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_service_conversation_subscriber_message_auth = Depends(
-        _authorizer(
-            impl,
-            "deleteServiceConversationSubscriberMessage",
-            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}/messages/{message_id}",
-        methods=["DELETE"],
-        include_in_schema=False,
-    )
-    async def delete_service_conversation_subscriber_message(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        client_id: Annotated[str, Path(alias="client_id")],
-        message_id: Annotated[str, Path(alias="message_id")],
-        from_client: Annotated[str, Query(alias="from_client")],
-        timestamp: Annotated[int, Query(alias="timestamp")],
-        auth: Credentials = delete_service_conversation_subscriber_message_auth,
-    ) -> Response:
-        result = await impl.delete_service_conversation_subscriber_message(
-            auth=auth,
-            conv_id=conv_id,
-            client_id=client_id,
-            message_id=message_id,
-            from_client=from_client,
-            timestamp=timestamp,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    broadcast_service_conversation_message_auth = Depends(
-        _authorizer(
-            impl,
-            "broadcastServiceConversationMessage",
-            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/broadcasts",
-        methods=["POST"],
-        include_in_schema=False,
-    )
-    async def broadcast_service_conversation_message(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = broadcast_service_conversation_message_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.BroadcastToSubscribersRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1broadcasts/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.broadcast_service_conversation_message(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageSent, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_service_conversation_message_auth = Depends(
-        _authorizer(
-            impl, "sendServiceConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/messages",
-        methods=["POST"],
-        include_in_schema=False,
-    )
-    async def send_service_conversation_message(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = send_service_conversation_message_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.SendServiceMessageRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1messages/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.send_service_conversation_message(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.MessageSent, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_service_conversation_message_auth = Depends(
-        _authorizer(
-            impl, "updateServiceConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/messages/{message_id}",
-        methods=["PUT"],
-        include_in_schema=False,
-    )
-    async def update_service_conversation_message(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = update_service_conversation_message_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.EditMessageRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1messages~1{message_id}/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_service_conversation_message(
-            auth=auth,
-            conv_id=conv_id,
-            message_id=message_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    recall_service_conversation_message_auth = Depends(
-        _authorizer(
-            impl, "recallServiceConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/messages/{message_id}/recall",
-        methods=["PUT"],
-        include_in_schema=False,
-    )
-    async def recall_service_conversation_message(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = recall_service_conversation_message_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.RecallMessageRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1messages~1{message_id}~1recall/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.recall_service_conversation_message(
-            auth=auth,
-            conv_id=conv_id,
-            message_id=message_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_service_conversation_blacklist_auth = Depends(
-        _authorizer(
-            impl, "listServiceConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/blacklists",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def list_service_conversation_blacklist(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        next: Annotated[str | None, Query(alias="next")] = None,
-        auth: Credentials = list_service_conversation_blacklist_auth,
-    ) -> Response:
-        result = await impl.list_service_conversation_blacklist(
-            auth=auth,
-            conv_id=conv_id,
-            limit=limit,
-            next=next,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ClientIdPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_service_conversation_blacklist_auth = Depends(
-        _authorizer(
-            impl, "addServiceConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/blacklists",
-        methods=["POST"],
-        include_in_schema=False,
-    )
-    async def add_service_conversation_blacklist(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = add_service_conversation_blacklist_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1blacklists/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.add_service_conversation_blacklist(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_service_conversation_blacklist_auth = Depends(
-        _authorizer(
-            impl,
-            "removeServiceConversationBlacklist",
-            (("lcId", "lcMasterKey"), ("lcId", "lcSign")),
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/blacklists",
-        methods=["DELETE"],
-        include_in_schema=False,
-    )
-    async def remove_service_conversation_blacklist(
-        request: Request,
-        conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = remove_service_conversation_blacklist_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1service-conversations~1{conv_id}~1blacklists/delete/requestBody/content/application~1json/schema",
-        )
-        result = await impl.remove_service_conversation_blacklist(
-            auth=auth,
-            conv_id=conv_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    check_clients_online_auth = Depends(
-        _authorizer(impl, "checkClientsOnline", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.2/rtm/clients/check-online", methods=["POST"], include_in_schema=False)
-    async def check_clients_online(
-        request: Request,
-        auth: Credentials = check_clients_online_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientIdsRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1clients~1check-online/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.check_clients_online(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.CheckOnlineResult, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_client_login_signature_auth = Depends(
-        _authorizer(
-            impl,
-            "getClientLoginSignature",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route("/1.2/rtm/clients/sign", methods=["GET"], include_in_schema=False)
-    async def get_client_login_signature(
-        request: Request,
-        session_token: Annotated[str, Query(alias="session_token")],
-        auth: Credentials = get_client_login_signature_auth,
-    ) -> Response:
-        result = await impl.get_client_login_signature(
-            auth=auth,
-            session_token=session_token,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ClientSignature, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_client_unread_count_auth = Depends(
-        _authorizer(
-            impl,
-            "getClientUnreadCount",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/clients/{client_id}/unread-count", methods=["GET"], include_in_schema=False
-    )
-    async def get_client_unread_count(
-        request: Request,
-        client_id: Annotated[str, Path(alias="client_id")],
-        conv_id: Annotated[str | None, Query(alias="conv_id")] = None,
-        auth: Credentials = get_client_unread_count_auth,
-    ) -> Response:
-        result = await impl.get_client_unread_count(
-            auth=auth,
-            client_id=client_id,
-            conv_id=conv_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.CountResult, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    kick_client_auth = Depends(
-        _authorizer(impl, "kickClient", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.2/rtm/clients/{client_id}/kick", methods=["POST"], include_in_schema=False)
-    async def kick_client(
-        request: Request,
-        client_id: Annotated[str, Path(alias="client_id")],
-        auth: Credentials = kick_client_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.KickRequest,
+            models.DeleteObjectRequest,
             ("application/json",),
             False,
             schemas,
-            "/paths/~11.2~1rtm~1clients~1{client_id}~1kick/post/requestBody/content/application~1json/schema",
+            "/paths/~11.1~1classes~1{className}~1{objectId}/delete/requestBody/content/application~1json/schema",
         )
-        result = await impl.kick_client(
+        result = await impl.delete_object(
             auth=auth,
-            client_id=client_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_client_service_conversations_auth = Depends(
-        _authorizer(
-            impl, "listClientServiceConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route(
-        "/1.2/rtm/clients/{client_id}/service-conversations",
-        methods=["GET"],
-        include_in_schema=False,
-    )
-    async def list_client_service_conversations(
-        request: Request,
-        client_id: Annotated[str, Path(alias="client_id")],
-        conv_id: Annotated[str | None, Query(alias="conv_id")] = None,
-        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        direction: Annotated[Literal["old", "new"] | None, Query(alias="direction")] = None,
-        auth: Credentials = list_client_service_conversations_auth,
-    ) -> Response:
-        result = await impl.list_client_service_conversations(
-            auth=auth,
-            client_id=client_id,
-            conv_id=conv_id,
-            timestamp=timestamp,
-            limit=limit,
-            direction=direction,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.Subscription], "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_client_messages_auth = Depends(
-        _authorizer(impl, "listClientMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/clients/{client_id}/messages", methods=["GET"], include_in_schema=False
-    )
-    async def list_client_messages(
-        request: Request,
-        client_id: Annotated[str, Path(alias="client_id")],
-        msgid: Annotated[str | None, Query(alias="msgid")] = None,
-        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
-        till_msgid: Annotated[str | None, Query(alias="till_msgid")] = None,
-        till_timestamp: Annotated[int | None, Query(alias="till_timestamp")] = None,
-        include_start: Annotated[bool | None, Query(alias="include_start")] = None,
-        include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
-        reversed: Annotated[bool | None, Query(alias="reversed")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
-        client_id_2: Annotated[str | None, Query(alias="client_id")] = None,
-        nonce: Annotated[str | None, Query(alias="nonce")] = None,
-        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
-        signature: Annotated[str | None, Query(alias="signature")] = None,
-        auth: Credentials = list_client_messages_auth,
-    ) -> Response:
-        result = await impl.list_client_messages(
-            auth=auth,
-            client_id=client_id,
-            msgid=msgid,
-            timestamp=timestamp,
-            till_msgid=till_msgid,
-            till_timestamp=till_timestamp,
-            include_start=include_start,
-            include_stop=include_stop,
-            reversed=reversed,
-            limit=limit,
-            client_id_2=client_id_2,
-            nonce=nonce,
-            signature_ts=signature_ts,
-            signature=signature,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.RtmMessage], "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_client_blacklist_auth = Depends(
-        _authorizer(impl, "listClientBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/clients/{client_id}/blacklists", methods=["GET"], include_in_schema=False
-    )
-    async def list_client_blacklist(
-        request: Request,
-        client_id: Annotated[str, Path(alias="client_id")],
-        limit: Annotated[int | None, Query(alias="limit")] = None,
-        next: Annotated[str | None, Query(alias="next")] = None,
-        auth: Credentials = list_client_blacklist_auth,
-    ) -> Response:
-        result = await impl.list_client_blacklist(
-            auth=auth,
-            client_id=client_id,
-            limit=limit,
-            next=next,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ClientBlacklistPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_client_blacklist_auth = Depends(
-        _authorizer(impl, "addClientBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/clients/{client_id}/blacklists", methods=["POST"], include_in_schema=False
-    )
-    async def add_client_blacklist(
-        request: Request,
-        client_id: Annotated[str, Path(alias="client_id")],
-        auth: Credentials = add_client_blacklist_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientBlacklistRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1clients~1{client_id}~1blacklists/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.add_client_blacklist(
-            auth=auth,
-            client_id=client_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_client_blacklist_auth = Depends(
-        _authorizer(impl, "removeClientBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route(
-        "/1.2/rtm/clients/{client_id}/blacklists", methods=["DELETE"], include_in_schema=False
-    )
-    async def remove_client_blacklist(
-        request: Request,
-        client_id: Annotated[str, Path(alias="client_id")],
-        auth: Credentials = remove_client_blacklist_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ClientBlacklistRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1clients~1{client_id}~1blacklists/delete/requestBody/content/application~1json/schema",
-        )
-        result = await impl.remove_client_blacklist(
-            auth=auth,
-            client_id=client_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EmptyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_rtm_stats_auth = Depends(
-        _authorizer(impl, "getRtmStats", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.2/rtm/stats", methods=["GET"], include_in_schema=False)
-    async def get_rtm_stats(
-        request: Request,
-        auth: Credentials = get_rtm_stats_auth,
-    ) -> Response:
-        result = await impl.get_rtm_stats(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RtmStats, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    query_all_conversations_auth = Depends(
-        _authorizer(impl, "queryAllConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.2/rtm/all-conversations", methods=["GET"], include_in_schema=False)
-    async def query_all_conversations(
-        request: Request,
-        where: Annotated[str | None, Query(alias="where")] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        auth: Credentials = query_all_conversations_auth,
-    ) -> Response:
-        result = await impl.query_all_conversations(
-            auth=auth,
+            class_name=class_name,
+            object_id=object_id,
             where=checked_param("query", "where", where, models.WhereClause, True),
-            skip=skip,
-            limit=limit,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.ConversationList, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_broadcasts_auth = Depends(
-        _authorizer(impl, "listBroadcasts", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.2/rtm/broadcasts", methods=["GET"], include_in_schema=False)
-    async def list_broadcasts(
-        request: Request,
-        conv_id: Annotated[str, Query(alias="conv_id")],
-        limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        auth: Credentials = list_broadcasts_auth,
-    ) -> Response:
-        result = await impl.list_broadcasts(
-            auth=auth,
-            conv_id=conv_id,
-            limit=limit,
-            skip=skip,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.AnyObject], "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_broadcast_auth = Depends(
-        _authorizer(impl, "createBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.2/rtm/broadcasts", methods=["POST"], include_in_schema=False)
-    async def create_broadcast(
-        request: Request,
-        auth: Credentials = create_broadcast_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateBroadcastRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.2~1rtm~1broadcasts/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_broadcast(
-            auth=auth,
             body=body,
         )
         return render(
             result,
             {
-                200: Declared(models.MessageSent, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_broadcast_auth = Depends(
-        _authorizer(impl, "deleteBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.2/rtm/broadcasts/{message_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_broadcast(
-        request: Request,
-        message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = delete_broadcast_auth,
-    ) -> Response:
-        result = await impl.delete_broadcast(
-            auth=auth,
-            message_id=message_id,
-        )
-        return render(
-            result,
-            {
                 200: Declared(models.EmptyObject, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_all_messages_auth = Depends(
-        _authorizer(impl, "listAllMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.2/rtm/messages", methods=["GET"], include_in_schema=False)
-    async def list_all_messages(
-        request: Request,
-        msgid: Annotated[str | None, Query(alias="msgid")] = None,
-        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
-        till_msgid: Annotated[str | None, Query(alias="till_msgid")] = None,
-        till_timestamp: Annotated[int | None, Query(alias="till_timestamp")] = None,
-        include_start: Annotated[bool | None, Query(alias="include_start")] = None,
-        include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
-        reversed: Annotated[bool | None, Query(alias="reversed")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
-        client_id: Annotated[str | None, Query(alias="client_id")] = None,
-        nonce: Annotated[str | None, Query(alias="nonce")] = None,
-        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
-        signature: Annotated[str | None, Query(alias="signature")] = None,
-        auth: Credentials = list_all_messages_auth,
-    ) -> Response:
-        result = await impl.list_all_messages(
-            auth=auth,
-            msgid=msgid,
-            timestamp=timestamp,
-            till_msgid=till_msgid,
-            till_timestamp=till_timestamp,
-            include_start=include_start,
-            include_stop=include_stop,
-            reversed=reversed,
-            limit=limit,
-            client_id=client_id,
-            nonce=nonce,
-            signature_ts=signature_ts,
-            signature=signature,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.RtmMessage], "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_legacy_message_logs_auth = Depends(
-        _authorizer(impl, "listLegacyMessageLogs", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/rtm/messages/logs", methods=["GET"], include_in_schema=False)
-    async def list_legacy_message_logs(
-        request: Request,
-        convid: Annotated[str | None, Query(alias="convid")] = None,
-        from_: Annotated[str | None, Query(alias="from")] = None,
-        max_ts: Annotated[int | None, Query(alias="max_ts")] = None,
-        msgid: Annotated[str | None, Query(alias="msgid")] = None,
-        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
-        reversed: Annotated[bool | None, Query(alias="reversed")] = None,
-        peerid: Annotated[str | None, Query(alias="peerid")] = None,
-        nonce: Annotated[str | None, Query(alias="nonce")] = None,
-        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
-        signature: Annotated[str | None, Query(alias="signature")] = None,
-        auth: Credentials = list_legacy_message_logs_auth,
-    ) -> Response:
-        result = await impl.list_legacy_message_logs(
-            auth=auth,
-            convid=convid,
-            from_=from_,
-            max_ts=max_ts,
-            msgid=msgid,
-            timestamp=timestamp,
-            limit=limit,
-            reversed=reversed,
-            peerid=peerid,
-            nonce=nonce,
-            signature_ts=signature_ts,
-            signature=signature,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.RtmMessage], "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_legacy_message_history_auth = Depends(
-        _authorizer(impl, "listLegacyMessageHistory", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/rtm/messages/history", methods=["GET"], include_in_schema=False)
-    async def list_legacy_message_history(
-        request: Request,
-        convid: Annotated[str | None, Query(alias="convid")] = None,
-        from_: Annotated[str | None, Query(alias="from")] = None,
-        max_ts: Annotated[int | None, Query(alias="max_ts")] = None,
-        msgid: Annotated[str | None, Query(alias="msgid")] = None,
-        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
-        limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
-        reversed: Annotated[bool | None, Query(alias="reversed")] = None,
-        peerid: Annotated[str | None, Query(alias="peerid")] = None,
-        nonce: Annotated[str | None, Query(alias="nonce")] = None,
-        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
-        signature: Annotated[str | None, Query(alias="signature")] = None,
-        auth: Credentials = list_legacy_message_history_auth,
-    ) -> Response:
-        result = await impl.list_legacy_message_history(
-            auth=auth,
-            convid=convid,
-            from_=from_,
-            max_ts=max_ts,
-            msgid=msgid,
-            timestamp=timestamp,
-            limit=limit,
-            reversed=reversed,
-            peerid=peerid,
-            nonce=nonce,
-            signature_ts=signature_ts,
-            signature=signature,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.RtmMessage], "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_legacy_message_auth = Depends(
-        _authorizer(impl, "sendLegacyMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/rtm/messages", methods=["POST"], include_in_schema=False)
-    async def send_legacy_message(
-        request: Request,
-        auth: Credentials = send_legacy_message_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.LegacySendMessageRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1rtm~1messages/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.send_legacy_message(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AnyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_legacy_broadcast_auth = Depends(
-        _authorizer(impl, "sendLegacyBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/rtm/broadcast", methods=["POST"], include_in_schema=False)
-    async def send_legacy_broadcast(
-        request: Request,
-        auth: Credentials = send_legacy_broadcast_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.LegacyBroadcastRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1rtm~1broadcast/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.send_legacy_broadcast(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AnyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    patch_legacy_message_auth = Depends(
-        _authorizer(impl, "patchLegacyMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
-    )
-
-    @app.api_route("/1.1/rtm/patch/message", methods=["PUT"], include_in_schema=False)
-    async def patch_legacy_message(
-        request: Request,
-        auth: Credentials = patch_legacy_message_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.LegacyPatchMessageRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1rtm~1patch~1message/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.patch_legacy_message(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AnyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_legacy_subscriber_broadcast_auth = Depends(
-        _authorizer(
-            impl, "sendLegacySubscriberBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
-        )
-    )
-
-    @app.api_route("/1.1/rtm/broadcast/subscriber", methods=["POST"], include_in_schema=False)
-    async def send_legacy_subscriber_broadcast(
-        request: Request,
-        auth: Credentials = send_legacy_subscriber_broadcast_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.LegacySubscriberBroadcastRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~11.1~1rtm~1broadcast~1subscriber/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.send_legacy_subscriber_broadcast(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AnyObject, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    count_legacy_transient_group_onlines_auth = Depends(
-        _authorizer(
-            impl,
-            "countLegacyTransientGroupOnlines",
-            (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")),
-        )
-    )
-
-    @app.api_route("/1.1/rtm/transient_group/onlines", methods=["GET"], include_in_schema=False)
-    async def count_legacy_transient_group_onlines(
-        request: Request,
-        gid: Annotated[str, Query(alias="gid")],
-        auth: Credentials = count_legacy_transient_group_onlines_auth,
-    ) -> Response:
-        result = await impl.count_legacy_transient_group_onlines(
-            auth=auth,
-            gid=gid,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.OnlineCount, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    @app.api_route(
-        "/1.1/classes/{className}",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_1(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
 
     @app.api_route(
         "/1.1/classes/{className}/{objectId}",
         methods=["POST", "PATCH", "OPTIONS", "TRACE"],
         include_in_schema=False,
     )
-    async def _other_methods_2(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/1.1/scan/classes/{className}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_3(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/batch",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_4(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/cloudQuery",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_5(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/schemas",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_6(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/schemas/{className}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_7(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/date",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_8(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/exportData",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_9(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/exportData/{id}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_10(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/collect",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_11(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/users",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_12(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/1.1/usersByMobilePhone",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_13(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/login",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_14(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/users/me",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_15(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/users/friendshipRequests",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_16(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/users/{objectId}",
-        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_17(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/1.1/users/{objectId}/refreshSessionToken",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_18(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/1.1/users/{objectId}/updatePassword",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_19(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/1.1/requestPasswordReset",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_20(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/requestEmailVerify",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_21(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/requestMobilePhoneVerify",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_22(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/verifyMobilePhone/{code}",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_23(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/requestLoginSmsCode",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_24(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/requestPasswordResetBySmsCode",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_25(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/resetPasswordBySmsCode/{code}",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_26(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/1.1/requestChangePhoneNumber",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_27(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/changePhoneNumber",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_28(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/requestSmsCode",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_29(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/verifySmsCode/{code}",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_30(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/requestCaptcha",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_31(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/verifyCaptcha",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_32(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/users/{userId}/friendship/{targetId}",
-        methods=["GET", "HEAD", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_33(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, POST, DELETE")
-
-    @app.api_route(
-        "/1.1/users/{userId}/followers",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_34(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/users/{userId}/followees",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_35(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/users/{userId}/mutualFollowees",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_36(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/users/{userId}/followersAndFollowees",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_37(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/users/friendshipRequests/{requestId}/accept",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_38(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/1.1/users/friendshipRequests/{requestId}/decline",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_39(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/1.1/statuses",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_40(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/statuses/{statusId}",
-        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_41(request: Request) -> Response:
-        return _method_not_allowed(request, "DELETE")
-
-    @app.api_route(
-        "/1.1/subscribe/statuses",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_42(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/subscribe/statuses/count",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_43(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/roles",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_44(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/1.1/roles/{objectId}",
-        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_45(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/1.1/fileTokens",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_46(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/fileCallback",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_47(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/files",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_48(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/files/{objectId}",
-        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_49(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, DELETE")
-
-    @app.api_route(
-        "/1.1/files/{objectId}/censor",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_50(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/installations",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_51(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/1.1/installations/{objectId}",
-        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_52(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/1.1/push",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_53(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/push/devices",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_54(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/tables/Notifications/{objectId}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_55(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/notifications",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_56(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/notifications/{notification_id}",
-        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_57(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, DELETE")
-
-    @app.api_route(
-        "/1.1/scheduledPushMessages",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_58(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/scheduledPushMessages/{id}",
-        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_59(request: Request) -> Response:
-        return _method_not_allowed(request, "DELETE")
-
-    @app.api_route(
-        "/1.1/functions/{name}",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_60(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/call/{name}",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_61(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/search/select",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_62(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/search/mlt",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_63(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/search/analyze",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_64(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_65(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/{statisticName}",
-        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_66(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/{statisticName}/incrementVersion",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_67(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/{statisticName}/archives",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_68(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/leaderboard/users/self/statistics",
-        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_69(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/1.1/leaderboard/users/{objectId}/statistics",
-        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_70(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/1.1/leaderboard/users/statistics/{statisticName}",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_71(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/leaderboard/objects/{objectId}/statistics",
-        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_72(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/1.1/leaderboard/objects/statistics/{statisticName}",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_73(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/leaderboard/entities/{entity}/statistics",
-        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_74(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/1.1/leaderboard/entities/statistics/{statisticName}",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_75(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/user/{statisticName}/ranks",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_76(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/user/{statisticName}/ranks/{memberId}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_77(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/object/{statisticName}/ranks",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_78(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/object/{statisticName}/ranks/{memberId}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_79(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/entity/{statisticName}/ranks",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_80(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/entity/{statisticName}/ranks/{memberId}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_81(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/{statisticName}/ranks",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_82(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/leaderboard/leaderboards/{statisticName}/ranks/{userId}",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_83(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.2/rtm/conversations",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_84(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_85(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/members",
-        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_86(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/mutes",
-        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_87(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/temporary-silenceds",
-        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_88(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/permanent-silenceds",
-        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_89(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/blacklists",
-        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_90(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/member-infos",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_91(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/member-infos/{info_id}",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_92(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/messages",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_93(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/messages/{message_id}",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_94(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/conversations/{conv_id}/messages/{message_id}/recall",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_95(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_96(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_97(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/members",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_98(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/members/online-count",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_99(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/messages",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_100(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_101(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}/recall",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_102(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds",
-        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_103(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds",
-        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_104(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/blacklists",
-        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_105(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/member-infos",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_106(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/1.2/rtm/chatrooms/{chatroom_id}/member-infos/{info_id}",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_107(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_108(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_109(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/subscribers",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_110(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/subscribers/count",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_111(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}",
-        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_112(request: Request) -> Response:
-        return _method_not_allowed(request, "DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}/messages",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_113(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}/messages/{message_id}",
-        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_114(request: Request) -> Response:
-        return _method_not_allowed(request, "DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/broadcasts",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_115(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/messages",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_116(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/messages/{message_id}",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_117(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/messages/{message_id}/recall",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_118(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/1.2/rtm/service-conversations/{conv_id}/blacklists",
-        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_119(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/clients/check-online",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_120(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.2/rtm/clients/sign",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_121(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.2/rtm/clients/{client_id}/unread-count",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_122(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.2/rtm/clients/{client_id}/kick",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_123(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.2/rtm/clients/{client_id}/service-conversations",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_124(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.2/rtm/clients/{client_id}/messages",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_125(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.2/rtm/clients/{client_id}/blacklists",
-        methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_126(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/stats",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_127(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.2/rtm/all-conversations",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_128(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.2/rtm/broadcasts",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_129(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/1.2/rtm/broadcasts/{message_id}",
-        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_130(request: Request) -> Response:
-        return _method_not_allowed(request, "DELETE")
-
-    @app.api_route(
-        "/1.2/rtm/messages",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_131(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/rtm/messages/logs",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_132(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/rtm/messages/history",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_133(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/1.1/rtm/messages",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_134(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/rtm/broadcast",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_135(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/rtm/patch/message",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_136(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/1.1/rtm/broadcast/subscriber",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_137(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/1.1/rtm/transient_group/onlines",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
     async def _other_methods_138(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
+        return _method_not_allowed(request, "GET, PUT, DELETE")
 
     return app
 

@@ -492,6 +492,14 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/api/v2/rest/login_or_register",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_1(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_user_profile_auth = Depends(
         _authorizer(impl, "getUserProfile", (("sdkSecret", "appId"), ("sdkSecret",)))
@@ -518,6 +526,14 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route(
+        "/api/v2/rest/user_profile",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_2(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     reset_user_token_auth = Depends(
@@ -553,6 +569,14 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/api/v2/rest/reset_user_token",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_3(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_user_rooms_auth = Depends(
         _authorizer(impl, "getUserRooms", (("sdkSecret", "appId"), ("sdkSecret",)))
@@ -585,6 +609,14 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route(
+        "/api/v2/rest/get_user_rooms",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_4(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     create_room_auth = Depends(
@@ -619,6 +651,14 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/api/v2/rest/create_room",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_5(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_or_create_room_with_target_auth = Depends(
         _authorizer(impl, "getOrCreateRoomWithTarget", (("sdkSecret", "appId"), ("sdkSecret",)))
@@ -649,6 +689,14 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route(
+        "/api/v2/rest/get_or_create_room_with_target",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_6(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_rooms_info_auth = Depends(
@@ -684,6 +732,14 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/api/v2/rest/get_rooms_info",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_7(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     update_room_auth = Depends(
         _authorizer(impl, "updateRoom", (("sdkSecret", "appId"), ("sdkSecret",)))
@@ -718,6 +774,14 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/api/v2/rest/update_room",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_8(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     add_room_participants_auth = Depends(
         _authorizer(impl, "addRoomParticipants", (("sdkSecret", "appId"), ("sdkSecret",)))
@@ -751,6 +815,14 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route(
+        "/api/v2/rest/add_room_participants",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_9(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     remove_room_participants_auth = Depends(
@@ -788,6 +860,14 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/api/v2/rest/remove_room_participants",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_10(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     post_comment_auth = Depends(
         _authorizer(impl, "postComment", (("sdkSecret", "appId"), ("sdkSecret",)))
@@ -821,6 +901,14 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route(
+        "/api/v2/rest/post_comment",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_11(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     load_comments_auth = Depends(
@@ -887,6 +975,14 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/api/v2/rest/load_comments",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_12(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     search_messages_auth = Depends(
         _authorizer(impl, "searchMessages", (("sdkSecret", "appId"), ("sdkSecret",)))
@@ -920,6 +1016,14 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route(
+        "/api/v2/rest/search_messages",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_13(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     post_system_event_message_auth = Depends(
@@ -956,6 +1060,14 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route(
+        "/api/v2/rest/post_system_event_message",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_14(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     list_exports_auth = Depends(
@@ -1016,61 +1128,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_export_auth = Depends(
-        _authorizer(impl, "getExport", (("sdkSecret", "appId"), ("sdkSecret",)))
-    )
-
     @app.api_route(
-        "/api/v2/rest/exports/{backup_unique_id}", methods=["GET"], include_in_schema=False
+        "/api/v2/rest/exports",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-    async def get_export(
-        request: Request,
-        backup_unique_id: Annotated[str, Path(alias="backup_unique_id")],
-        auth: Credentials = get_export_auth,
-    ) -> Response:
-        result = await impl.get_export(
-            auth=auth,
-            backup_unique_id=backup_unique_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.GetExportResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_export_auth = Depends(
-        _authorizer(impl, "deleteExport", (("sdkSecret", "appId"), ("sdkSecret",)))
-    )
-
-    @app.api_route(
-        "/api/v2/rest/exports/{backup_unique_id}", methods=["DELETE"], include_in_schema=False
-    )
-    async def delete_export(
-        request: Request,
-        backup_unique_id: Annotated[str, Path(alias="backup_unique_id")],
-        auth: Credentials = delete_export_auth,
-    ) -> Response:
-        result = await impl.delete_export(
-            auth=auth,
-            backup_unique_id=backup_unique_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DeleteExportResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                500: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_15(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     list_imports_auth = Depends(
@@ -1127,140 +1191,76 @@ def create_app(
         )
 
     @app.api_route(
-        "/api/v2/rest/login_or_register",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_1(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/api/v2/rest/user_profile",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_2(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/api/v2/rest/reset_user_token",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_3(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/api/v2/rest/get_user_rooms",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_4(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/api/v2/rest/create_room",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_5(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/api/v2/rest/get_or_create_room_with_target",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_6(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/api/v2/rest/get_rooms_info",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_7(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/api/v2/rest/update_room",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_8(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/api/v2/rest/add_room_participants",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_9(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/api/v2/rest/remove_room_participants",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_10(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/api/v2/rest/post_comment",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_11(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/api/v2/rest/load_comments",
+        "/api/v2/rest/imports",
         methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
         include_in_schema=False,
     )
-    async def _other_methods_12(request: Request) -> Response:
+    async def _other_methods_16(request: Request) -> Response:
         return _method_not_allowed(request, "GET, POST")
 
-    @app.api_route(
-        "/api/v2/rest/search_messages",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_export_auth = Depends(
+        _authorizer(impl, "getExport", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
-    async def _other_methods_13(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
 
     @app.api_route(
-        "/api/v2/rest/post_system_event_message",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
+        "/api/v2/rest/exports/{backup_unique_id}", methods=["GET"], include_in_schema=False
     )
-    async def _other_methods_14(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
+    async def get_export(
+        request: Request,
+        backup_unique_id: Annotated[str, Path(alias="backup_unique_id")],
+        auth: Credentials = get_export_auth,
+    ) -> Response:
+        result = await impl.get_export(
+            auth=auth,
+            backup_unique_id=backup_unique_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.GetExportResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_export_auth = Depends(
+        _authorizer(impl, "deleteExport", (("sdkSecret", "appId"), ("sdkSecret",)))
+    )
 
     @app.api_route(
-        "/api/v2/rest/exports",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
+        "/api/v2/rest/exports/{backup_unique_id}", methods=["DELETE"], include_in_schema=False
     )
-    async def _other_methods_15(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
+    async def delete_export(
+        request: Request,
+        backup_unique_id: Annotated[str, Path(alias="backup_unique_id")],
+        auth: Credentials = delete_export_auth,
+    ) -> Response:
+        result = await impl.delete_export(
+            auth=auth,
+            backup_unique_id=backup_unique_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DeleteExportResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                500: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
 
     @app.api_route(
         "/api/v2/rest/exports/{backup_unique_id}",
         methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
         include_in_schema=False,
     )
-    async def _other_methods_16(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, DELETE")
-
-    @app.api_route(
-        "/api/v2/rest/imports",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
     async def _other_methods_17(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
+        return _method_not_allowed(request, "GET, DELETE")
 
     return app
 

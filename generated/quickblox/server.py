@@ -1315,34 +1315,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_registered_users_auth = Depends(
-        _authorizer(impl, "listRegisteredUsers", (("qbToken",), ("apiKey",)))
+    @app.api_route(
+        "/account_settings.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-
-    @app.api_route("/address_book/registered_users.json", methods=["GET"], include_in_schema=False)
-    async def list_registered_users(
-        request: Request,
-        udid: Annotated[str | None, Query(alias="udid", max_length=64)] = None,
-        compact: Annotated[int | None, Query(alias="compact", le=1, ge=0)] = None,
-        auth: Credentials = list_registered_users_auth,
-    ) -> Response:
-        result = await impl.list_registered_users(
-            auth=auth,
-            udid=udid,
-            compact=compact,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RegisteredUsers, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_1(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_address_book_auth = Depends(
@@ -1405,324 +1384,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    ai_answer_assist_auth = Depends(
-        _authorizer(impl, "aiAnswerAssist", (("qbToken",), ("apiKey",)))
+    @app.api_route(
+        "/address_book.json",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-
-    @app.api_route("/ai/ai_extensions/ai_answer_assist", methods=["POST"], include_in_schema=False)
-    async def ai_answer_assist(
-        request: Request,
-        auth: Credentials = ai_answer_assist_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.AiAnswerAssistRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1ai~1ai_extensions~1ai_answer_assist/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.ai_answer_assist(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AiAnswer, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                405: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    ai_gateway_auth = Depends(_authorizer(impl, "aiGateway", (("qbToken",), ("apiKey",))))
-
-    @app.api_route("/ai/ai_extensions/ai_gateway", methods=["POST"], include_in_schema=False)
-    async def ai_gateway(
-        request: Request,
-        auth: Credentials = ai_gateway_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.AiGatewayRequest,
-            ("application/json",),
-            True,
-            schemas,
-            "/paths/~1ai~1ai_extensions~1ai_gateway/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.ai_gateway(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AiAnswer, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                405: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    ai_summarize_auth = Depends(_authorizer(impl, "aiSummarize", (("qbToken",), ("apiKey",))))
-
-    @app.api_route("/ai/ai_extensions/ai_summarize", methods=["POST"], include_in_schema=False)
-    async def ai_summarize(
-        request: Request,
-        auth: Credentials = ai_summarize_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.AiSummarizeRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1ai~1ai_extensions~1ai_summarize/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.ai_summarize(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AiSummary, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                405: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    ai_translate_auth = Depends(_authorizer(impl, "aiTranslate", (("qbToken",), ("apiKey",))))
-
-    @app.api_route("/ai/ai_extensions/ai_translate", methods=["POST"], include_in_schema=False)
-    async def ai_translate(
-        request: Request,
-        auth: Credentials = ai_translate_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.AiTranslateRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1ai~1ai_extensions~1ai_translate/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.ai_translate(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.AiAnswer, "application/json", "json"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                405: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    complete_blob_auth = Depends(
-        _authorizer(impl, "completeBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/blobs/{blob_id}/complete.json", methods=["PUT"], include_in_schema=False)
-    async def complete_blob(
-        request: Request,
-        blob_id: Annotated[int, Path(alias="blob_id")],
-        auth: Credentials = complete_blob_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CompleteBlobRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1blobs~1{blob_id}~1complete.json/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.complete_blob(
-            auth=auth,
-            blob_id=blob_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_blob_auth = Depends(_authorizer(impl, "downloadBlob", (("qbToken",), ("apiKey",), ())))
-
-    @app.api_route("/blobs/{blob_id}/download.json", methods=["GET"], include_in_schema=False)
-    async def download_blob(
-        request: Request,
-        blob_id: Annotated[int, Path(alias="blob_id")],
-        token: Annotated[str | None, Query(alias="token")] = None,
-        auth: Credentials = download_blob_auth,
-    ) -> Response:
-        result = await impl.download_blob(
-            auth=auth,
-            blob_id=blob_id,
-            token=token,
-        )
-        return render(
-            result,
-            {
-                301: Declared(None, None, "empty"),
-                302: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    upload_blob_file_auth = Depends(_authorizer(impl, "uploadBlobFile", ()))
-
-    @app.api_route("/blobs/{blob_id}/upload/", methods=["POST"], include_in_schema=False)
-    async def upload_blob_file(
-        request: Request,
-        blob_id: Annotated[int, Path(alias="blob_id")],
-        auth: Credentials = upload_blob_file_auth,
-    ) -> Response:
-        body = await read_body(
-            request, models.BlobUploadForm, ("multipart/form-data",), True, schemas, ""
-        )
-        result = await impl.upload_blob_file(
-            auth=auth,
-            blob_id=blob_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(None, None, "empty"),
-                400: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_blob_auth = Depends(_authorizer(impl, "getBlob", (("qbToken",), ("apiKey",), ())))
-
-    @app.api_route("/blobs/{blob_id}.json", methods=["GET"], include_in_schema=False)
-    async def get_blob(
-        request: Request,
-        blob_id: Annotated[str, Path(alias="blob_id")],
-        token: Annotated[str | None, Query(alias="token")] = None,
-        auth: Credentials = get_blob_auth,
-    ) -> Response:
-        result = await impl.get_blob(
-            auth=auth,
-            blob_id=blob_id,
-            token=token,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.BlobWrapper, "application/json", "json"),
-                301: Declared(None, None, "empty"),
-                302: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_blob_auth = Depends(
-        _authorizer(impl, "updateBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/blobs/{blob_id}.json", methods=["PUT"], include_in_schema=False)
-    async def update_blob(
-        request: Request,
-        blob_id: Annotated[int, Path(alias="blob_id")],
-        auth: Credentials = update_blob_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.UpdateBlobRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1blobs~1{blob_id}.json/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_blob(
-            auth=auth,
-            blob_id=blob_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.BlobWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_blob_auth = Depends(
-        _authorizer(impl, "deleteBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/blobs/{blob_id}.json", methods=["DELETE"], include_in_schema=False)
-    async def delete_blob(
-        request: Request,
-        blob_id: Annotated[int, Path(alias="blob_id")],
-        auth: Credentials = delete_blob_auth,
-    ) -> Response:
-        result = await impl.delete_blob(
-            auth=auth,
-            blob_id=blob_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_2(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     list_blobs_auth = Depends(
@@ -1786,68 +1454,149 @@ def create_app(
             201,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_dialog_notifications_auth = Depends(
-        _authorizer(impl, "getDialogNotifications", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
     @app.api_route(
-        "/chat/Dialog/{dialog_id}/notifications.json", methods=["GET"], include_in_schema=False
+        "/blobs.json",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-    async def get_dialog_notifications(
+    async def _other_methods_3(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_class_auth = Depends(_authorizer(impl, "createClass", (("qbToken",), ("apiKey",))))
+
+    @app.api_route("/class.json", methods=["POST"], include_in_schema=False)
+    async def create_class(
         request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = get_dialog_notifications_auth,
+        auth: Credentials = create_class_auth,
     ) -> Response:
-        result = await impl.get_dialog_notifications(
+        body = await read_body(
+            request,
+            models.CreateClassRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1class.json/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_class(
             auth=auth,
-            dialog_id=dialog_id,
+            body=body,
         )
         return render(
             result,
             {
-                200: Declared(models.DialogNotificationsWrapper, "application/json", "json"),
+                201: Declared(models.CustomObjectClass, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    @app.api_route(
+        "/class.json",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_4(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_events_auth = Depends(
+        _authorizer(impl, "listEvents", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/events.json", methods=["GET"], include_in_schema=False)
+    async def list_events(
+        request: Request,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
+        auth: Credentials = list_events_auth,
+    ) -> Response:
+        result = await impl.list_events(
+            auth=auth,
+            page=page,
+            per_page=per_page,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EventPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_dialog_notifications_auth = Depends(
-        _authorizer(impl, "updateDialogNotifications", (("qbToken",), ("apiKey", "onBehalfOf")))
+    create_event_auth = Depends(
+        _authorizer(impl, "createEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
-    @app.api_route(
-        "/chat/Dialog/{dialog_id}/notifications.json", methods=["PUT"], include_in_schema=False
-    )
-    async def update_dialog_notifications(
+    @app.api_route("/events.json", methods=["POST"], include_in_schema=False)
+    async def create_event(
         request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = update_dialog_notifications_auth,
+        auth: Credentials = create_event_auth,
     ) -> Response:
         body = await read_body(
             request,
-            models.UpdateDialogNotificationsRequest,
+            models.CreateEventRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
             schemas,
-            "/paths/~1chat~1Dialog~1{dialog_id}~1notifications.json/put/requestBody/content/application~1json/schema",
+            "/paths/~1events.json/post/requestBody/content/application~1json/schema",
         )
-        result = await impl.update_dialog_notifications(
+        result = await impl.create_event(
             auth=auth,
-            dialog_id=dialog_id,
             body=body,
         )
         return render(
             result,
             {
-                200: Declared(models.DialogNotificationsWrapper, "application/json", "json"),
+                200: Declared(models.EventWrapper, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/events.json",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_5(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    log_in_auth = Depends(_authorizer(impl, "logIn", (("qbToken",),)))
+
+    @app.api_route("/login.json", methods=["POST"], include_in_schema=False)
+    async def log_in(
+        request: Request,
+        auth: Credentials = log_in_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.LoginRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1login.json/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.log_in(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
             },
@@ -1855,99 +1604,271 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_dialog_auth = Depends(
-        _authorizer(impl, "getDialog", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
+    log_out_auth = Depends(_authorizer(impl, "logOut", (("qbToken",),)))
 
-    @app.api_route("/chat/Dialog/{dialog_id}.json", methods=["GET"], include_in_schema=False)
-    async def get_dialog(
+    @app.api_route("/login.json", methods=["DELETE"], include_in_schema=False)
+    async def log_out(
         request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = get_dialog_auth,
+        auth: Credentials = log_out_auth,
     ) -> Response:
-        result = await impl.get_dialog(
+        result = await impl.log_out(
             auth=auth,
-            dialog_id=dialog_id,
         )
         return render(
             result,
             {
-                200: Declared(models.Dialog, "application/json", "json"),
+                200: Declared(None, None, "empty"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/login.json",
+        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_6(request: Request) -> Response:
+        return _method_not_allowed(request, "POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_session_auth = Depends(_authorizer(impl, "getSession", (("qbToken",), ("apiKey",))))
+
+    @app.api_route("/session.json", methods=["GET"], include_in_schema=False)
+    async def get_session(
+        request: Request,
+        auth: Credentials = get_session_auth,
+    ) -> Response:
+        result = await impl.get_session(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.SessionWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_dialog_auth = Depends(
-        _authorizer(impl, "updateDialog", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
+    create_session_auth = Depends(_authorizer(impl, "createSession", ()))
 
-    @app.api_route("/chat/Dialog/{dialog_id}.json", methods=["PUT"], include_in_schema=False)
-    async def update_dialog(
+    @app.api_route("/session.json", methods=["POST"], include_in_schema=False)
+    async def create_session(
         request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = update_dialog_auth,
+        auth: Credentials = create_session_auth,
     ) -> Response:
         body = await read_body(
             request,
-            models.UpdateDialogRequest,
+            models.CreateSessionRequest,
             ("application/json", "application/x-www-form-urlencoded"),
             True,
             schemas,
-            "/paths/~1chat~1Dialog~1{dialog_id}.json/put/requestBody/content/application~1json/schema",
+            "/paths/~1session.json/post/requestBody/content/application~1json/schema",
         )
-        result = await impl.update_dialog(
+        result = await impl.create_session(
             auth=auth,
-            dialog_id=dialog_id,
             body=body,
         )
         return render(
             result,
             {
-                200: Declared(models.Dialog, "application/json", "json"),
+                201: Declared(models.SessionWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_session_auth = Depends(_authorizer(impl, "deleteSession", (("qbToken",), ("apiKey",))))
+
+    @app.api_route("/session.json", methods=["DELETE"], include_in_schema=False)
+    async def delete_session(
+        request: Request,
+        auth: Credentials = delete_session_auth,
+    ) -> Response:
+        result = await impl.delete_session(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/session.json", methods=["PUT", "PATCH", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_7(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_subscriptions_auth = Depends(
+        _authorizer(impl, "listSubscriptions", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/subscriptions.json", methods=["GET"], include_in_schema=False)
+    async def list_subscriptions(
+        request: Request,
+        auth: Credentials = list_subscriptions_auth,
+    ) -> Response:
+        result = await impl.list_subscriptions(
+            auth=auth,
+        )
+        return render(
+            result,
+            {
+                200: Declared(list[models.SubscriptionWrapper], "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_dialogs_auth = Depends(
-        _authorizer(impl, "deleteDialogs", (("qbToken",), ("apiKey", "onBehalfOf")))
+    create_subscription_auth = Depends(
+        _authorizer(impl, "createSubscription", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
-    @app.api_route("/chat/Dialog/{dialog_id}.json", methods=["DELETE"], include_in_schema=False)
-    async def delete_dialogs(
+    @app.api_route("/subscriptions.json", methods=["POST"], include_in_schema=False)
+    async def create_subscription(
         request: Request,
-        dialog_id: Annotated[str, Path(alias="dialog_id")],
-        force: Annotated[int | None, Query(alias="force", le=1, ge=0)] = None,
-        auth: Credentials = delete_dialogs_auth,
+        auth: Credentials = create_subscription_auth,
     ) -> Response:
         body = await read_body(
             request,
-            models.ForceDeleteRequest,
-            ("application/x-www-form-urlencoded", "application/json"),
-            False,
+            models.CreateSubscriptionRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
             schemas,
-            "/paths/~1chat~1Dialog~1{dialog_id}.json/delete/requestBody/content/application~1json/schema",
+            "/paths/~1subscriptions.json/post/requestBody/content/application~1json/schema",
         )
-        result = await impl.delete_dialogs(
+        result = await impl.create_subscription(
             auth=auth,
-            dialog_id=dialog_id,
-            force=force,
             body=body,
         )
         return render(
             result,
             {
-                200: Declared(models.DeleteResult, "application/json", "json"),
+                201: Declared(list[models.SubscriptionWrapper], "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    @app.api_route(
+        "/subscriptions.json",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_8(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_users_auth = Depends(_authorizer(impl, "listUsers", (("qbToken",), ("apiKey",))))
+
+    @app.api_route("/users.json", methods=["GET"], include_in_schema=False)
+    async def list_users(
+        request: Request,
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
+        filter: Annotated[list[str] | None, Query(alias="filter[]")] = None,
+        order: Annotated[str | None, Query(alias="order")] = None,
+        auth: Credentials = list_users_auth,
+    ) -> Response:
+        result = await impl.list_users(
+            auth=auth,
+            page=page,
+            per_page=per_page,
+            filter=filter,
+            order=order,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_user_auth = Depends(_authorizer(impl, "createUser", (("qbToken",), ("apiKey",))))
+
+    @app.api_route("/users.json", methods=["POST"], include_in_schema=False)
+    async def create_user(
+        request: Request,
+        auth: Credentials = create_user_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CreateUserRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1users.json/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_user(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.UserWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    @app.api_route(
+        "/users.json",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_9(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_registered_users_auth = Depends(
+        _authorizer(impl, "listRegisteredUsers", (("qbToken",), ("apiKey",)))
+    )
+
+    @app.api_route("/address_book/registered_users.json", methods=["GET"], include_in_schema=False)
+    async def list_registered_users(
+        request: Request,
+        udid: Annotated[str | None, Query(alias="udid", max_length=64)] = None,
+        compact: Annotated[int | None, Query(alias="compact", le=1, ge=0)] = None,
+        auth: Credentials = list_registered_users_auth,
+    ) -> Response:
+        result = await impl.list_registered_users(
+            auth=auth,
+            udid=udid,
+            compact=compact,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RegisteredUsers, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 404: Declared(models.ErrorResponse, "application/json", "json"),
@@ -1955,6 +1876,14 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route(
+        "/address_book/registered_users.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_10(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     list_dialogs_auth = Depends(
@@ -2076,201 +2005,13 @@ def create_app(
             201,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_dialogs_occupants_auth = Depends(
-        _authorizer(impl, "addDialogsOccupants", (("qbToken",), ("apiKey", "onBehalfOf")))
+    @app.api_route(
+        "/chat/Dialog.json",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
     )
-
-    @app.api_route("/chat/Dialogs/add_occupants.json", methods=["POST"], include_in_schema=False)
-    async def add_dialogs_occupants(
-        request: Request,
-        auth: Credentials = add_dialogs_occupants_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.BulkOccupantsRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1chat~1Dialogs~1add_occupants.json/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.add_dialogs_occupants(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.BulkOccupantsResult, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_dialogs_occupants_auth = Depends(
-        _authorizer(impl, "removeDialogsOccupants", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/chat/Dialogs/remove_occupants.json", methods=["POST"], include_in_schema=False)
-    async def remove_dialogs_occupants(
-        request: Request,
-        auth: Credentials = remove_dialogs_occupants_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.BulkOccupantsRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1chat~1Dialogs~1remove_occupants.json/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.remove_dialogs_occupants(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.BulkOccupantsResult, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_unread_messages_count_auth = Depends(
-        _authorizer(impl, "getUnreadMessagesCount", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/chat/Message/unread.json", methods=["GET"], include_in_schema=False)
-    async def get_unread_messages_count(
-        request: Request,
-        chat_dialog_ids: Annotated[str | None, Query(alias="chat_dialog_ids")] = None,
-        auth: Credentials = get_unread_messages_count_auth,
-    ) -> Response:
-        result = await impl.get_unread_messages_count(
-            auth=auth,
-            chat_dialog_ids=chat_dialog_ids,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UnreadMessagesCount, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_message_auth = Depends(
-        _authorizer(impl, "getMessage", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/chat/Message/{message_id}.json", methods=["GET"], include_in_schema=False)
-    async def get_message(
-        request: Request,
-        message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = get_message_auth,
-    ) -> Response:
-        result = await impl.get_message(
-            auth=auth,
-            message_id=message_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Message, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_message_auth = Depends(
-        _authorizer(impl, "updateMessage", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/chat/Message/{message_id}.json", methods=["PUT"], include_in_schema=False)
-    async def update_message(
-        request: Request,
-        message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = update_message_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.UpdateMessageRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1chat~1Message~1{message_id}.json/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_message(
-            auth=auth,
-            message_id=message_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_messages_auth = Depends(
-        _authorizer(impl, "deleteMessages", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/chat/Message/{message_id}.json", methods=["DELETE"], include_in_schema=False)
-    async def delete_messages(
-        request: Request,
-        message_id: Annotated[str, Path(alias="message_id")],
-        force: Annotated[int | None, Query(alias="force", le=1, ge=0)] = None,
-        auth: Credentials = delete_messages_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.ForceDeleteRequest,
-            ("application/x-www-form-urlencoded", "application/json"),
-            False,
-            schemas,
-            "/paths/~1chat~1Message~1{message_id}.json/delete/requestBody/content/application~1json/schema",
-        )
-        result = await impl.delete_messages(
-            auth=auth,
-            message_id=message_id,
-            force=force,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DeleteResult, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
+    async def _other_methods_11(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     list_messages_auth = Depends(
@@ -2378,37 +2119,1534 @@ def create_app(
             201,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_class_auth = Depends(_authorizer(impl, "createClass", (("qbToken",), ("apiKey",))))
+    @app.api_route(
+        "/chat/Message.json",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_12(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
 
-    @app.api_route("/class.json", methods=["POST"], include_in_schema=False)
-    async def create_class(
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_email_auth = Depends(
+        _authorizer(impl, "getUserByEmail", (("qbToken",), ("apiKey",)))
+    )
+
+    @app.api_route("/users/by_email.json", methods=["GET"], include_in_schema=False)
+    async def get_user_by_email(
         request: Request,
-        auth: Credentials = create_class_auth,
+        email: Annotated[str, Query(alias="email")],
+        auth: Credentials = get_user_by_email_auth,
+    ) -> Response:
+        result = await impl.get_user_by_email(
+            auth=auth,
+            email=email,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/by_email.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_13(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_facebook_id_auth = Depends(
+        _authorizer(impl, "getUserByFacebookId", (("qbToken",), ("apiKey",)))
+    )
+
+    @app.api_route("/users/by_facebook_id.json", methods=["GET"], include_in_schema=False)
+    async def get_user_by_facebook_id(
+        request: Request,
+        facebook_id: Annotated[str, Query(alias="facebook_id")],
+        auth: Credentials = get_user_by_facebook_id_auth,
+    ) -> Response:
+        result = await impl.get_user_by_facebook_id(
+            auth=auth,
+            facebook_id=facebook_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/by_facebook_id.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_14(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_users_by_full_name_auth = Depends(
+        _authorizer(impl, "listUsersByFullName", (("qbToken",), ("apiKey",)))
+    )
+
+    @app.api_route("/users/by_full_name.json", methods=["GET"], include_in_schema=False)
+    async def list_users_by_full_name(
+        request: Request,
+        full_name: Annotated[str, Query(alias="full_name")],
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
+        auth: Credentials = list_users_by_full_name_auth,
+    ) -> Response:
+        result = await impl.list_users_by_full_name(
+            auth=auth,
+            full_name=full_name,
+            page=page,
+            per_page=per_page,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/by_full_name.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_15(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_login_auth = Depends(
+        _authorizer(impl, "getUserByLogin", (("qbToken",), ("apiKey",)))
+    )
+
+    @app.api_route("/users/by_login.json", methods=["GET"], include_in_schema=False)
+    async def get_user_by_login(
+        request: Request,
+        login: Annotated[str, Query(alias="login")],
+        auth: Credentials = get_user_by_login_auth,
+    ) -> Response:
+        result = await impl.get_user_by_login(
+            auth=auth,
+            login=login,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/by_login.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_16(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_users_by_tags_auth = Depends(
+        _authorizer(impl, "listUsersByTags", (("qbToken",), ("apiKey",)))
+    )
+
+    @app.api_route("/users/by_tags.json", methods=["GET"], include_in_schema=False)
+    async def list_users_by_tags(
+        request: Request,
+        tags: Annotated[str, Query(alias="tags")],
+        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
+        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
+        auth: Credentials = list_users_by_tags_auth,
+    ) -> Response:
+        result = await impl.list_users_by_tags(
+            auth=auth,
+            tags=tags,
+            page=page,
+            per_page=per_page,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserPage, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/by_tags.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_17(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_twitter_digits_id_auth = Depends(
+        _authorizer(impl, "getUserByTwitterDigitsId", (("qbToken",), ("apiKey",)))
+    )
+
+    @app.api_route("/users/by_twitter_digits_id.json", methods=["GET"], include_in_schema=False)
+    async def get_user_by_twitter_digits_id(
+        request: Request,
+        twitter_digits_id: Annotated[str, Query(alias="twitter_digits_id")],
+        auth: Credentials = get_user_by_twitter_digits_id_auth,
+    ) -> Response:
+        result = await impl.get_user_by_twitter_digits_id(
+            auth=auth,
+            twitter_digits_id=twitter_digits_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/by_twitter_digits_id.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_18(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_twitter_id_auth = Depends(
+        _authorizer(impl, "getUserByTwitterId", (("qbToken",), ("apiKey",)))
+    )
+
+    @app.api_route("/users/by_twitter_id.json", methods=["GET"], include_in_schema=False)
+    async def get_user_by_twitter_id(
+        request: Request,
+        twitter_id: Annotated[str, Query(alias="twitter_id")],
+        auth: Credentials = get_user_by_twitter_id_auth,
+    ) -> Response:
+        result = await impl.get_user_by_twitter_id(
+            auth=auth,
+            twitter_id=twitter_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/by_twitter_id.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_19(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_phone_auth = Depends(
+        _authorizer(impl, "getUserByPhone", (("qbToken",), ("apiKey",)))
+    )
+
+    @app.api_route("/users/phone.json", methods=["GET"], include_in_schema=False)
+    async def get_user_by_phone(
+        request: Request,
+        phone: Annotated[str, Query(alias="phone")],
+        auth: Credentials = get_user_by_phone_auth,
+    ) -> Response:
+        result = await impl.get_user_by_phone(
+            auth=auth,
+            phone=phone,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/phone.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_20(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    ai_answer_assist_auth = Depends(
+        _authorizer(impl, "aiAnswerAssist", (("qbToken",), ("apiKey",)))
+    )
+
+    @app.api_route("/ai/ai_extensions/ai_answer_assist", methods=["POST"], include_in_schema=False)
+    async def ai_answer_assist(
+        request: Request,
+        auth: Credentials = ai_answer_assist_auth,
     ) -> Response:
         body = await read_body(
             request,
-            models.CreateClassRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
+            models.AiAnswerAssistRequest,
+            ("application/json",),
             True,
             schemas,
-            "/paths/~1class.json/post/requestBody/content/application~1json/schema",
+            "/paths/~1ai~1ai_extensions~1ai_answer_assist/post/requestBody/content/application~1json/schema",
         )
-        result = await impl.create_class(
+        result = await impl.ai_answer_assist(
             auth=auth,
             body=body,
         )
         return render(
             result,
             {
-                201: Declared(models.CustomObjectClass, "application/json", "json"),
+                200: Declared(models.AiAnswer, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                405: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/ai/ai_extensions/ai_answer_assist",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_21(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    ai_gateway_auth = Depends(_authorizer(impl, "aiGateway", (("qbToken",), ("apiKey",))))
+
+    @app.api_route("/ai/ai_extensions/ai_gateway", methods=["POST"], include_in_schema=False)
+    async def ai_gateway(
+        request: Request,
+        auth: Credentials = ai_gateway_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.AiGatewayRequest,
+            ("application/json",),
+            True,
+            schemas,
+            "/paths/~1ai~1ai_extensions~1ai_gateway/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.ai_gateway(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.AiAnswer, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                405: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/ai/ai_extensions/ai_gateway",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_22(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    ai_summarize_auth = Depends(_authorizer(impl, "aiSummarize", (("qbToken",), ("apiKey",))))
+
+    @app.api_route("/ai/ai_extensions/ai_summarize", methods=["POST"], include_in_schema=False)
+    async def ai_summarize(
+        request: Request,
+        auth: Credentials = ai_summarize_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.AiSummarizeRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1ai~1ai_extensions~1ai_summarize/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.ai_summarize(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.AiSummary, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                405: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/ai/ai_extensions/ai_summarize",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_23(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    ai_translate_auth = Depends(_authorizer(impl, "aiTranslate", (("qbToken",), ("apiKey",))))
+
+    @app.api_route("/ai/ai_extensions/ai_translate", methods=["POST"], include_in_schema=False)
+    async def ai_translate(
+        request: Request,
+        auth: Credentials = ai_translate_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.AiTranslateRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1ai~1ai_extensions~1ai_translate/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.ai_translate(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.AiAnswer, "application/json", "json"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                405: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/ai/ai_extensions/ai_translate",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_24(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    add_dialogs_occupants_auth = Depends(
+        _authorizer(impl, "addDialogsOccupants", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/chat/Dialogs/add_occupants.json", methods=["POST"], include_in_schema=False)
+    async def add_dialogs_occupants(
+        request: Request,
+        auth: Credentials = add_dialogs_occupants_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.BulkOccupantsRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1chat~1Dialogs~1add_occupants.json/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.add_dialogs_occupants(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.BulkOccupantsResult, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 422: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
             },
+            200,
+        )
+
+    @app.api_route(
+        "/chat/Dialogs/add_occupants.json",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_25(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    remove_dialogs_occupants_auth = Depends(
+        _authorizer(impl, "removeDialogsOccupants", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/chat/Dialogs/remove_occupants.json", methods=["POST"], include_in_schema=False)
+    async def remove_dialogs_occupants(
+        request: Request,
+        auth: Credentials = remove_dialogs_occupants_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.BulkOccupantsRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1chat~1Dialogs~1remove_occupants.json/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.remove_dialogs_occupants(
+            auth=auth,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.BulkOccupantsResult, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/chat/Dialogs/remove_occupants.json",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_26(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_unread_messages_count_auth = Depends(
+        _authorizer(impl, "getUnreadMessagesCount", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/chat/Message/unread.json", methods=["GET"], include_in_schema=False)
+    async def get_unread_messages_count(
+        request: Request,
+        chat_dialog_ids: Annotated[str | None, Query(alias="chat_dialog_ids")] = None,
+        auth: Credentials = get_unread_messages_count_auth,
+    ) -> Response:
+        result = await impl.get_unread_messages_count(
+            auth=auth,
+            chat_dialog_ids=chat_dialog_ids,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UnreadMessagesCount, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/chat/Message/unread.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_27(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    reset_user_password_auth = Depends(
+        _authorizer(impl, "resetUserPassword", (("qbToken",), ("apiKey",)))
+    )
+
+    @app.api_route("/users/password/reset.json", methods=["GET"], include_in_schema=False)
+    async def reset_user_password(
+        request: Request,
+        email: Annotated[str, Query(alias="email")],
+        auth: Credentials = reset_user_password_auth,
+    ) -> Response:
+        result = await impl.reset_user_password(
+            auth=auth,
+            email=email,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/password/reset.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_28(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_dialog_auth = Depends(
+        _authorizer(impl, "getDialog", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/chat/Dialog/{dialog_id}.json", methods=["GET"], include_in_schema=False)
+    async def get_dialog(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        auth: Credentials = get_dialog_auth,
+    ) -> Response:
+        result = await impl.get_dialog(
+            auth=auth,
+            dialog_id=dialog_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Dialog, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_dialog_auth = Depends(
+        _authorizer(impl, "updateDialog", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/chat/Dialog/{dialog_id}.json", methods=["PUT"], include_in_schema=False)
+    async def update_dialog(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        auth: Credentials = update_dialog_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdateDialogRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1chat~1Dialog~1{dialog_id}.json/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_dialog(
+            auth=auth,
+            dialog_id=dialog_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Dialog, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_dialogs_auth = Depends(
+        _authorizer(impl, "deleteDialogs", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/chat/Dialog/{dialog_id}.json", methods=["DELETE"], include_in_schema=False)
+    async def delete_dialogs(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        force: Annotated[int | None, Query(alias="force", le=1, ge=0)] = None,
+        auth: Credentials = delete_dialogs_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ForceDeleteRequest,
+            ("application/x-www-form-urlencoded", "application/json"),
+            False,
+            schemas,
+            "/paths/~1chat~1Dialog~1{dialog_id}.json/delete/requestBody/content/application~1json/schema",
+        )
+        result = await impl.delete_dialogs(
+            auth=auth,
+            dialog_id=dialog_id,
+            force=force,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DeleteResult, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}.json",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_29(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_message_auth = Depends(
+        _authorizer(impl, "getMessage", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/chat/Message/{message_id}.json", methods=["GET"], include_in_schema=False)
+    async def get_message(
+        request: Request,
+        message_id: Annotated[str, Path(alias="message_id")],
+        auth: Credentials = get_message_auth,
+    ) -> Response:
+        result = await impl.get_message(
+            auth=auth,
+            message_id=message_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Message, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_message_auth = Depends(
+        _authorizer(impl, "updateMessage", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/chat/Message/{message_id}.json", methods=["PUT"], include_in_schema=False)
+    async def update_message(
+        request: Request,
+        message_id: Annotated[str, Path(alias="message_id")],
+        auth: Credentials = update_message_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdateMessageRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1chat~1Message~1{message_id}.json/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_message(
+            auth=auth,
+            message_id=message_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_messages_auth = Depends(
+        _authorizer(impl, "deleteMessages", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/chat/Message/{message_id}.json", methods=["DELETE"], include_in_schema=False)
+    async def delete_messages(
+        request: Request,
+        message_id: Annotated[str, Path(alias="message_id")],
+        force: Annotated[int | None, Query(alias="force", le=1, ge=0)] = None,
+        auth: Credentials = delete_messages_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.ForceDeleteRequest,
+            ("application/x-www-form-urlencoded", "application/json"),
+            False,
+            schemas,
+            "/paths/~1chat~1Message~1{message_id}.json/delete/requestBody/content/application~1json/schema",
+        )
+        result = await impl.delete_messages(
+            auth=auth,
+            message_id=message_id,
+            force=force,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DeleteResult, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/chat/Message/{message_id}.json",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_30(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_by_external_id_auth = Depends(
+        _authorizer(impl, "getUserByExternalId", (("qbToken",), ("apiKey",)))
+    )
+
+    @app.api_route(
+        "/users/external/{external_user_id}.json", methods=["GET"], include_in_schema=False
+    )
+    async def get_user_by_external_id(
+        request: Request,
+        external_user_id: Annotated[int, Path(alias="external_user_id")],
+        auth: Credentials = get_user_by_external_id_auth,
+    ) -> Response:
+        result = await impl.get_user_by_external_id(
+            auth=auth,
+            external_user_id=external_user_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_user_by_external_id_auth = Depends(
+        _authorizer(impl, "deleteUserByExternalId", (("qbToken",), ("apiKey",)))
+    )
+
+    @app.api_route(
+        "/users/external/{external_user_id}.json", methods=["DELETE"], include_in_schema=False
+    )
+    async def delete_user_by_external_id(
+        request: Request,
+        external_user_id: Annotated[int, Path(alias="external_user_id")],
+        auth: Credentials = delete_user_by_external_id_auth,
+    ) -> Response:
+        result = await impl.delete_user_by_external_id(
+            auth=auth,
+            external_user_id=external_user_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/external/{external_user_id}.json",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_31(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_dialog_notifications_auth = Depends(
+        _authorizer(impl, "getDialogNotifications", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}/notifications.json", methods=["GET"], include_in_schema=False
+    )
+    async def get_dialog_notifications(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        auth: Credentials = get_dialog_notifications_auth,
+    ) -> Response:
+        result = await impl.get_dialog_notifications(
+            auth=auth,
+            dialog_id=dialog_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DialogNotificationsWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_dialog_notifications_auth = Depends(
+        _authorizer(impl, "updateDialogNotifications", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}/notifications.json", methods=["PUT"], include_in_schema=False
+    )
+    async def update_dialog_notifications(
+        request: Request,
+        dialog_id: Annotated[str, Path(alias="dialog_id")],
+        auth: Credentials = update_dialog_notifications_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdateDialogNotificationsRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1chat~1Dialog~1{dialog_id}~1notifications.json/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_dialog_notifications(
+            auth=auth,
+            dialog_id=dialog_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DialogNotificationsWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/chat/Dialog/{dialog_id}/notifications.json",
+        methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_32(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_blob_auth = Depends(_authorizer(impl, "getBlob", (("qbToken",), ("apiKey",), ())))
+
+    @app.api_route("/blobs/{blob_id}.json", methods=["GET"], include_in_schema=False)
+    async def get_blob(
+        request: Request,
+        blob_id: Annotated[str, Path(alias="blob_id")],
+        token: Annotated[str | None, Query(alias="token")] = None,
+        auth: Credentials = get_blob_auth,
+    ) -> Response:
+        result = await impl.get_blob(
+            auth=auth,
+            blob_id=blob_id,
+            token=token,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.BlobWrapper, "application/json", "json"),
+                301: Declared(None, None, "empty"),
+                302: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_blob_auth = Depends(
+        _authorizer(impl, "updateBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/blobs/{blob_id}.json", methods=["PUT"], include_in_schema=False)
+    async def update_blob(
+        request: Request,
+        blob_id: Annotated[int, Path(alias="blob_id")],
+        auth: Credentials = update_blob_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdateBlobRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1blobs~1{blob_id}.json/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_blob(
+            auth=auth,
+            blob_id=blob_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.BlobWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_blob_auth = Depends(
+        _authorizer(impl, "deleteBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/blobs/{blob_id}.json", methods=["DELETE"], include_in_schema=False)
+    async def delete_blob(
+        request: Request,
+        blob_id: Annotated[int, Path(alias="blob_id")],
+        auth: Credentials = delete_blob_auth,
+    ) -> Response:
+        result = await impl.delete_blob(
+            auth=auth,
+            blob_id=blob_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/blobs/{blob_id}.json",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_33(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    list_records_auth = Depends(_authorizer(impl, "listRecords", (("qbToken",), ("apiKey",))))
+
+    @app.api_route("/data/{class_name}.json", methods=["GET"], include_in_schema=False)
+    async def list_records(
+        request: Request,
+        class_name: Annotated[str, Path(alias="class_name")],
+        limit: Annotated[int | None, Query(alias="limit", le=100, ge=-1)] = None,
+        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
+        count: Annotated[int | None, Query(alias="count", le=1, ge=1)] = None,
+        sort_asc: Annotated[str | None, Query(alias="sort_asc")] = None,
+        sort_desc: Annotated[str | None, Query(alias="sort_desc")] = None,
+        output_include: Annotated[str | None, Query(alias="output[include]")] = None,
+        output_exclude: Annotated[str | None, Query(alias="output[exclude]")] = None,
+        group_by: Annotated[str | None, Query(alias="group_by")] = None,
+        id: Annotated[str | None, Query(alias="_id")] = None,
+        id_in: Annotated[str | None, Query(alias="_id[in]")] = None,
+        id_lt: Annotated[str | None, Query(alias="_id[lt]")] = None,
+        id_gt: Annotated[str | None, Query(alias="_id[gt]")] = None,
+        parent_id: Annotated[str | None, Query(alias="_parent_id")] = None,
+        user_id: Annotated[int | None, Query(alias="user_id")] = None,
+        user_id_in: Annotated[str | None, Query(alias="user_id[in]")] = None,
+        created_at_lt: Annotated[int | None, Query(alias="created_at[lt]")] = None,
+        created_at_lte: Annotated[int | None, Query(alias="created_at[lte]")] = None,
+        created_at_gt: Annotated[int | None, Query(alias="created_at[gt]")] = None,
+        created_at_gte: Annotated[int | None, Query(alias="created_at[gte]")] = None,
+        updated_at_lt: Annotated[int | None, Query(alias="updated_at[lt]")] = None,
+        updated_at_lte: Annotated[int | None, Query(alias="updated_at[lte]")] = None,
+        updated_at_gt: Annotated[int | None, Query(alias="updated_at[gt]")] = None,
+        updated_at_gte: Annotated[int | None, Query(alias="updated_at[gte]")] = None,
+        auth: Credentials = list_records_auth,
+    ) -> Response:
+        result = await impl.list_records(
+            auth=auth,
+            class_name=class_name,
+            limit=limit,
+            skip=skip,
+            count=count,
+            sort_asc=sort_asc,
+            sort_desc=sort_desc,
+            output_include=output_include,
+            output_exclude=output_exclude,
+            group_by=group_by,
+            id=id,
+            id_in=id_in,
+            id_lt=id_lt,
+            id_gt=id_gt,
+            parent_id=parent_id,
+            user_id=user_id,
+            user_id_in=user_id_in,
+            created_at_lt=created_at_lt,
+            created_at_lte=created_at_lte,
+            created_at_gt=created_at_gt,
+            created_at_gte=created_at_gte,
+            updated_at_lt=updated_at_lt,
+            updated_at_lte=updated_at_lte,
+            updated_at_gt=updated_at_gt,
+            updated_at_gte=updated_at_gte,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.RecordList, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_record_auth = Depends(
+        _authorizer(impl, "createRecord", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/data/{class_name}.json", methods=["POST"], include_in_schema=False)
+    async def create_record(
+        request: Request,
+        class_name: Annotated[str, Path(alias="class_name")],
+        auth: Credentials = create_record_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.RecordInput,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1data~1{class_name}.json/post/requestBody/content/application~1json/schema",
+        )
+        result = await impl.create_record(
+            auth=auth,
+            class_name=class_name,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.Record, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
             201,
         )
+
+    @app.api_route(
+        "/data/{class_name}.json",
+        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_34(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_event_auth = Depends(
+        _authorizer(impl, "getEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/events/{event_id}.json", methods=["GET"], include_in_schema=False)
+    async def get_event(
+        request: Request,
+        event_id: Annotated[int, Path(alias="event_id")],
+        auth: Credentials = get_event_auth,
+    ) -> Response:
+        result = await impl.get_event(
+            auth=auth,
+            event_id=event_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EventWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_event_auth = Depends(
+        _authorizer(impl, "updateEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/events/{event_id}.json", methods=["PUT"], include_in_schema=False)
+    async def update_event(
+        request: Request,
+        event_id: Annotated[int, Path(alias="event_id")],
+        auth: Credentials = update_event_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdateEventRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1events~1{event_id}.json/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_event(
+            auth=auth,
+            event_id=event_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EventWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_event_auth = Depends(
+        _authorizer(impl, "deleteEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/events/{event_id}.json", methods=["DELETE"], include_in_schema=False)
+    async def delete_event(
+        request: Request,
+        event_id: Annotated[int, Path(alias="event_id")],
+        auth: Credentials = delete_event_auth,
+    ) -> Response:
+        result = await impl.delete_event(
+            auth=auth,
+            event_id=event_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/events/{event_id}.json",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_35(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_subscription_auth = Depends(
+        _authorizer(impl, "deleteSubscription", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route(
+        "/subscriptions/{subscription_id}.json", methods=["DELETE"], include_in_schema=False
+    )
+    async def delete_subscription(
+        request: Request,
+        subscription_id: Annotated[int, Path(alias="subscription_id")],
+        auth: Credentials = delete_subscription_auth,
+    ) -> Response:
+        result = await impl.delete_subscription(
+            auth=auth,
+            subscription_id=subscription_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/subscriptions/{subscription_id}.json",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_36(request: Request) -> Response:
+        return _method_not_allowed(request, "DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_user_auth = Depends(_authorizer(impl, "getUser", (("qbToken",), ("apiKey",))))
+
+    @app.api_route("/users/{user_id}.json", methods=["GET"], include_in_schema=False)
+    async def get_user(
+        request: Request,
+        user_id: Annotated[int, Path(alias="user_id")],
+        auth: Credentials = get_user_auth,
+    ) -> Response:
+        result = await impl.get_user(
+            auth=auth,
+            user_id=user_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_user_auth = Depends(_authorizer(impl, "updateUser", (("qbToken",), ("apiKey",))))
+
+    @app.api_route("/users/{user_id}.json", methods=["PUT"], include_in_schema=False)
+    async def update_user(
+        request: Request,
+        user_id: Annotated[int, Path(alias="user_id")],
+        auth: Credentials = update_user_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.UpdateUserRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1users~1{user_id}.json/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_user(
+            auth=auth,
+            user_id=user_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.UserWrapper, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_user_auth = Depends(_authorizer(impl, "deleteUser", (("qbToken",), ("apiKey",))))
+
+    @app.api_route("/users/{user_id}.json", methods=["DELETE"], include_in_schema=False)
+    async def delete_user(
+        request: Request,
+        user_id: Annotated[int, Path(alias="user_id")],
+        auth: Credentials = delete_user_auth,
+    ) -> Response:
+        result = await impl.delete_user(
+            auth=auth,
+            user_id=user_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/users/{user_id}.json",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_37(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    complete_blob_auth = Depends(
+        _authorizer(impl, "completeBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/blobs/{blob_id}/complete.json", methods=["PUT"], include_in_schema=False)
+    async def complete_blob(
+        request: Request,
+        blob_id: Annotated[int, Path(alias="blob_id")],
+        auth: Credentials = complete_blob_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.CompleteBlobRequest,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1blobs~1{blob_id}~1complete.json/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.complete_blob(
+            auth=auth,
+            blob_id=blob_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/blobs/{blob_id}/complete.json",
+        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_38(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    download_blob_auth = Depends(_authorizer(impl, "downloadBlob", (("qbToken",), ("apiKey",), ())))
+
+    @app.api_route("/blobs/{blob_id}/download.json", methods=["GET"], include_in_schema=False)
+    async def download_blob(
+        request: Request,
+        blob_id: Annotated[int, Path(alias="blob_id")],
+        token: Annotated[str | None, Query(alias="token")] = None,
+        auth: Credentials = download_blob_auth,
+    ) -> Response:
+        result = await impl.download_blob(
+            auth=auth,
+            blob_id=blob_id,
+            token=token,
+        )
+        return render(
+            result,
+            {
+                301: Declared(None, None, "empty"),
+                302: Declared(None, None, "empty"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/blobs/{blob_id}/download.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_39(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    upload_blob_file_auth = Depends(_authorizer(impl, "uploadBlobFile", ()))
+
+    @app.api_route("/blobs/{blob_id}/upload/", methods=["POST"], include_in_schema=False)
+    async def upload_blob_file(
+        request: Request,
+        blob_id: Annotated[int, Path(alias="blob_id")],
+        auth: Credentials = upload_blob_file_auth,
+    ) -> Response:
+        body = await read_body(
+            request, models.BlobUploadForm, ("multipart/form-data",), True, schemas, ""
+        )
+        result = await impl.upload_blob_file(
+            auth=auth,
+            blob_id=blob_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                201: Declared(None, None, "empty"),
+                400: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    @app.api_route(
+        "/blobs/{blob_id}/upload/",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_40(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     update_records_by_criteria_auth = Depends(
@@ -2515,6 +3753,14 @@ def create_app(
             200,
         )
 
+    @app.api_route(
+        "/data/{class_name}/by_criteria.json",
+        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_41(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, DELETE")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     update_records_auth = Depends(
         _authorizer(impl, "updateRecords", (("qbToken",), ("apiKey", "onBehalfOf")))
@@ -2588,6 +3834,188 @@ def create_app(
             },
             200,
         )
+
+    @app.api_route(
+        "/data/{class_name}/multi.json",
+        methods=["GET", "HEAD", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_42(request: Request) -> Response:
+        return _method_not_allowed(request, "PUT, POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_event_status_auth = Depends(
+        _authorizer(impl, "getEventStatus", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/events/{event_id}/status.json", methods=["GET"], include_in_schema=False)
+    async def get_event_status(
+        request: Request,
+        event_id: Annotated[int, Path(alias="event_id")],
+        auth: Credentials = get_event_status_auth,
+    ) -> Response:
+        result = await impl.get_event_status(
+            auth=auth,
+            event_id=event_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.EventStatus, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/events/{event_id}/status.json",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_43(request: Request) -> Response:
+        return _method_not_allowed(request, "GET")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    create_user_token_auth = Depends(_authorizer(impl, "createUserToken", (("apiKey",),)))
+
+    @app.api_route("/users/{user_id}/tokens", methods=["POST"], include_in_schema=False)
+    async def create_user_token(
+        request: Request,
+        user_id: Annotated[int, Path(alias="user_id")],
+        auth: Credentials = create_user_token_auth,
+    ) -> Response:
+        result = await impl.create_user_token(
+            auth=auth,
+            user_id=user_id,
+        )
+        return render(
+            result,
+            {
+                201: Declared(models.UserToken, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            201,
+        )
+
+    @app.api_route(
+        "/users/{user_id}/tokens",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_44(request: Request) -> Response:
+        return _method_not_allowed(request, "POST")
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    get_records_auth = Depends(_authorizer(impl, "getRecords", (("qbToken",), ("apiKey",))))
+
+    @app.api_route("/data/{class_name}/{record_id}.json", methods=["GET"], include_in_schema=False)
+    async def get_records(
+        request: Request,
+        class_name: Annotated[str, Path(alias="class_name")],
+        record_id: Annotated[str, Path(alias="record_id")],
+        permissions: Annotated[int | None, Query(alias="permissions", le=1, ge=1)] = None,
+        auth: Credentials = get_records_auth,
+    ) -> Response:
+        result = await impl.get_records(
+            auth=auth,
+            class_name=class_name,
+            record_id=record_id,
+            permissions=permissions,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.GetRecordsResponse, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    update_record_auth = Depends(
+        _authorizer(impl, "updateRecord", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route("/data/{class_name}/{record_id}.json", methods=["PUT"], include_in_schema=False)
+    async def update_record(
+        request: Request,
+        class_name: Annotated[str, Path(alias="class_name")],
+        record_id: Annotated[str, Path(alias="record_id")],
+        auth: Credentials = update_record_auth,
+    ) -> Response:
+        body = await read_body(
+            request,
+            models.RecordUpdate,
+            ("application/json", "application/x-www-form-urlencoded"),
+            True,
+            schemas,
+            "/paths/~1data~1{class_name}~1{record_id}.json/put/requestBody/content/application~1json/schema",
+        )
+        result = await impl.update_record(
+            auth=auth,
+            class_name=class_name,
+            record_id=record_id,
+            body=body,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.Record, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                422: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
+    delete_records_auth = Depends(
+        _authorizer(impl, "deleteRecords", (("qbToken",), ("apiKey", "onBehalfOf")))
+    )
+
+    @app.api_route(
+        "/data/{class_name}/{record_id}.json", methods=["DELETE"], include_in_schema=False
+    )
+    async def delete_records(
+        request: Request,
+        class_name: Annotated[str, Path(alias="class_name")],
+        record_id: Annotated[str, Path(alias="record_id")],
+        auth: Credentials = delete_records_auth,
+    ) -> Response:
+        result = await impl.delete_records(
+            auth=auth,
+            class_name=class_name,
+            record_id=record_id,
+        )
+        return render(
+            result,
+            {
+                200: Declared(models.DeleteResult, "application/json", "json"),
+                401: Declared(models.ErrorResponse, "application/json", "json"),
+                403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
+                429: Declared(models.ErrorResponse, "application/json", "json"),
+            },
+            200,
+        )
+
+    @app.api_route(
+        "/data/{class_name}/{record_id}.json",
+        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_45(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     download_record_file_auth = Depends(
@@ -2702,1441 +4130,13 @@ def create_app(
             200,
         )
 
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_records_auth = Depends(_authorizer(impl, "getRecords", (("qbToken",), ("apiKey",))))
-
-    @app.api_route("/data/{class_name}/{record_id}.json", methods=["GET"], include_in_schema=False)
-    async def get_records(
-        request: Request,
-        class_name: Annotated[str, Path(alias="class_name")],
-        record_id: Annotated[str, Path(alias="record_id")],
-        permissions: Annotated[int | None, Query(alias="permissions", le=1, ge=1)] = None,
-        auth: Credentials = get_records_auth,
-    ) -> Response:
-        result = await impl.get_records(
-            auth=auth,
-            class_name=class_name,
-            record_id=record_id,
-            permissions=permissions,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.GetRecordsResponse, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_record_auth = Depends(
-        _authorizer(impl, "updateRecord", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/data/{class_name}/{record_id}.json", methods=["PUT"], include_in_schema=False)
-    async def update_record(
-        request: Request,
-        class_name: Annotated[str, Path(alias="class_name")],
-        record_id: Annotated[str, Path(alias="record_id")],
-        auth: Credentials = update_record_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.RecordUpdate,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1data~1{class_name}~1{record_id}.json/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_record(
-            auth=auth,
-            class_name=class_name,
-            record_id=record_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.Record, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_records_auth = Depends(
-        _authorizer(impl, "deleteRecords", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route(
-        "/data/{class_name}/{record_id}.json", methods=["DELETE"], include_in_schema=False
-    )
-    async def delete_records(
-        request: Request,
-        class_name: Annotated[str, Path(alias="class_name")],
-        record_id: Annotated[str, Path(alias="record_id")],
-        auth: Credentials = delete_records_auth,
-    ) -> Response:
-        result = await impl.delete_records(
-            auth=auth,
-            class_name=class_name,
-            record_id=record_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.DeleteResult, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_records_auth = Depends(_authorizer(impl, "listRecords", (("qbToken",), ("apiKey",))))
-
-    @app.api_route("/data/{class_name}.json", methods=["GET"], include_in_schema=False)
-    async def list_records(
-        request: Request,
-        class_name: Annotated[str, Path(alias="class_name")],
-        limit: Annotated[int | None, Query(alias="limit", le=100, ge=-1)] = None,
-        skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        count: Annotated[int | None, Query(alias="count", le=1, ge=1)] = None,
-        sort_asc: Annotated[str | None, Query(alias="sort_asc")] = None,
-        sort_desc: Annotated[str | None, Query(alias="sort_desc")] = None,
-        output_include: Annotated[str | None, Query(alias="output[include]")] = None,
-        output_exclude: Annotated[str | None, Query(alias="output[exclude]")] = None,
-        group_by: Annotated[str | None, Query(alias="group_by")] = None,
-        id: Annotated[str | None, Query(alias="_id")] = None,
-        id_in: Annotated[str | None, Query(alias="_id[in]")] = None,
-        id_lt: Annotated[str | None, Query(alias="_id[lt]")] = None,
-        id_gt: Annotated[str | None, Query(alias="_id[gt]")] = None,
-        parent_id: Annotated[str | None, Query(alias="_parent_id")] = None,
-        user_id: Annotated[int | None, Query(alias="user_id")] = None,
-        user_id_in: Annotated[str | None, Query(alias="user_id[in]")] = None,
-        created_at_lt: Annotated[int | None, Query(alias="created_at[lt]")] = None,
-        created_at_lte: Annotated[int | None, Query(alias="created_at[lte]")] = None,
-        created_at_gt: Annotated[int | None, Query(alias="created_at[gt]")] = None,
-        created_at_gte: Annotated[int | None, Query(alias="created_at[gte]")] = None,
-        updated_at_lt: Annotated[int | None, Query(alias="updated_at[lt]")] = None,
-        updated_at_lte: Annotated[int | None, Query(alias="updated_at[lte]")] = None,
-        updated_at_gt: Annotated[int | None, Query(alias="updated_at[gt]")] = None,
-        updated_at_gte: Annotated[int | None, Query(alias="updated_at[gte]")] = None,
-        auth: Credentials = list_records_auth,
-    ) -> Response:
-        result = await impl.list_records(
-            auth=auth,
-            class_name=class_name,
-            limit=limit,
-            skip=skip,
-            count=count,
-            sort_asc=sort_asc,
-            sort_desc=sort_desc,
-            output_include=output_include,
-            output_exclude=output_exclude,
-            group_by=group_by,
-            id=id,
-            id_in=id_in,
-            id_lt=id_lt,
-            id_gt=id_gt,
-            parent_id=parent_id,
-            user_id=user_id,
-            user_id_in=user_id_in,
-            created_at_lt=created_at_lt,
-            created_at_lte=created_at_lte,
-            created_at_gt=created_at_gt,
-            created_at_gte=created_at_gte,
-            updated_at_lt=updated_at_lt,
-            updated_at_lte=updated_at_lte,
-            updated_at_gt=updated_at_gt,
-            updated_at_gte=updated_at_gte,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.RecordList, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_record_auth = Depends(
-        _authorizer(impl, "createRecord", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/data/{class_name}.json", methods=["POST"], include_in_schema=False)
-    async def create_record(
-        request: Request,
-        class_name: Annotated[str, Path(alias="class_name")],
-        auth: Credentials = create_record_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.RecordInput,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1data~1{class_name}.json/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_record(
-            auth=auth,
-            class_name=class_name,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.Record, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_event_status_auth = Depends(
-        _authorizer(impl, "getEventStatus", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/events/{event_id}/status.json", methods=["GET"], include_in_schema=False)
-    async def get_event_status(
-        request: Request,
-        event_id: Annotated[int, Path(alias="event_id")],
-        auth: Credentials = get_event_status_auth,
-    ) -> Response:
-        result = await impl.get_event_status(
-            auth=auth,
-            event_id=event_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EventStatus, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_event_auth = Depends(
-        _authorizer(impl, "getEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/events/{event_id}.json", methods=["GET"], include_in_schema=False)
-    async def get_event(
-        request: Request,
-        event_id: Annotated[int, Path(alias="event_id")],
-        auth: Credentials = get_event_auth,
-    ) -> Response:
-        result = await impl.get_event(
-            auth=auth,
-            event_id=event_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EventWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_event_auth = Depends(
-        _authorizer(impl, "updateEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/events/{event_id}.json", methods=["PUT"], include_in_schema=False)
-    async def update_event(
-        request: Request,
-        event_id: Annotated[int, Path(alias="event_id")],
-        auth: Credentials = update_event_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.UpdateEventRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1events~1{event_id}.json/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_event(
-            auth=auth,
-            event_id=event_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EventWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_event_auth = Depends(
-        _authorizer(impl, "deleteEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/events/{event_id}.json", methods=["DELETE"], include_in_schema=False)
-    async def delete_event(
-        request: Request,
-        event_id: Annotated[int, Path(alias="event_id")],
-        auth: Credentials = delete_event_auth,
-    ) -> Response:
-        result = await impl.delete_event(
-            auth=auth,
-            event_id=event_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_events_auth = Depends(
-        _authorizer(impl, "listEvents", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/events.json", methods=["GET"], include_in_schema=False)
-    async def list_events(
-        request: Request,
-        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
-        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
-        auth: Credentials = list_events_auth,
-    ) -> Response:
-        result = await impl.list_events(
-            auth=auth,
-            page=page,
-            per_page=per_page,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EventPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_event_auth = Depends(
-        _authorizer(impl, "createEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/events.json", methods=["POST"], include_in_schema=False)
-    async def create_event(
-        request: Request,
-        auth: Credentials = create_event_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateEventRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1events.json/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_event(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.EventWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    log_in_auth = Depends(_authorizer(impl, "logIn", (("qbToken",),)))
-
-    @app.api_route("/login.json", methods=["POST"], include_in_schema=False)
-    async def log_in(
-        request: Request,
-        auth: Credentials = log_in_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.LoginRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1login.json/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.log_in(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    log_out_auth = Depends(_authorizer(impl, "logOut", (("qbToken",),)))
-
-    @app.api_route("/login.json", methods=["DELETE"], include_in_schema=False)
-    async def log_out(
-        request: Request,
-        auth: Credentials = log_out_auth,
-    ) -> Response:
-        result = await impl.log_out(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_session_auth = Depends(_authorizer(impl, "getSession", (("qbToken",), ("apiKey",))))
-
-    @app.api_route("/session.json", methods=["GET"], include_in_schema=False)
-    async def get_session(
-        request: Request,
-        auth: Credentials = get_session_auth,
-    ) -> Response:
-        result = await impl.get_session(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.SessionWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_session_auth = Depends(_authorizer(impl, "createSession", ()))
-
-    @app.api_route("/session.json", methods=["POST"], include_in_schema=False)
-    async def create_session(
-        request: Request,
-        auth: Credentials = create_session_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateSessionRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1session.json/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_session(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.SessionWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_session_auth = Depends(_authorizer(impl, "deleteSession", (("qbToken",), ("apiKey",))))
-
-    @app.api_route("/session.json", methods=["DELETE"], include_in_schema=False)
-    async def delete_session(
-        request: Request,
-        auth: Credentials = delete_session_auth,
-    ) -> Response:
-        result = await impl.delete_session(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_subscription_auth = Depends(
-        _authorizer(impl, "deleteSubscription", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route(
-        "/subscriptions/{subscription_id}.json", methods=["DELETE"], include_in_schema=False
-    )
-    async def delete_subscription(
-        request: Request,
-        subscription_id: Annotated[int, Path(alias="subscription_id")],
-        auth: Credentials = delete_subscription_auth,
-    ) -> Response:
-        result = await impl.delete_subscription(
-            auth=auth,
-            subscription_id=subscription_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_subscriptions_auth = Depends(
-        _authorizer(impl, "listSubscriptions", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/subscriptions.json", methods=["GET"], include_in_schema=False)
-    async def list_subscriptions(
-        request: Request,
-        auth: Credentials = list_subscriptions_auth,
-    ) -> Response:
-        result = await impl.list_subscriptions(
-            auth=auth,
-        )
-        return render(
-            result,
-            {
-                200: Declared(list[models.SubscriptionWrapper], "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_subscription_auth = Depends(
-        _authorizer(impl, "createSubscription", (("qbToken",), ("apiKey", "onBehalfOf")))
-    )
-
-    @app.api_route("/subscriptions.json", methods=["POST"], include_in_schema=False)
-    async def create_subscription(
-        request: Request,
-        auth: Credentials = create_subscription_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateSubscriptionRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1subscriptions.json/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_subscription(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(list[models.SubscriptionWrapper], "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_email_auth = Depends(
-        _authorizer(impl, "getUserByEmail", (("qbToken",), ("apiKey",)))
-    )
-
-    @app.api_route("/users/by_email.json", methods=["GET"], include_in_schema=False)
-    async def get_user_by_email(
-        request: Request,
-        email: Annotated[str, Query(alias="email")],
-        auth: Credentials = get_user_by_email_auth,
-    ) -> Response:
-        result = await impl.get_user_by_email(
-            auth=auth,
-            email=email,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_facebook_id_auth = Depends(
-        _authorizer(impl, "getUserByFacebookId", (("qbToken",), ("apiKey",)))
-    )
-
-    @app.api_route("/users/by_facebook_id.json", methods=["GET"], include_in_schema=False)
-    async def get_user_by_facebook_id(
-        request: Request,
-        facebook_id: Annotated[str, Query(alias="facebook_id")],
-        auth: Credentials = get_user_by_facebook_id_auth,
-    ) -> Response:
-        result = await impl.get_user_by_facebook_id(
-            auth=auth,
-            facebook_id=facebook_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_users_by_full_name_auth = Depends(
-        _authorizer(impl, "listUsersByFullName", (("qbToken",), ("apiKey",)))
-    )
-
-    @app.api_route("/users/by_full_name.json", methods=["GET"], include_in_schema=False)
-    async def list_users_by_full_name(
-        request: Request,
-        full_name: Annotated[str, Query(alias="full_name")],
-        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
-        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
-        auth: Credentials = list_users_by_full_name_auth,
-    ) -> Response:
-        result = await impl.list_users_by_full_name(
-            auth=auth,
-            full_name=full_name,
-            page=page,
-            per_page=per_page,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_login_auth = Depends(
-        _authorizer(impl, "getUserByLogin", (("qbToken",), ("apiKey",)))
-    )
-
-    @app.api_route("/users/by_login.json", methods=["GET"], include_in_schema=False)
-    async def get_user_by_login(
-        request: Request,
-        login: Annotated[str, Query(alias="login")],
-        auth: Credentials = get_user_by_login_auth,
-    ) -> Response:
-        result = await impl.get_user_by_login(
-            auth=auth,
-            login=login,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_users_by_tags_auth = Depends(
-        _authorizer(impl, "listUsersByTags", (("qbToken",), ("apiKey",)))
-    )
-
-    @app.api_route("/users/by_tags.json", methods=["GET"], include_in_schema=False)
-    async def list_users_by_tags(
-        request: Request,
-        tags: Annotated[str, Query(alias="tags")],
-        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
-        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
-        auth: Credentials = list_users_by_tags_auth,
-    ) -> Response:
-        result = await impl.list_users_by_tags(
-            auth=auth,
-            tags=tags,
-            page=page,
-            per_page=per_page,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_twitter_digits_id_auth = Depends(
-        _authorizer(impl, "getUserByTwitterDigitsId", (("qbToken",), ("apiKey",)))
-    )
-
-    @app.api_route("/users/by_twitter_digits_id.json", methods=["GET"], include_in_schema=False)
-    async def get_user_by_twitter_digits_id(
-        request: Request,
-        twitter_digits_id: Annotated[str, Query(alias="twitter_digits_id")],
-        auth: Credentials = get_user_by_twitter_digits_id_auth,
-    ) -> Response:
-        result = await impl.get_user_by_twitter_digits_id(
-            auth=auth,
-            twitter_digits_id=twitter_digits_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_twitter_id_auth = Depends(
-        _authorizer(impl, "getUserByTwitterId", (("qbToken",), ("apiKey",)))
-    )
-
-    @app.api_route("/users/by_twitter_id.json", methods=["GET"], include_in_schema=False)
-    async def get_user_by_twitter_id(
-        request: Request,
-        twitter_id: Annotated[str, Query(alias="twitter_id")],
-        auth: Credentials = get_user_by_twitter_id_auth,
-    ) -> Response:
-        result = await impl.get_user_by_twitter_id(
-            auth=auth,
-            twitter_id=twitter_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_external_id_auth = Depends(
-        _authorizer(impl, "getUserByExternalId", (("qbToken",), ("apiKey",)))
-    )
-
-    @app.api_route(
-        "/users/external/{external_user_id}.json", methods=["GET"], include_in_schema=False
-    )
-    async def get_user_by_external_id(
-        request: Request,
-        external_user_id: Annotated[int, Path(alias="external_user_id")],
-        auth: Credentials = get_user_by_external_id_auth,
-    ) -> Response:
-        result = await impl.get_user_by_external_id(
-            auth=auth,
-            external_user_id=external_user_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_user_by_external_id_auth = Depends(
-        _authorizer(impl, "deleteUserByExternalId", (("qbToken",), ("apiKey",)))
-    )
-
-    @app.api_route(
-        "/users/external/{external_user_id}.json", methods=["DELETE"], include_in_schema=False
-    )
-    async def delete_user_by_external_id(
-        request: Request,
-        external_user_id: Annotated[int, Path(alias="external_user_id")],
-        auth: Credentials = delete_user_by_external_id_auth,
-    ) -> Response:
-        result = await impl.delete_user_by_external_id(
-            auth=auth,
-            external_user_id=external_user_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    reset_user_password_auth = Depends(
-        _authorizer(impl, "resetUserPassword", (("qbToken",), ("apiKey",)))
-    )
-
-    @app.api_route("/users/password/reset.json", methods=["GET"], include_in_schema=False)
-    async def reset_user_password(
-        request: Request,
-        email: Annotated[str, Query(alias="email")],
-        auth: Credentials = reset_user_password_auth,
-    ) -> Response:
-        result = await impl.reset_user_password(
-            auth=auth,
-            email=email,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_phone_auth = Depends(
-        _authorizer(impl, "getUserByPhone", (("qbToken",), ("apiKey",)))
-    )
-
-    @app.api_route("/users/phone.json", methods=["GET"], include_in_schema=False)
-    async def get_user_by_phone(
-        request: Request,
-        phone: Annotated[str, Query(alias="phone")],
-        auth: Credentials = get_user_by_phone_auth,
-    ) -> Response:
-        result = await impl.get_user_by_phone(
-            auth=auth,
-            phone=phone,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_user_token_auth = Depends(_authorizer(impl, "createUserToken", (("apiKey",),)))
-
-    @app.api_route("/users/{user_id}/tokens", methods=["POST"], include_in_schema=False)
-    async def create_user_token(
-        request: Request,
-        user_id: Annotated[int, Path(alias="user_id")],
-        auth: Credentials = create_user_token_auth,
-    ) -> Response:
-        result = await impl.create_user_token(
-            auth=auth,
-            user_id=user_id,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.UserToken, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_auth = Depends(_authorizer(impl, "getUser", (("qbToken",), ("apiKey",))))
-
-    @app.api_route("/users/{user_id}.json", methods=["GET"], include_in_schema=False)
-    async def get_user(
-        request: Request,
-        user_id: Annotated[int, Path(alias="user_id")],
-        auth: Credentials = get_user_auth,
-    ) -> Response:
-        result = await impl.get_user(
-            auth=auth,
-            user_id=user_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_user_auth = Depends(_authorizer(impl, "updateUser", (("qbToken",), ("apiKey",))))
-
-    @app.api_route("/users/{user_id}.json", methods=["PUT"], include_in_schema=False)
-    async def update_user(
-        request: Request,
-        user_id: Annotated[int, Path(alias="user_id")],
-        auth: Credentials = update_user_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.UpdateUserRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1users~1{user_id}.json/put/requestBody/content/application~1json/schema",
-        )
-        result = await impl.update_user(
-            auth=auth,
-            user_id=user_id,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_user_auth = Depends(_authorizer(impl, "deleteUser", (("qbToken",), ("apiKey",))))
-
-    @app.api_route("/users/{user_id}.json", methods=["DELETE"], include_in_schema=False)
-    async def delete_user(
-        request: Request,
-        user_id: Annotated[int, Path(alias="user_id")],
-        auth: Credentials = delete_user_auth,
-    ) -> Response:
-        result = await impl.delete_user(
-            auth=auth,
-            user_id=user_id,
-        )
-        return render(
-            result,
-            {
-                200: Declared(None, None, "empty"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                404: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_users_auth = Depends(_authorizer(impl, "listUsers", (("qbToken",), ("apiKey",))))
-
-    @app.api_route("/users.json", methods=["GET"], include_in_schema=False)
-    async def list_users(
-        request: Request,
-        page: Annotated[int | None, Query(alias="page", ge=1)] = None,
-        per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
-        filter: Annotated[list[str] | None, Query(alias="filter[]")] = None,
-        order: Annotated[str | None, Query(alias="order")] = None,
-        auth: Credentials = list_users_auth,
-    ) -> Response:
-        result = await impl.list_users(
-            auth=auth,
-            page=page,
-            per_page=per_page,
-            filter=filter,
-            order=order,
-        )
-        return render(
-            result,
-            {
-                200: Declared(models.UserPage, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            200,
-        )
-
-    # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_user_auth = Depends(_authorizer(impl, "createUser", (("qbToken",), ("apiKey",))))
-
-    @app.api_route("/users.json", methods=["POST"], include_in_schema=False)
-    async def create_user(
-        request: Request,
-        auth: Credentials = create_user_auth,
-    ) -> Response:
-        body = await read_body(
-            request,
-            models.CreateUserRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
-            True,
-            schemas,
-            "/paths/~1users.json/post/requestBody/content/application~1json/schema",
-        )
-        result = await impl.create_user(
-            auth=auth,
-            body=body,
-        )
-        return render(
-            result,
-            {
-                201: Declared(models.UserWrapper, "application/json", "json"),
-                401: Declared(models.ErrorResponse, "application/json", "json"),
-                403: Declared(models.ErrorResponse, "application/json", "json"),
-                422: Declared(models.ErrorResponse, "application/json", "json"),
-                429: Declared(models.ErrorResponse, "application/json", "json"),
-            },
-            201,
-        )
-
-    @app.api_route(
-        "/account_settings.json",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_1(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/address_book/registered_users.json",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_2(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/address_book.json",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_3(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/ai/ai_extensions/ai_answer_assist",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_4(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/ai/ai_extensions/ai_gateway",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_5(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/ai/ai_extensions/ai_summarize",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_6(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/ai/ai_extensions/ai_translate",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_7(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/blobs/{blob_id}/complete.json",
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_8(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT")
-
-    @app.api_route(
-        "/blobs/{blob_id}/download.json",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_9(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/blobs/{blob_id}/upload/",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_10(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/blobs/{blob_id}.json",
-        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_11(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/blobs.json",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_12(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/chat/Dialog/{dialog_id}/notifications.json",
-        methods=["POST", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_13(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT")
-
-    @app.api_route(
-        "/chat/Dialog/{dialog_id}.json",
-        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_14(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/chat/Dialog.json",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_15(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/chat/Dialogs/add_occupants.json",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_16(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/chat/Dialogs/remove_occupants.json",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_17(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/chat/Message/unread.json",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_18(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/chat/Message/{message_id}.json",
-        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_19(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/chat/Message.json",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_20(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/class.json",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_21(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/data/{class_name}/by_criteria.json",
-        methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_22(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, DELETE")
-
-    @app.api_route(
-        "/data/{class_name}/multi.json",
-        methods=["GET", "HEAD", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_23(request: Request) -> Response:
-        return _method_not_allowed(request, "PUT, POST")
-
     @app.api_route(
         "/data/{class_name}/{record_id}/file.json",
         methods=["PUT", "PATCH", "OPTIONS", "TRACE"],
         include_in_schema=False,
     )
-    async def _other_methods_24(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/data/{class_name}/{record_id}.json",
-        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_25(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/data/{class_name}.json",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_26(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/events/{event_id}/status.json",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_27(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/events/{event_id}.json",
-        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_28(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/events.json",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_29(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/login.json",
-        methods=["GET", "HEAD", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_30(request: Request) -> Response:
-        return _method_not_allowed(request, "POST, DELETE")
-
-    @app.api_route(
-        "/session.json", methods=["PUT", "PATCH", "OPTIONS", "TRACE"], include_in_schema=False
-    )
-    async def _other_methods_31(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST, DELETE")
-
-    @app.api_route(
-        "/subscriptions/{subscription_id}.json",
-        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_32(request: Request) -> Response:
-        return _method_not_allowed(request, "DELETE")
-
-    @app.api_route(
-        "/subscriptions.json",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_33(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/users/by_email.json",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_34(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/by_facebook_id.json",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_35(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/by_full_name.json",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_36(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/by_login.json",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_37(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/by_tags.json",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_38(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/by_twitter_digits_id.json",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_39(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/by_twitter_id.json",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_40(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/external/{external_user_id}.json",
-        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_41(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, DELETE")
-
-    @app.api_route(
-        "/users/password/reset.json",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_42(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/phone.json",
-        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_43(request: Request) -> Response:
-        return _method_not_allowed(request, "GET")
-
-    @app.api_route(
-        "/users/{user_id}/tokens",
-        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_44(request: Request) -> Response:
-        return _method_not_allowed(request, "POST")
-
-    @app.api_route(
-        "/users/{user_id}.json",
-        methods=["POST", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_45(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, PUT, DELETE")
-
-    @app.api_route(
-        "/users.json",
-        methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
     async def _other_methods_46(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
+        return _method_not_allowed(request, "GET, POST, DELETE")
 
     return app
 

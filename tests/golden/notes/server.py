@@ -269,6 +269,12 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
             201,
         )
 
+    @app.api_route(
+        "/notes", methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
+    )
+    async def _other_methods_1(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, POST")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     get_note_auth = Depends(_authorizer(impl, "getNote", (("apiKey",), ("basic",))))
 
@@ -313,6 +319,14 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
             204,
         )
 
+    @app.api_route(
+        "/notes/{note_id}",
+        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def _other_methods_2(request: Request) -> Response:
+        return _method_not_allowed(request, "GET, DELETE")
+
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
     download_attachment_auth = Depends(_authorizer(impl, "downloadAttachment", ()))
 
@@ -346,20 +360,6 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
             body=body,
         )
         return render(result, {204: Declared(None, None, "empty")}, 204)
-
-    @app.api_route(
-        "/notes", methods=["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"], include_in_schema=False
-    )
-    async def _other_methods_1(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, POST")
-
-    @app.api_route(
-        "/notes/{note_id}",
-        methods=["POST", "PUT", "PATCH", "OPTIONS", "TRACE"],
-        include_in_schema=False,
-    )
-    async def _other_methods_2(request: Request) -> Response:
-        return _method_not_allowed(request, "GET, DELETE")
 
     @app.api_route(
         "/notes/{note_id}/attachment",
