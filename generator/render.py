@@ -83,7 +83,9 @@ def _route_order(operations: tuple[ir.Operation, ...]) -> list[ir.Operation]:
     return sorted(operations, key=lambda op: _specificity(op.path))
 
 
-def _routes(operations: tuple[ir.Operation, ...]) -> list[tuple[str, list[ir.Operation], list[str]]]:
+def _routes(
+    operations: tuple[ir.Operation, ...],
+) -> list[tuple[str, list[ir.Operation], list[str]]]:
     """(path, its operations, its declared methods), most specific paths first.
 
     A path's catch-all for undeclared methods is mounted right after its operations, so that
