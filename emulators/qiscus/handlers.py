@@ -102,9 +102,10 @@ class QiscusEmulator(Handlers):
         }
 
     def _group_view(self, room: Doc) -> dict[str, Any]:
+        # members as objects: what the official Python client reads (the 2017 docs show bare emails)
         return {
             "creator": room["creator"],
-            "participants": list(room["participants"]),
+            "participants": [self._participant(e, room) for e in room["participants"]],
             "room_id": room["id"],
             "room_name": room["name"],
             "room_type": room["type"],
