@@ -6,4 +6,4 @@ Import what you need: `generated.quickblox.models`, `generated.quickblox.client`
 
 SPEC_SOURCE = "specs/quickblox"
 SPEC_VERSION = "3.18.04.1"
-SPEC_SHA256 = "1c1dd6898c0503dba94b9367f2c1c53e6866e89f5054741f20397746e8e5d210"
+SPEC_SHA256 = "4bfe6e1be2273958eedb7f343d4ffb73c89c2dd5c59a17f24ae5721ffbc4106c"
