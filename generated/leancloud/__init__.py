@@ -6,4 +6,4 @@ Import what you need: `generated.leancloud.models`, `generated.leancloud.client`
 
 SPEC_SOURCE = "specs/leancloud"
 SPEC_VERSION = "1.1"
-SPEC_SHA256 = "5d68e322cf5092a616a668c181d5ae1aaf9fd5d5871ae3dbb710d95181a37f3d"
+SPEC_SHA256 = "af49da244aaed24e2349c122db6265fbd5744603b3d7d9eb72cac4aa514b45f3"
