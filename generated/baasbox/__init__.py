@@ -6,4 +6,4 @@ Import what you need: `generated.baasbox.models`, `generated.baasbox.client`, `g
 
 SPEC_SOURCE = "specs/baasbox"
 SPEC_VERSION = "1.0.0"
-SPEC_SHA256 = "f136d5a31f5d270e8477fabfe2925fa08c9d58728ec7c08c2f19f7c5ab3b0533"
+SPEC_SHA256 = "e7e0986a508ed039c99d313bba12039c91021f30d46591f86fbb4d4dc08776aa"
