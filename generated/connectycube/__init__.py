@@ -6,4 +6,4 @@ Import what you need: `generated.connectycube.models`, `generated.connectycube.c
 
 SPEC_SOURCE = "specs/connectycube"
 SPEC_VERSION = "2026.1"
-SPEC_SHA256 = "ad5577602663ec8b372ec6d129938447ae388ac55bc59177a44b5dd02f84531d"
+SPEC_SHA256 = "610b01f5430762df69d171dbd0929386e2c1344d4428bc56604e949c9a301f0f"
