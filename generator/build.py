@@ -383,14 +383,6 @@ class Builder:
         credentials = sorted(
             {o.signature.secret for o in ops if o.signature} - {s.py_name for s in schemes}
         )
-        models = sorted(
-            {
-                a.removeprefix("models.")
-                for o in (*ops, *hooks)
-                for a in _annotations(o)
-                if a.startswith("models.")
-            }
-        )
         servers = data.get("servers") or [{"url": "/"}]
         info = data.get("info") or {}
         return ir.Api(
@@ -411,7 +403,6 @@ class Builder:
                 situations=dict(error.get("situations") or {}),
             ),
             credentials=tuple(credentials),
-            models=tuple(models),
             spec_sha256=hashlib.sha256(canonical_json(data).encode()).hexdigest(),
         )
 

@@ -187,5 +187,4 @@ class Api:
     schemes: tuple[SecurityScheme, ...]
     error: ErrorEnvelope
     credentials: tuple[str, ...]  # extra client credentials (signature secrets), Python names
-    models: tuple[str, ...]  # model class names used by operations, sorted
     spec_sha256: str

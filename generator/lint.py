@@ -291,9 +291,11 @@ def _extension_rules(doc: Document) -> list[Diagnostic]:
     for ptr, _path, _method, op in operations(doc.data):
         paging = op.get("x-baas-pagination")
         if isinstance(paging, dict):
+            item = resolve_pointer(doc.data, ptr.rsplit("/", 1)[0])
+            declared = [*(item.get("parameters") or []), *(op.get("parameters") or [])]
             names = {
                 p.get("name")
-                for p in (_deref(doc.data, p) for p in op.get("parameters") or [])
+                for p in (_deref(doc.data, p) for p in declared)
                 if isinstance(p, dict)
             }
             for key in ("page", "size", "offset"):

@@ -6,10 +6,12 @@ from __future__ import annotations
 import importlib
 import inspect
 import secrets
+import typing
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+from pydantic import BaseModel
 
 from ..naming import snake
 
@@ -27,35 +29,31 @@ STATIC: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
 }
 
 
+def _field_model(model: Any, name: str) -> Any:
+    """The model class of a field (`CreateUserRequest.user` -> `NewUser`), without its `| None`."""
+    annotation = model.model_fields[name].annotation
+    options = typing.get_args(annotation) or (annotation,)
+    return next(o for o in options if isinstance(o, type) and issubclass(o, BaseModel))
+
+
 def _user_session_quickblox_like(vendor: str, client: Any, creds: dict[str, str]) -> dict[str, Any]:
+    """App session, sign a user up, then a user session: every write needs one."""
     models = importlib.import_module(f"generated.{vendor}.models")
     login, password = f"fuzz{secrets.token_hex(4)}", "fuzz-password-1"
-    app = models.CreateSessionRequest(
-        application_id=int(creds["app_id"]),
-        auth_key=creds["auth_key"],
-        timestamp=0,
-        nonce=0,
-        signature="",
+    app = {
+        "application_id": int(creds["app_id"]),
+        "auth_key": creds["auth_key"],
+        "timestamp": 0,
+        "nonce": 0,
+        "signature": "",
+    }
+    client.create_session(models.CreateSessionRequest(**app))
+    new_user = _field_model(models.CreateUserRequest, "user")
+    client.create_user(models.CreateUserRequest(user=new_user(login=login, password=password)))
+    credentials = _field_model(models.CreateSessionRequest, "user")
+    client.create_session(
+        models.CreateSessionRequest(**app, user=credentials(login=login, password=password))
     )
-    client.create_session(app)
-    user_class = getattr(models, "CreateUserRequest", None)
-    inner = getattr(models, "UserCreate", None) or getattr(models, "NewUser", None)
-    if user_class is not None and inner is not None:
-        client.create_user(user_class(user=inner(login=login, password=password)))
-    user_creds = getattr(models, "SessionUserCredentials", None) or getattr(
-        models, "SessionUser", None
-    )
-    if user_creds is not None:
-        client.create_session(
-            models.CreateSessionRequest(
-                application_id=int(creds["app_id"]),
-                auth_key=creds["auth_key"],
-                timestamp=0,
-                nonce=0,
-                signature="",
-                user=user_creds(login=login, password=password),
-            )
-        )
     return {}
 
 
