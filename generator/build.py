@@ -9,11 +9,16 @@ from collections.abc import Callable
 from typing import Any
 
 from . import ir
+from .diagnostics import Diagnostic, join_pointer, split_pointer
 from .lint import HTTP_METHODS
 from .load import Document, resolve_pointer
 from .naming import parameter_name, pascal, snake
 
-_RESERVED = {"self", "body", "auth", "raw", "timeout", "headers"}
+# names the generated methods use themselves: a parameter called so gets a suffix
+_RESERVED = {"self", "body", "auth", "raw", "timeout", "headers", "request", "response"}
+_RESERVED |= {"cursor", "adapter", "items", "item", "models", "httpx", "impl", "result"}
+# members of the generated client and handler classes: an operation called so gets a suffix
+_TAKEN_METHODS = {"close", "aclose", "set_credential", "last_response", "authorize"}
 _JSON_MEDIA = ("application/json",)
 
 
@@ -39,13 +44,22 @@ class Builder:
     """Builds the IR of one document. `class_of` maps a component schema name to its model class."""
 
     def __init__(
-        self, doc: Document, class_of: Callable[[str], str], package: str, source: str
+        self,
+        doc: Document,
+        class_of: Callable[[str], str],
+        package: str,
+        source: str,
+        defined: frozenset[str] | None = None,
     ) -> None:
         self.doc = doc
         self.data = doc.data
         self.class_of = class_of
         self.package = package
         self.source = source
+        # the classes models.py really defines; None: trust `class_of` (tests that skip models)
+        self.defined = defined
+        self.names: dict[str, str] = {}  # operation pointer -> Python name, unique in the API
+        self.skipped: list[Diagnostic] = []  # operations left out, and why
 
     # -- helpers ---------------------------------------------------------------------------------
     def deref(self, value: Any) -> Any:
@@ -65,19 +79,21 @@ class Builder:
             return "Any"
         ref = schema.get("$ref")
         if isinstance(ref, str):
-            parts = ref.split("/")
+            tokens = split_pointer(ref[1:]) if ref.startswith("#") else []
             target = self.deref(schema)
             is_class = self.is_model(target) or "anyOf" in target or "oneOf" in target
-            if ref.startswith("#/components/schemas/") and len(parts) == 4 and is_class:
-                return f"models.{self.class_of(parts[3])}"
+            if tokens[:2] == ["components", "schemas"] and len(tokens) == 3 and is_class:
+                cls = self.class_of(tokens[2])
+                if self.defined is None or cls in self.defined:
+                    return f"models.{cls}"
             return self.annotation(target, depth + 1)
         if "const" in schema:
             return f"Literal[{schema['const']!r}]"
-        if "enum" in schema and all(
-            isinstance(v, (str, int)) and not isinstance(v, bool) for v in schema["enum"]
-        ):
-            literal = f"Literal[{', '.join(repr(v) for v in schema['enum'])}]"
-            return literal
+        enum = schema.get("enum")
+        values = [v for v in enum if v is not None] if isinstance(enum, list) else []
+        if values and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
+            literal = f"Literal[{', '.join(repr(v) for v in dict.fromkeys(values))}]"
+            return f"{literal} | None" if None in enum else literal
         for key in ("anyOf", "oneOf"):
             if key in schema:
                 parts_ = [self.annotation(s, depth + 1) for s in schema[key]]
@@ -168,6 +184,12 @@ class Builder:
             schema = schema or {}
             resolved = self.deref(schema)
             is_array = isinstance(resolved, dict) and resolved.get("type") == "array"
+            is_object = (
+                location == "query"
+                and not is_json
+                and isinstance(resolved, dict)
+                and (resolved.get("type") == "object" or "properties" in resolved)
+            )
             style = p.get("style", "form" if location in ("query", "cookie") else "simple")
             explode = p.get("explode", style == "form")
             built.append(
@@ -182,6 +204,7 @@ class Builder:
                     explode=bool(explode),
                     is_json=is_json,
                     default=resolved.get("default") if isinstance(resolved, dict) else None,
+                    is_object=is_object,
                     constraints=_constraints(resolved) if not is_json else (),
                 )
             )
@@ -297,9 +320,10 @@ class Builder:
         sig = op.get("x-baas-signature")
         parameters = self.parameters(item, op, path)
         by_wire = {p.name: p.py_name for p in parameters}
+        py_name = self.names[pointer]
         return ir.Operation(
-            id=op["operationId"],
-            py_name=snake(op["operationId"]),
+            id=str(op.get("operationId") or py_name),
+            py_name=py_name,
             method=method,
             path=path,
             pointer=pointer,
@@ -349,34 +373,113 @@ class Builder:
             else None,
         )
 
+    def _walk_operations(self) -> list[tuple[str, str, str, str, dict[str, Any], dict[str, Any]]]:
+        """(section, pointer, path, method, path item, operation) in document order."""
+        found = []
+        for section in ("paths", "webhooks"):
+            for path, item in (self.data.get(section) or {}).items():
+                item = self.deref(item)
+                if not isinstance(item, dict):
+                    continue
+                for method in HTTP_METHODS:
+                    if isinstance(item.get(method), dict):
+                        pointer = join_pointer("", section, path, method)
+                        found.append((section, pointer, path, method, item, item[method]))
+        # callbacks: requests the API makes to the caller, received like webhooks
+        for _section, pointer, _path, _method, _item, op in list(found):
+            for name, raw in (op.get("callbacks") or {}).items():
+                # where the callback is written: its own component when referenced
+                ref = raw.get("$ref") if isinstance(raw, dict) else None
+                where = (
+                    ref[1:] if isinstance(ref, str) else join_pointer(pointer, "callbacks", name)
+                )
+                callback = self.deref(raw)
+                for expression, cb_item in (callback if isinstance(callback, dict) else {}).items():
+                    cb_item = self.deref(cb_item)
+                    for method in HTTP_METHODS:
+                        if isinstance(cb_item, dict) and isinstance(cb_item.get(method), dict):
+                            cb_ptr = join_pointer(where, expression, method)
+                            if any(f[1] == cb_ptr for f in found):
+                                continue  # a shared callback component: received once
+                            found.append(
+                                ("callbacks", cb_ptr, name, method, cb_item, cb_item[method])
+                            )
+        return found
+
+    def _name_operations(self, found: list[tuple[str, str, str, str, Any, Any]]) -> None:
+        """A Python name per operation: its operationId's, else one made of method and path.
+
+        Names that meet (`getPet` and `get_pet`, or an operationId equal to a made-up name) keep
+        the first in document order; the others add their method and path, never a counter.
+        """
+        receivers: set[str] = set()  # webhooks and callbacks share one handler class
+        for section in ("paths", "webhooks", "callbacks"):
+            taken: set[str] = set() if section == "paths" else receivers
+            for sec, pointer, path, method, _item, op in found:
+                if sec != section:
+                    continue
+                op_id = op.get("operationId")
+                made = {
+                    "paths": snake(f"{method} {path}"),
+                    "webhooks": snake(path),
+                    "callbacks": snake(f"{path} {method}"),
+                }[section]
+                name = snake(op_id) if isinstance(op_id, str) and op_id else made
+                if name in _TAKEN_METHODS or name.startswith("iter_"):
+                    name += "_"
+                if name in taken:
+                    parent = (
+                        snake(pointer.split("/callbacks/")[0]) if section == "callbacks" else ""
+                    )
+                    name = (
+                        f"{name}_{made}" if name != made else f"{made}_{parent or snake(section)}"
+                    )
+                while name in taken:  # only a document with duplicate operationIds gets here
+                    name += "_"
+                taken.add(name)
+                self.names[pointer] = name
+
     def api(self, vendor: str) -> ir.Api:
         data = self.data
         ops: list[ir.Operation] = []
         hooks: list[ir.Operation] = []
-        for section, target, webhook in (("paths", ops, False), ("webhooks", hooks, True)):
-            for path, item in (data.get(section) or {}).items():
-                item = self.deref(item)
-                for method in HTTP_METHODS:
-                    if isinstance(item.get(method), dict):
-                        pointer = "/" + "/".join(
-                            t.replace("~", "~0").replace("/", "~1") for t in (section, path, method)
-                        )
-                        target.append(
-                            self.operation(pointer, path, method, item, item[method], webhook)
-                        )
-        declared = [t for t in data.get("tags") or [] if isinstance(t, dict)]
-        names = [t["name"] for t in declared]
+        found = self._walk_operations()
+        self._name_operations(found)
+        for section, pointer, path, method, item, op in found:
+            target = ops if section == "paths" else hooks
+            if section == "callbacks":  # received at a path of the receiver app's choosing
+                path = f"callbacks/{self.names[pointer]}"
+            try:
+                built = self.operation(pointer, path, method, item, op, section != "paths")
+            except (KeyError, TypeError, ValueError, AttributeError, LookupError) as exc:
+                # a shape the generator cannot express (or a broken one --lenient let through)
+                reason = f"operation not generated: {type(exc).__name__}: {exc}"
+                self.skipped.append(self.doc.diagnostic(pointer, reason, "skipped"))
+                continue
+            target.append(built)
+        declared = [t for t in data.get("tags") or [] if isinstance(t, dict) and "name" in t]
+        names = [str(t["name"]) for t in declared]
         names += sorted({o.tag for o in ops} - set(names))
-        tags = []
+        # one handler class per tag; tags whose names make the same class share it
+        by_class: dict[str, list[str]] = {}
         for name in names:
-            members = tuple(o for o in ops if o.tag == name)
+            by_class.setdefault(_tag_class(name, bool(hooks)), []).append(name)
+        tags = []
+        for cls, members_of in by_class.items():
+            members = tuple(o for o in ops if o.tag in members_of)
             if not members:
                 continue
             description = next(
-                (t.get("description", "") for t in declared if t["name"] == name), ""
+                (t.get("description", "") for t in declared if t["name"] == members_of[0]), ""
             )
             tags.append(
-                ir.Tag(name, snake(name), pascal(name), " ".join(str(description).split()), members)
+                ir.Tag(
+                    members_of[0],
+                    snake(members_of[0]),
+                    cls,
+                    " ".join(str(description).split()),
+                    members,
+                )
             )
         error = data.get("x-baas-error") or {}
         schemes = self.schemes()
@@ -426,6 +529,12 @@ def _constraints(schema: Any) -> tuple[tuple[str, Any], ...]:
         return ()
     found = {k: schema[k] for k in _BOUNDS if k in schema and not isinstance(schema[k], bool)}
     return tuple(sorted(found.items()))
+
+
+def _tag_class(tag: str, webhooks: bool) -> str:
+    """The handler class stem of a tag; never one the skeleton itself defines."""
+    cls = pascal(tag)
+    return f"{cls}Tag" if webhooks and cls == "Webhooks" else cls
 
 
 def canonical_json(data: Any) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .diagnostics import GenerationError, SpecError
 from .load import load
+from .naming import is_python_name, snake
 from .pipeline import Generated, generate_document, generate_vendor, inputs_digest, source_label
 from .validate import validate
 from .vendors import GENERATED, VENDORS, available, spec_root
@@ -76,13 +77,26 @@ def cmd_generate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.spec:
         root = Path(args.spec)
-        package = args.package or root.stem.replace("-", "_").replace(".", "_")
+        package = args.package or snake(root.stem)
+        if not is_python_name(package) or package != package.lower():
+            raise GenerationError(f"--package {package!r} is not a lower-case Python name")
         doc = load(root, name=package)
         generated = generate_document(
-            doc, package=package, source=source_label(root), strict_names=False
+            doc,
+            package=package,
+            source=source_label(root),
+            house=False,
+            lenient=args.lenient,
+            allow_skips=args.allow_skips,
         )
-        write_packages(Path(args.out), [generated])
-        _err(f"{package}: generated into {Path(args.out) / package}")
+        for warning in generated.warnings:
+            print(f"warning: {warning}")
+        write_packages(Path(args.out or "."), [generated])
+        _err(
+            f"{package}: generated into {Path(args.out or '.') / package} "
+            f"in {time.perf_counter() - started:.2f}s"
+            + (f" ({len(generated.warnings)} warning(s))" if generated.warnings else "")
+        )
         return 0
     out = Path(args.out) if args.out else GENERATED
     packages, skipped = _vendor_packages(args.vendors, force=args.force, out=out)
@@ -169,6 +183,16 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--spec", help="generate from any OpenAPI 3.0/3.1 document instead of a vendor")
     g.add_argument("--out", help="output directory (default: generated/)")
     g.add_argument("--package", help="package name for --spec (default: from the file name)")
+    g.add_argument(
+        "--lenient",
+        action="store_true",
+        help="with --spec: report what the validator rejects as warnings and generate anyway",
+    )
+    g.add_argument(
+        "--allow-skips",
+        action="store_true",
+        help="with --spec: leave out (and list) operations the generator cannot express",
+    )
     g.set_defaults(func=cmd_generate)
     c = sub.add_parser(
         "check", help="exit 1, listing files, when generated/ differs from a regeneration"

@@ -31,11 +31,22 @@ def format_python(files: dict[str, str]) -> dict[str, str]:
             target = root / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-        for args in (["check", *_COMMON, *_FIXES, "."], ["format", *_COMMON, "--quiet", "."]):
+        for args in (["check", *_COMMON, *_FIXES, "."], ["format", *_COMMON, "."]):
             run = subprocess.run([ruff, *args], cwd=root, capture_output=True, text=True)
             if run.returncode != 0:
                 raise GenerationError(
-                    f"ruff {args[0]} failed on generated code: {run.stderr.strip()[:2000]}"
+                    f"ruff {args[0]} failed on generated code: "
+                    f"{(run.stderr.strip() or run.stdout.strip())[:2000]}"
                 )
-        formatted = {name: (root / name).read_text(encoding="utf-8") for name in python}
+        formatted = {
+            name: _strip_trailing((root / name).read_text(encoding="utf-8")) for name in python
+        }
     return {name: formatted.get(name, text) for name, text in files.items()}
+
+
+def _strip_trailing(text: str) -> str:
+    """Trailing blanks left in docstrings by a spec's prose: meaningless there, flagged by linters.
+
+    Generated code has no multi-line string literals but docstrings, where they carry no meaning.
+    """
+    return "\n".join(line.rstrip() for line in text.split("\n"))

@@ -59,6 +59,8 @@ class Parameter:
     explode: bool
     is_json: bool  # content: application/json (sent JSON-encoded)
     default: Any = None
+    # an object in the query string (`filter[status]=a`): read by prefix, not by one name
+    is_object: bool = False
     # JSON Schema bounds the server enforces while parsing: (keyword, value), sorted
     constraints: tuple[tuple[str, Any], ...] = ()
 

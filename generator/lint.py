@@ -40,24 +40,31 @@ def operations(data: dict[str, Any]) -> Iterator[tuple[str, str, str, dict[str, 
                     yield join_pointer("", section, path, method), path, method, op
 
 
-def lint(doc: Document, *, strict_names: bool = True) -> list[Diagnostic]:
-    """Every problem the project rules find. `strict_names` enforces our own naming conventions."""
+def lint(doc: Document, *, house: bool = True) -> list[Diagnostic]:
+    """Every problem the project rules find.
+
+    `house` holds a document to our own specs' conventions (operationIds, one tag, summaries, no
+    unused components, valid examples). Without it, only what generation itself needs is checked:
+    any OpenAPI document people write is welcome.
+    """
     out: list[Diagnostic] = []
-    out += _operation_rules(doc, strict_names)
-    out += _ref_rules(doc)
-    out += _example_rules(doc)
+    out += _operation_rules(doc, house)
+    out += _ref_rules(doc, house)
+    if house:
+        out += _example_rules(doc)
     out += _extension_rules(doc)
     return out
 
 
-def _operation_rules(doc: Document, strict_names: bool) -> list[Diagnostic]:
+def _operation_rules(doc: Document, house: bool) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     declared_tags = {t.get("name") for t in doc.data.get("tags") or [] if isinstance(t, dict)}
     seen: dict[str, str] = {}
     for ptr, _path, _method, op in operations(doc.data):
         op_id = op.get("operationId")
         if not isinstance(op_id, str) or not op_id:
-            out.append(doc.diagnostic(ptr, "operation has no operationId", "operation-id"))
+            if house:
+                out.append(doc.diagnostic(ptr, "operation has no operationId", "operation-id"))
         else:
             id_ptr = join_pointer(ptr, "operationId")
             if op_id in seen:
@@ -70,7 +77,7 @@ def _operation_rules(doc: Document, strict_names: bool) -> list[Diagnostic]:
                 )
             else:
                 seen[op_id] = ptr
-            if strict_names and not _OPERATION_ID.match(op_id):
+            if house and not _OPERATION_ID.match(op_id):
                 out.append(
                     doc.diagnostic(
                         id_ptr,
@@ -78,16 +85,18 @@ def _operation_rules(doc: Document, strict_names: bool) -> list[Diagnostic]:
                         "operation-id",
                     )
                 )
-            elif not is_python_name(snake(op_id)):
+            elif house and not is_python_name(snake(op_id)):
                 out.append(
                     doc.diagnostic(
                         id_ptr, f"operationId {op_id!r} does not make a Python name", "operation-id"
                     )
                 )
+        if not house:
+            continue
         tags = op.get("tags")
         if not isinstance(tags, list) or len(tags) != 1:
             out.append(doc.diagnostic(ptr, "operation must have exactly one tag", "operation-tag"))
-        elif strict_names and tags[0] not in declared_tags:
+        elif tags[0] not in declared_tags:
             out.append(
                 doc.diagnostic(
                     join_pointer(ptr, "tags", 0),
@@ -142,12 +151,17 @@ def _refs(value: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
             ref = node.get("$ref")
             if isinstance(ref, str):
                 yield join_pointer(ptr, "$ref"), ref
-            stack.extend((v, join_pointer(ptr, k)) for k, v in reversed(list(node.items())))
+            # extensions are the author's data: a `$ref` there is not an OpenAPI reference
+            stack.extend(
+                (v, join_pointer(ptr, k))
+                for k, v in reversed(list(node.items()))
+                if not k.startswith("x-")
+            )
         elif isinstance(node, list):
             stack.extend((v, join_pointer(ptr, i)) for i, v in reversed(list(enumerate(node))))
 
 
-def _ref_rules(doc: Document) -> list[Diagnostic]:
+def _ref_rules(doc: Document, house: bool) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     data = doc.data
     for ptr, ref in _refs(data):
@@ -160,7 +174,8 @@ def _ref_rules(doc: Document) -> list[Diagnostic]:
             resolve_pointer(data, ref[1:])
         except LookupError:
             out.append(doc.diagnostic(ptr, f"$ref {ref!r} does not resolve", "ref-resolves"))
-    out += _unused_components(doc)
+    if house:
+        out += _unused_components(doc)
     return out
 
 

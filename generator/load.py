@@ -82,6 +82,19 @@ class Document:
         return Diagnostic(file, line, pointer, message, rule)
 
 
+_SURROGATE_PAIR = re.compile(r"(?<!\\)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.IGNORECASE)
+
+
+def _join_surrogates(text: str) -> str:
+    """JSON writes characters beyond the BMP as two `\\u` escapes, which YAML refuses: join them."""
+
+    def join(match: re.Match[str]) -> str:
+        high, low = int(match.group(1), 16), int(match.group(2), 16)
+        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+
+    return _SURROGATE_PAIR.sub(join, text)
+
+
 def parse_text(text: str, path: Path) -> Source:
     """Parse YAML (or JSON, which YAML reads too) keeping the line of every node."""
     try:
@@ -190,6 +203,7 @@ class _Bundler:
                             )
                         ]
                     ) from None
+                text = _join_surrogates(text)
             self.sources[path] = parse_text(text, path)
         return self.sources[path]
 
@@ -226,8 +240,11 @@ class _Bundler:
             ref = value.get("$ref")
             if isinstance(ref, str):
                 return self.reference(value, ref, src, src_ptr, out_ptr, stack)
+            # extensions are the author's own data: a `$ref` in one is not an OpenAPI reference
             return {
-                k: self.walk(v, src, join_pointer(src_ptr, k), join_pointer(out_ptr, k), stack)
+                k: v
+                if k.startswith("x-")
+                else self.walk(v, src, join_pointer(src_ptr, k), join_pointer(out_ptr, k), stack)
                 for k, v in value.items()
             }
         if isinstance(value, list):

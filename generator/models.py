@@ -5,12 +5,20 @@ It reads the bundled document (never the split sources) and returns source text;
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import json
 import warnings
 from typing import Any
 
-from .diagnostics import GenerationError
+from jsonschema import Draft202012Validator
+
+from .diagnostics import GenerationError, join_pointer, split_pointer
 from .naming import is_python_name, pascal, snake
+
+_SCHEMAS = "#/components/schemas/"
+# field names the Pydantic mypy plugin's synthesized `__init__(..., **kwargs)` would clash with
+_PLUGIN_NAMES = frozenset({"kwargs"})
 
 
 def class_name(schema_name: str) -> str:
@@ -18,6 +26,223 @@ def class_name(schema_name: str) -> str:
     if is_python_name(schema_name) and schema_name[:1].isupper():
         return schema_name
     return pascal(schema_name)
+
+
+def schema_classes(names: Any) -> dict[str, str]:
+    """Component schema name -> model class, one distinct class per schema, stable as names come.
+
+    A name that is already a good class name keeps it. Others are PascalCased; when two names
+    meet on one class (`pet-item`, `Pet.Item`), the later in sorted order gets a suffix made from
+    its own name, not a counter, so adding a schema never renames another.
+    """
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    ordered = sorted(names, key=lambda n: (class_name(n) != n, n))
+    for name in ordered:
+        candidate = class_name(name)
+        if candidate in taken:
+            digest = hashlib.sha1(name.encode()).hexdigest()[:6]
+            candidate = f"{candidate}{digest.upper()}"
+        taken.add(candidate)
+        out[name] = candidate
+    return dict(sorted(out.items()))
+
+
+def _renamed(node: Any, classes: dict[str, str]) -> Any:
+    """A copy whose component schema references use the class names (what d-c-g names them by)."""
+    if isinstance(node, list):
+        return [_renamed(v, classes) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _renamed(v, classes) for k, v in node.items()}
+    ref = out.get("$ref")
+    if isinstance(ref, str) and ref.startswith(_SCHEMAS):
+        tokens = split_pointer(ref[1:])
+        if len(tokens) >= 3 and tokens[2] in classes:
+            out["$ref"] = join_pointer("#/components/schemas", classes[tokens[2]], *tokens[3:])
+    return out
+
+
+def _typed_defaults(schemas: dict[str, Any]) -> dict[str, Any]:
+    """Schemas whose `default`s the generated fields can carry as they are.
+
+    - A default that does not match its own schema (`"1"` for an integer) is dropped: typed
+      code cannot hold it, and a server would never send it.
+    - A property with a default whose schema is a `$ref` to a scalar or enum component gets that
+      component inlined: the field is then typed `Literal[...]`/`str` and takes the default as
+      written, where a wrapper class (`Effort(RootModel[...])`) would not.
+    """
+    root = {"components": {"schemas": schemas}}
+
+    def target(ref: str) -> Any:
+        tokens = split_pointer(ref.removeprefix("#"))
+        node: Any = root
+        for token in tokens:
+            node = node.get(token) if isinstance(node, dict) else None
+        return node
+
+    def scalar(ref: Any, depth: int = 0) -> dict[str, Any] | None:
+        node = target(ref) if isinstance(ref, str) and ref.startswith("#/") else None
+        if not isinstance(node, dict) or depth > 8:
+            return None
+        if isinstance(node.get("$ref"), str) and len(node) == 1:
+            return scalar(node["$ref"], depth + 1)
+        structured = ("properties", "allOf", "anyOf", "oneOf", "items", "$ref", "not")
+        kind = node.get("type")
+        if any(k in node for k in structured) or kind in ("object", "array"):
+            return None
+        if isinstance(kind, list) and ("object" in kind or "array" in kind):
+            return None
+        return node
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        out = {
+            k: (v if k in ("default", "enum", "const", "examples") else walk(v))
+            for k, v in node.items()
+        }
+        if "default" not in out:
+            return out
+        ref = out.get("$ref")
+        if ref is None and isinstance(out.get("allOf"), list) and len(out["allOf"]) == 1:
+            ref = (out["allOf"][0] or {}).get("$ref") if isinstance(out["allOf"][0], dict) else None
+            if ref is not None:
+                out.pop("allOf")
+                out["$ref"] = ref
+        inline = scalar(ref)
+        if inline is not None:
+            out.pop("$ref")
+            out = {**{k: v for k, v in inline.items() if k not in ("title", "description")}, **out}
+        # the components beside the schema, so that its `#/components/...` references resolve
+        check = {**root, "allOf": [{k: v for k, v in out.items() if k != "default"}]}
+        try:
+            valid = Draft202012Validator(check).is_valid(out["default"])
+        except Exception:  # an unresolvable reference: leave the default to the model generator
+            valid = True
+        if not valid:
+            out.pop("default")
+        return out
+
+    return {name: walk(schema) for name, schema in schemas.items()}
+
+
+_BRANCHES = ("allOf", "anyOf", "oneOf")
+# what stays at the place of use when an inline schema moves to its own model
+_AT_USE = ("description", "default", "readOnly", "writeOnly", "deprecated")
+
+
+def _hoist(schemas: dict[str, Any]) -> dict[str, Any]:
+    """Every inline object schema becomes a model of its own, named by where it sits.
+
+    `Pet.properties.owner` is `PetOwner`, its array items `PetTagsItem`, a map's values
+    `PetLabelsValue`, the second branch of a oneOf `PetOption2` (or its title). The model
+    generator would otherwise name them after the property and number clashes (`Owner1`), which
+    renames models whenever another schema is added. `$defs` entries become models too.
+    """
+    out: dict[str, Any] = {}
+    taken = set(schemas)
+    moved: dict[str, str] = {}  # "#/components/schemas/X/$defs/Y" -> new model name
+
+    def claim(base: str) -> str:
+        name = class_name(base)
+        if name in taken:
+            name += hashlib.sha1(base.encode()).hexdigest()[:6].upper()
+        taken.add(name)
+        return name
+
+    for owner, schema in schemas.items():  # $defs first: references to them are rewritten
+        if isinstance(schema, dict) and isinstance(schema.get("$defs"), dict):
+            for key in schema["$defs"]:
+                moved[join_pointer(_SCHEMAS.rstrip("/"), owner, "$defs", key)] = claim(
+                    owner + pascal(key)
+                )
+
+    def visit(node: Any, owner: str, top: bool) -> Any:
+        if isinstance(node, list):
+            return [visit(v, owner, False) for v in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref in moved:
+            return {**node, "$ref": _SCHEMAS + moved[ref]}
+        if not top and _is_model_schema(node):
+            name = claim(owner)
+            nullable = isinstance(node.get("type"), list) and "null" in node["type"]
+            body = {k: v for k, v in node.items() if k not in ("default",)}
+            if nullable:
+                body["type"] = [t for t in node["type"] if t != "null"] or "object"
+                if isinstance(body["type"], list) and len(body["type"]) == 1:
+                    body["type"] = body["type"][0]
+            out[name] = visit(body, name, True)
+            use: dict[str, Any] = {"$ref": _SCHEMAS + name}
+            if nullable:
+                use = {"anyOf": [use, {"type": "null"}]}
+            return {**use, **{k: node[k] for k in _AT_USE if k in node}}
+        result: dict[str, Any] = {}
+        for key, value in node.items():
+            if key in ("default", "enum", "const", "examples", "example") or key.startswith("x-"):
+                result[key] = value
+            elif key == "$defs":
+                continue  # moved to their own models above
+            elif key == "properties" and isinstance(value, dict):
+                result[key] = {p: visit(v, owner + pascal(p), False) for p, v in value.items()}
+            elif key == "patternProperties" and isinstance(value, dict):
+                result[key] = {p: visit(v, owner + "Value", False) for p, v in value.items()}
+            elif key in ("items", "additionalProperties", "contains"):
+                result[key] = visit(
+                    value, owner + ("Item" if key != "additionalProperties" else "Value"), False
+                )
+            elif key == "prefixItems" and isinstance(value, list):
+                result[key] = [visit(v, f"{owner}Item{i + 1}", False) for i, v in enumerate(value)]
+            elif key in _BRANCHES and isinstance(value, list):
+                real = [b for b in value if not (isinstance(b, dict) and b.get("type") == "null")]
+                if key == "allOf":  # parts of this very model: merged into it, not classes
+                    result[key] = [visit(b, owner, True) for b in value]
+                    continue
+                result[key] = [
+                    visit(b, owner if len(real) == 1 else _branch_name(owner, b, i), False)
+                    for i, b in enumerate(value)
+                ]
+            else:
+                result[key] = value
+        return result
+
+    for owner, schema in schemas.items():
+        out[owner] = visit(schema, owner, True)
+        if isinstance(schema, dict):
+            for key, sub in (schema.get("$defs") or {}).items():
+                target = moved[join_pointer(_SCHEMAS.rstrip("/"), owner, "$defs", key)]
+                out[target] = visit(sub, target, True)
+    return out
+
+
+def _is_model_schema(node: dict[str, Any]) -> bool:
+    """An inline schema the model generator would turn into a class of its own."""
+    kind = node.get("type")
+    objectish = kind in (None, "object") or (isinstance(kind, list) and "object" in kind)
+    if not objectish or "$ref" in node:
+        return False
+    parts = node.get("allOf")
+    composed = isinstance(parts, list) and (
+        len(parts) > 1 or any(isinstance(p, dict) and p.get("properties") for p in parts)
+    )
+    return bool(node.get("properties")) or composed
+
+
+def _branch_name(owner: str, branch: Any, index: int) -> str:
+    title = branch.get("title") if isinstance(branch, dict) else None
+    if isinstance(title, str) and title.strip():
+        return owner + pascal(title)
+    return f"{owner}Option{index + 1}"
+
+
+def defined_classes(source: str) -> frozenset[str]:
+    """The classes a generated models module defines (what `models.X` may name)."""
+    tree = ast.parse(source)
+    return frozenset(node.name for node in tree.body if isinstance(node, ast.ClassDef))
 
 
 def _open_free_form_objects(node: Any) -> Any:
@@ -63,7 +288,11 @@ def field_aliases(schemas: Any) -> dict[str, str]:
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-    return {name: snake(name) for name in sorted(names) if not is_python_name(name)}
+    return {
+        name: snake(name) + ("_" if name in _PLUGIN_NAMES else "")
+        for name in sorted(names)
+        if not is_python_name(name) or name in _PLUGIN_NAMES
+    }
 
 
 def generate_models(data: dict[str, Any]) -> str:
@@ -75,7 +304,15 @@ def generate_models(data: dict[str, Any]) -> str:
         generate,
     )
 
-    schemas = _open_free_form_objects((data.get("components") or {}).get("schemas") or {})
+    raw = (data.get("components") or {}).get("schemas") or {}
+    classes = schema_classes(raw)
+    schemas = _open_free_form_objects(
+        _hoist(
+            _typed_defaults(
+                _renamed({classes[name]: schema for name, schema in raw.items()}, classes)
+            )
+        )
+    )
     if not schemas:
         return "from pydantic import BaseModel  # noqa: F401  (no component schemas)\n"
     # Only what the models need: keeps the input small and the output independent of paths.
@@ -104,7 +341,7 @@ def generate_models(data: dict[str, Any]) -> str:
                 use_field_description=True,
                 enum_field_as_literal="all",
                 use_double_quotes=True,
-                custom_class_name_generator=class_name,
+                custom_class_name_generator=class_name,  # keys are class names already: kept
                 aliases=field_aliases(schemas),
                 formatters=[],
             )
@@ -118,4 +355,45 @@ def generate_models(data: dict[str, Any]) -> str:
     lines = out.splitlines()
     while lines and (lines[0].startswith("#") or not lines[0].strip()):
         lines.pop(0)
+    return _mark_overrides("\n".join(lines) + "\n")
+
+
+def _mark_overrides(source: str) -> str:
+    """Let type checkers accept a field an `allOf` subclass re-declares with another type.
+
+    `allOf: [Video, {properties: {account: Account}}]` makes `VideoDetails(Video)` re-declare
+    `account`; Pydantic validates by the subclass's type, mypy calls that an incompatible override.
+    """
+    tree = ast.parse(source)
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+
+    def fields(cls: ast.ClassDef) -> dict[str, str]:
+        return {
+            stmt.target.id: ast.unparse(stmt.annotation)
+            for stmt in cls.body
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
+        }
+
+    def inherited(cls: ast.ClassDef, seen: frozenset[str] = frozenset()) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for base in cls.bases:
+            if isinstance(base, ast.Name) and base.id in classes and base.id not in seen:
+                parent = classes[base.id]
+                out.update(inherited(parent, seen | {cls.name}))
+                out.update(fields(parent))
+        return out
+
+    marked: set[int] = set()
+    for cls in classes.values():
+        above = inherited(cls)
+        for stmt in cls.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                name = stmt.target.id
+                if name in above and above[name] != ast.unparse(stmt.annotation):
+                    marked.add(stmt.lineno)
+    if not marked:
+        return source
+    lines = source.splitlines()
+    for number in marked:
+        lines[number - 1] += "  # type: ignore[assignment, unused-ignore]"
     return "\n".join(lines) + "\n"

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 
 from . import __version__
 from .build import Builder
-from .diagnostics import SpecError
+from .diagnostics import Diagnostic, SpecError
 from .docs import render_docs
 from .format import format_python
 from .load import Document, display_path, load
-from .models import class_name, generate_models
+from .models import class_name, defined_classes, generate_models, schema_classes
 from .render import render
+from .upgrade import drop_flagged_defaults, upgrade
 from .validate import validate
 from .vendors import PROJECT, TEMPLATES
 
@@ -30,6 +31,8 @@ class Generated:
 
     name: str
     files: dict[str, str]
+    # problems generation went past: validator findings under --lenient, skipped operations
+    warnings: tuple[Diagnostic, ...] = ()
 
 
 def header_for(source: str) -> str:
@@ -68,22 +71,45 @@ def generate_document(
     *,
     package: str,
     source: str,
-    strict_names: bool = True,
+    house: bool = True,
+    lenient: bool = False,
+    allow_skips: bool = False,
     templates: Path = TEMPLATES,
 ) -> Generated:
-    problems = validate(doc, strict_names=strict_names)
-    if problems:
+    """Validate, then models, IR, templates, formatting: every file of one package, in memory.
+
+    `house` applies our own specs' conventions on top of OpenAPI. `lenient` reports what the
+    validator finds as warnings and generates anyway. An operation the generator cannot express
+    fails the run unless `allow_skips`, which leaves it out and says so.
+    """
+    problems = validate(doc, house=house)
+    if problems and not lenient:
         raise SpecError(problems)
-    api = Builder(doc, class_name, package=package, source=source).api(doc.name)
+    if problems:  # only under --lenient
+        doc = replace(doc, data=drop_flagged_defaults(doc.data, [p.pointer for p in problems]))
+    doc = replace(doc, data=upgrade(doc.data))  # one dialect from here on: JSON Schema 2020-12
     header = header_for(source)
+    models = generate_models(doc.data)
+    classes = schema_classes((doc.data.get("components") or {}).get("schemas") or {})
+    builder = Builder(
+        doc,
+        lambda name: classes.get(name, class_name(name)),
+        package=package,
+        source=source,
+        defined=defined_classes(models),
+    )
+    api = builder.api(doc.name)
+    if builder.skipped and not allow_skips:
+        raise SpecError(builder.skipped)
     files = render(api, templates, header)
     files.update(render_docs(api, doc.data, templates, header))
-    files["models.py"] = f"# {header}\n" + generate_models(doc.data)
+    files["models.py"] = f"# {header}\n" + models
     files = format_python(files)
     bundled = {"x-generated-by": header, **doc.data}
     files["openapi.json"] = json.dumps(bundled, indent=2, ensure_ascii=False) + "\n"
     files["py.typed"] = ""
-    return Generated(doc.name, dict(sorted(files.items())))
+    warnings = tuple(sorted({*problems, *builder.skipped}))
+    return Generated(doc.name, dict(sorted(files.items())), warnings)
 
 
 def generate_vendor(vendor: str, root: Path) -> Generated:

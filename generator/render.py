@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -59,8 +60,13 @@ def _parse_expression(r: ir.Response) -> str:
     return f"TypeAdapter[{r.annotation}]({r.annotation}).validate_python(response.json())"
 
 
+def _structured_path(p: ir.Parameter) -> bool:
+    """A path parameter FastAPI cannot type (arrays, objects): taken as text, parsed after."""
+    return p.location == "path" and (p.is_array or "dict[" in p.annotation)
+
+
 def _fastapi_annotation(p: ir.Parameter) -> str:
-    if p.is_json or "models." in p.annotation:
+    if p.is_json or "models." in p.annotation or _structured_path(p):
         # JSON text or a structured value: checked after parsing (`checked_param`)
         return "str" if p.required else "str | None"
     wire = wire_annotation(p.annotation)
@@ -103,14 +109,38 @@ def _other_methods(declared: list[str]) -> list[str]:
     return [m for m in _METHODS if m not in taken]
 
 
+def _route_param(name: str) -> str:
+    """A path template name Starlette can capture: `{dag-id}` is routed as `{dag_id}`."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        return name
+    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return cleaned if re.match(r"[A-Za-z_]", cleaned) else f"p_{cleaned}"
+
+
 def _route_path(path: str) -> str:
     """Starlette matches decoded paths, so a literal `%23` in a spec path is routed as `#`."""
-    return unquote(path)
+    return re.sub(r"{([^}]*)}", lambda m: "{" + _route_param(m.group(1)) + "}", unquote(path))
+
+
+def _isort_names(names: list[str]) -> list[str]:
+    """`__all__` order as ruff (RUF022) and isort want it: CONSTANTS, Classes, functions."""
+
+    def key(name: str) -> tuple[int, str]:
+        group = 0 if name.isupper() else 1 if name[:1].isupper() else 2
+        return (group, name)
+
+    return sorted(set(names), key=key)
 
 
 def _needs_check(p: ir.Parameter) -> bool:
     """Whether the route re-validates a parameter against its real annotation."""
-    return p.is_json or "models." in p.annotation or wire_annotation(p.annotation) != p.annotation
+    return (
+        p.is_json
+        or p.is_object
+        or _structured_path(p)
+        or "models." in p.annotation
+        or wire_annotation(p.annotation) != p.annotation
+    )
 
 
 # JSON Schema bound -> FastAPI keyword, by the Python type the value is parsed as
@@ -135,7 +165,7 @@ def _bounds(p: ir.Parameter) -> str:
         if wire.startswith("list[")
         else {}
     )
-    if p.is_json or "models." in p.annotation:
+    if p.is_json or "models." in p.annotation or _structured_path(p):
         table = {}
     return "".join(f", {table[k]}={v!r}" for k, v in p.constraints if k in table)
 
@@ -143,7 +173,8 @@ def _bounds(p: ir.Parameter) -> str:
 def _fastapi_marker(p: ir.Parameter) -> str:
     kind = {"path": "Path", "query": "Query", "header": "Header", "cookie": "Cookie"}[p.location]
     extra = ", convert_underscores=False" if p.location == "header" else ""
-    return f"{kind}(alias={p.name!r}{extra}{_bounds(p)})"
+    alias = _route_param(p.name) if p.location == "path" else p.name
+    return f"{kind}(alias={alias!r}{extra}{_bounds(p)})"
 
 
 def _declared_map(op: ir.Operation) -> str:
@@ -209,6 +240,8 @@ def environment(templates: Path, *, html: bool) -> jinja2.Environment:
         route_order=_route_order,
         other_methods=_other_methods,
         tojson_pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False),
+        format_handlers=lambda stem: f"{stem}Handlers",
+        isort_names=_isort_names,
     )
     return env
 
