@@ -93,7 +93,27 @@ def serve(session: nox.Session) -> None:
 
 
 @nox.session
+def corpus(session: nox.Session) -> None:
+    """Generate the real-world corpus (../shared/corpus/specs or $BAAS_CORPUS); write the table."""
+    _install(session, "test")
+    session.run("python", "tests/corpus.py", "--results", "tests/corpus/RESULTS.md", *session.posargs)
+
+
+@nox.session
 def regen(session: nox.Session) -> None:
     """Rewrite tests/golden/ from tests/fixtures/specs/valid/ (then review the diff)."""
     _install(session, "test")
     session.run("python", "tests/regen_golden.py")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the peers: prints ratios, writes benchmarks/RESULTS.md (`benchmarks/`).
+
+    The peers (openapi-generator-cli, openapi-python-client, fastapi-code-generator, Prism) are
+    installed by the driver, each in its own environment under .nox/bench-peers/ (Java and npm
+    needed); `-- --only regen|serve|fuzz|client --runs N` narrows a run.
+    """
+    _install(session, "test")
+    session.install("uv")  # the driver makes the peers' environments with it
+    session.run("python", "-m", "benchmarks", *session.posargs)

@@ -16,7 +16,7 @@ from .naming import parameter_name, pascal, snake
 
 # names the generated methods use themselves: a parameter called so gets a suffix
 _RESERVED = {"self", "body", "auth", "raw", "timeout", "headers", "request", "response"}
-_RESERVED |= {"cursor", "adapter", "items", "item", "models", "httpx", "impl", "result"}
+_RESERVED |= {"models", "httpx", "impl", "result"}
 # members of the generated client and handler classes: an operation called so gets a suffix
 _TAKEN_METHODS = {"close", "aclose", "set_credential", "last_response", "authorize"}
 _JSON_MEDIA = ("application/json",)
@@ -107,6 +107,18 @@ class Builder:
             rendered.append("None")
         return _union(rendered) if rendered else "Any"
 
+    def _is_object_model(self, annotation: str) -> bool:
+        """Whether `models.X` is a model with fields (not a wrapper of a scalar or union)."""
+        if not annotation.startswith("models."):
+            return False
+        name = annotation.removeprefix("models.")
+        schemas = (self.data.get("components") or {}).get("schemas") or {}
+        for key, schema in schemas.items():
+            if self.class_of(key) == name:
+                target = self.deref(schema)
+                return isinstance(target, dict) and bool(target.get("properties"))
+        return False
+
     def _simple(self, type_: str, schema: dict[str, Any], depth: int) -> str:
         if type_ == "string":
             if schema.get("format") == "binary" or (
@@ -184,11 +196,15 @@ class Builder:
             schema = schema or {}
             resolved = self.deref(schema)
             is_array = isinstance(resolved, dict) and resolved.get("type") == "array"
+            annotation = self.annotation(schema)
+            base = [part for part in annotation.split(" | ") if part != "None"]
             is_object = (
                 location == "query"
                 and not is_json
-                and isinstance(resolved, dict)
-                and (resolved.get("type") == "object" or "properties" in resolved)
+                and any(
+                    "dict[" in b or self._is_object_model(b.removeprefix("list[").rstrip("]"))
+                    for b in base
+                )
             )
             style = p.get("style", "form" if location in ("query", "cookie") else "simple")
             explode = p.get("explode", style == "form")
@@ -198,7 +214,7 @@ class Builder:
                     py_name=parameter_name(name, taken),
                     location=location,
                     required=bool(p.get("required", location == "path")),
-                    annotation=self.annotation(schema),
+                    annotation=annotation,
                     description=" ".join(str(p.get("description", "")).split()),
                     is_array=is_array,
                     explode=bool(explode),
@@ -581,6 +597,8 @@ def _union(parts: list[str]) -> str:
                 unique.append(piece)
     if "Any" in unique:
         return "Any"
+    if "None" in unique:  # last, as linters (and readers) expect `X | None`
+        unique = [p for p in unique if p != "None"] + ["None"]
     return " | ".join(unique)
 
 

@@ -11,8 +11,7 @@ from pathlib import Path
 from .diagnostics import GenerationError, SpecError
 from .load import load
 from .naming import is_python_name, snake
-from .pipeline import Generated, generate_document, generate_vendor, inputs_digest, source_label
-from .validate import validate
+from .pipeline import Generated, generate_document, generate_vendors, inputs_digest, source_label
 from .vendors import GENERATED, VENDORS, available, spec_root
 from .write import STAMP, differences, read_stamp, write_packages
 
@@ -38,6 +37,8 @@ def _err(message: str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from .validate import validate  # heavy (openapi-spec-validator): only the commands that use it
+
     failed = False
     for name, root in _targets(args.targets):
         try:
@@ -61,7 +62,7 @@ def _stamped(generated: Generated, root: Path) -> Generated:
 def _vendor_packages(
     vendors: list[str], *, force: bool, out: Path
 ) -> tuple[list[Generated], list[str]]:
-    packages, skipped = [], []
+    targets, skipped = [], []
     for vendor in vendors or available():
         root = spec_root(vendor)
         if not root.exists():
@@ -69,8 +70,10 @@ def _vendor_packages(
         if not force and read_stamp(out, vendor) == inputs_digest(root.parent):
             skipped.append(vendor)
             continue
-        packages.append(_stamped(generate_vendor(vendor, root), root))
-    return packages, skipped
+        targets.append((vendor, root))
+    # one process per core: vendors are independent, and the result does not depend on the order
+    generated = generate_vendors(targets)
+    return [_stamped(g, root) for g, (_, root) in zip(generated, targets, strict=True)], skipped
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 import warnings
 from typing import Any
 
@@ -68,9 +69,10 @@ def _typed_defaults(schemas: dict[str, Any]) -> dict[str, Any]:
 
     - A default that does not match its own schema (`"1"` for an integer) is dropped: typed
       code cannot hold it, and a server would never send it.
-    - A property with a default whose schema is a `$ref` to a scalar or enum component gets that
-      component inlined: the field is then typed `Literal[...]`/`str` and takes the default as
-      written, where a wrapper class (`Effort(RootModel[...])`) would not.
+    - A property with a default whose schema is a `$ref` (maybe nullable) to a scalar, enum or
+      union component gets that component inlined: the field is then typed `Literal[...]`, `str`
+      or a union and takes the default as written, where a wrapper class
+      (`Effort(RootModel[...])`) would not.
     """
     root = {"components": {"schemas": schemas}}
 
@@ -81,19 +83,34 @@ def _typed_defaults(schemas: dict[str, Any]) -> dict[str, Any]:
             node = node.get(token) if isinstance(node, dict) else None
         return node
 
-    def scalar(ref: Any, depth: int = 0) -> dict[str, Any] | None:
+    def wrapper(ref: Any, depth: int = 0) -> dict[str, Any] | None:
+        """The component at `ref` when it becomes a wrapper class (not a model with fields)."""
         node = target(ref) if isinstance(ref, str) and ref.startswith("#/") else None
         if not isinstance(node, dict) or depth > 8:
             return None
         if isinstance(node.get("$ref"), str) and len(node) == 1:
-            return scalar(node["$ref"], depth + 1)
-        structured = ("properties", "allOf", "anyOf", "oneOf", "items", "$ref", "not")
+            return wrapper(node["$ref"], depth + 1)
         kind = node.get("type")
-        if any(k in node for k in structured) or kind in ("object", "array"):
-            return None
-        if isinstance(kind, list) and ("object" in kind or "array" in kind):
+        objectish = kind == "object" or (isinstance(kind, list) and "object" in kind)
+        if any(k in node for k in ("properties", "allOf", "$ref", "not")) or objectish:
             return None
         return node
+
+    def single_ref(node: dict[str, Any]) -> dict[str, Any] | None:
+        """The schema holding the one `$ref` a property's type is, through allOf and nullability."""
+        parts = node.get("allOf")
+        lone = parts[0] if isinstance(parts, list) and len(parts) == 1 else None
+        if isinstance(lone, dict) and isinstance(lone.get("$ref"), str) and "$ref" not in node:
+            node["$ref"] = node.pop("allOf")[0]["$ref"]  # allOf of one: the reference itself
+        if isinstance(node.get("$ref"), str):
+            return node
+        for key in ("anyOf", "oneOf"):
+            branches = node.get(key)
+            if isinstance(branches, list):
+                real = [b for b in branches if isinstance(b, dict) and b.get("type") != "null"]
+                if len(real) == 1 and len(branches) - len(real) <= 1:
+                    return single_ref(real[0])
+        return None
 
     def walk(node: Any) -> Any:
         if isinstance(node, list):
@@ -104,18 +121,17 @@ def _typed_defaults(schemas: dict[str, Any]) -> dict[str, Any]:
             k: (v if k in ("default", "enum", "const", "examples") else walk(v))
             for k, v in node.items()
         }
+        holder = single_ref(out) if "default" in out or "$ref" in out else None
+        inline = wrapper(holder["$ref"]) if holder is not None else None
+        if inline is not None and "default" not in out and "default" not in inline:
+            return out  # no default on either side: the wrapper class is fine
+        if holder is not None and inline is not None:
+            del holder["$ref"]
+            for key, value in inline.items():
+                if key not in ("title", "description"):
+                    holder.setdefault(key, value)
         if "default" not in out:
             return out
-        ref = out.get("$ref")
-        if ref is None and isinstance(out.get("allOf"), list) and len(out["allOf"]) == 1:
-            ref = (out["allOf"][0] or {}).get("$ref") if isinstance(out["allOf"][0], dict) else None
-            if ref is not None:
-                out.pop("allOf")
-                out["$ref"] = ref
-        inline = scalar(ref)
-        if inline is not None:
-            out.pop("$ref")
-            out = {**{k: v for k, v in inline.items() if k not in ("title", "description")}, **out}
         # the components beside the schema, so that its `#/components/...` references resolve
         check = {**root, "allOf": [{k: v for k, v in out.items() if k != "default"}]}
         try:
@@ -160,7 +176,7 @@ def _hoist(schemas: dict[str, Any]) -> dict[str, Any]:
                     owner + pascal(key)
                 )
 
-    def visit(node: Any, owner: str, top: bool) -> Any:
+    def visit(node: Any, owner: str, top: bool, branch: bool = False) -> Any:
         if isinstance(node, list):
             return [visit(v, owner, False) for v in node]
         if not isinstance(node, dict):
@@ -168,7 +184,7 @@ def _hoist(schemas: dict[str, Any]) -> dict[str, Any]:
         ref = node.get("$ref")
         if isinstance(ref, str) and ref in moved:
             return {**node, "$ref": _SCHEMAS + moved[ref]}
-        if not top and _is_model_schema(node):
+        if not top and (_is_model_schema(node) or (branch and _wrapped_branch(node))):
             name = claim(owner)
             nullable = isinstance(node.get("type"), list) and "null" in node["type"]
             body = {k: v for k, v in node.items() if k not in ("default",)}
@@ -203,7 +219,12 @@ def _hoist(schemas: dict[str, Any]) -> dict[str, Any]:
                     result[key] = [visit(b, owner, True) for b in value]
                     continue
                 result[key] = [
-                    visit(b, owner if len(real) == 1 else _branch_name(owner, b, i), False)
+                    visit(
+                        b,
+                        owner if len(real) == 1 else _branch_name(owner, b, i),
+                        False,
+                        branch=len(real) > 1,
+                    )
                     for i, b in enumerate(value)
                 ]
             else:
@@ -230,6 +251,21 @@ def _is_model_schema(node: dict[str, Any]) -> bool:
         len(parts) > 1 or any(isinstance(p, dict) and p.get("properties") for p in parts)
     )
     return bool(node.get("properties")) or composed
+
+
+_CONSTRAINTS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+_CONSTRAINTS += ("minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems")
+
+
+def _wrapped_branch(node: dict[str, Any]) -> bool:
+    """A union branch the model generator wraps in a class of its own (arrays, constrained values).
+
+    It names those after the field and numbers them (`Stop1`), and may push the field's default
+    into them; as models of their own they are named by place and carry no default.
+    """
+    if "$ref" in node or node.get("type") == "null":
+        return False
+    return node.get("type") == "array" or any(k in node for k in _CONSTRAINTS)
 
 
 def _branch_name(owner: str, branch: Any, index: int) -> str:
@@ -355,7 +391,39 @@ def generate_models(data: dict[str, Any]) -> str:
     lines = out.splitlines()
     while lines and (lines[0].startswith("#") or not lines[0].strip()):
         lines.pop(0)
-    return _mark_overrides("\n".join(lines) + "\n")
+    return _mark_overrides(_union_operator("\n".join(lines) + "\n"))
+
+
+def _union_operator(source: str) -> str:
+    """`Union[A, B]` -> `A | B` where the model generator kept `Union` (recursive wrappers).
+
+    It keeps it where a member is a quoted forward reference, for `"A" | B` fails at runtime;
+    `dict[str, "A"] | B` does not, and reads as the rest of the module.
+    """
+    out, pos = [], 0
+    for match in re.finditer(r"\bUnion\[", source):
+        if match.start() < pos:
+            continue
+        depth, end = 1, match.end()
+        while depth and end < len(source):
+            depth += {"[": 1, "]": -1}.get(source[end], 0)
+            end += 1
+        inner = source[match.end() : end - 1]
+        parts, depth, start = [], 0, 0
+        for i, char in enumerate(inner):
+            depth += {"[": 1, "]": -1}.get(char, 0)
+            if char == "," and depth == 0:
+                parts.append(inner[start:i].strip())
+                start = i + 1
+        parts.append(inner[start:].strip())
+        parts = [p for p in parts if p]
+        if depth or any(p[:1] in "\"'" for p in parts):
+            continue
+        out.append(source[pos : match.start()])
+        out.append(" | ".join(parts))
+        pos = end
+    out.append(source[pos:])
+    return "".join(out)
 
 
 def _mark_overrides(source: str) -> str:

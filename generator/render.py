@@ -60,6 +60,11 @@ def _parse_expression(r: ir.Response) -> str:
     return f"TypeAdapter[{r.annotation}]({r.annotation}).validate_python(response.json())"
 
 
+def _optional(annotation: str) -> str:
+    """`X | None`, once: a nullable schema's annotation may already end so."""
+    return annotation if annotation.split(" | ")[-1] == "None" else f"{annotation} | None"
+
+
 def _structured_path(p: ir.Parameter) -> bool:
     """A path parameter FastAPI cannot type (arrays, objects): taken as text, parsed after."""
     return p.location == "path" and (p.is_array or "dict[" in p.annotation)
@@ -70,7 +75,7 @@ def _fastapi_annotation(p: ir.Parameter) -> str:
         # JSON text or a structured value: checked after parsing (`checked_param`)
         return "str" if p.required else "str | None"
     wire = wire_annotation(p.annotation)
-    return wire if p.required else f"{wire} | None"
+    return wire if p.required else _optional(wire)
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
@@ -241,6 +246,7 @@ def environment(templates: Path, *, html: bool) -> jinja2.Environment:
         other_methods=_other_methods,
         tojson_pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False),
         format_handlers=lambda stem: f"{stem}Handlers",
+        optional=_optional,
         isort_names=_isort_names,
     )
     return env

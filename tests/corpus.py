@@ -151,9 +151,11 @@ def check(spec: Path, out: Path, mypy_cache: Path) -> Outcome:
 
 
 def count_operations(data: dict[str, Any]) -> int:
+    """Operations of paths and webhooks, and callback operations (a shared one once)."""
     total = 0
+    callbacks: set[tuple[str, str, str]] = set()
     for section in ("paths", "webhooks"):
-        for item in (data.get(section) or {}).values():
+        for path, item in (data.get(section) or {}).items():
             if not isinstance(item, dict):
                 continue
             for method in HTTP_METHODS:
@@ -161,12 +163,17 @@ def count_operations(data: dict[str, Any]) -> int:
                 if not isinstance(op, dict):
                     continue
                 total += 1
-                for callback in (op.get("callbacks") or {}).values():
-                    callback = _deref(data, callback)
-                    for cb_item in (callback or {}).values():
+                for name, raw in (op.get("callbacks") or {}).items():
+                    where = raw.get("$ref") if isinstance(raw, dict) else None
+                    where = where or f"{section} {path} {method} {name}"
+                    for expression, cb_item in (_deref(data, raw) or {}).items():
                         cb_item = _deref(data, cb_item)
-                        total += sum(1 for m in HTTP_METHODS if isinstance(cb_item.get(m), dict))
-    return total
+                        callbacks.update(
+                            (where, expression, m)
+                            for m in HTTP_METHODS
+                            if isinstance(cb_item.get(m), dict)
+                        )
+    return total + len(callbacks)
 
 
 def _deref(data: dict[str, Any], node: Any) -> Any:
@@ -193,7 +200,9 @@ def inspect(package_dir: Path, spec: Path) -> dict[str, Any]:
     original = _original(spec)
     out["operations"] = count_operations(original)
     endpoints = [v for v in vars(client).values() if type(v).__name__ == "Endpoint"]
+    # webhooks and callbacks (a tag may be called Webhooks too: only the receiver app's class)
     receivers = getattr(server, "WebhooksHandlers", None)
+    receivers = receivers if hasattr(server, "create_webhook_app") else None
     received = [n for n in vars(receivers) if not n.startswith("_")] if receivers else []
     out["generated_operations"] = len(endpoints) + len(received)
     out["server"] = _serves(server, endpoints)
@@ -227,8 +236,9 @@ def _examples(models: Any, data: dict[str, Any]) -> dict[str, Any]:
     """Every example of a model-typed schema, fed to the model (the document's faults aside)."""
     from typing import Any as AnyType
     from typing import Literal
+    from urllib.parse import urlsplit
 
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator, FormatChecker
     from pydantic import TypeAdapter, ValidationError
 
     from generator.build import Builder
@@ -246,6 +256,10 @@ def _examples(models: Any, data: dict[str, Any]) -> dict[str, Any]:
         defined=defined_classes(source),
     )
     namespace = {"models": models, "Any": AnyType, "Literal": Literal}
+    # formats count (`date-time`, `email`, `uri`...): an example that breaks its format is the
+    # document's fault, as a typed model rejects it
+    formats = FormatChecker()
+    formats.checks("uri")(lambda value: not isinstance(value, str) or bool(urlsplit(value).scheme))
     checked, rejected, faults = 0, [], 0
     for pointer, schema_pointer, value in _example_sites(data):
         schema = _at(data, schema_pointer)
@@ -253,7 +267,9 @@ def _examples(models: Any, data: dict[str, Any]) -> dict[str, Any]:
         if "models." not in annotation:
             continue
         # the document as the root resource, so that its `#/...` references resolve
-        validator = Draft202012Validator({**data, "$ref": "#" + schema_pointer})
+        validator = Draft202012Validator(
+            {**data, "$ref": "#" + schema_pointer}, format_checker=formats
+        )
         try:
             if not validator.is_valid(value):
                 faults += 1

@@ -20,7 +20,7 @@ def golden_files(case: str) -> dict[str, str]:
     root = VALID / case / "openapi.yaml"
     doc = load(root, name=case)
     return generate_document(
-        doc, package=case, source=f"tests/fixtures/specs/valid/{case}", strict_names=False
+        doc, package=case, source=f"tests/fixtures/specs/valid/{case}", house=False
     ).files
 
 

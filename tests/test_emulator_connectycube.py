@@ -975,3 +975,23 @@ def test_state_survives_a_new_app_on_the_same_file(tmp_path: Path) -> None:
     assert [
         (r.model_extra or {})["text"] for r in again.list_custom_objects("note").items or []
     ] == ["kept"]
+
+
+def test_paths_with_the_json_suffix_the_sdks_append(cube: Cube) -> None:
+    cube.sign_up("alice")
+    a = cube.login("alice")
+    token = a._core.credentials["cbToken"]
+    headers = {"CB-Token": token}
+    session = cube.http.get("/session.json", headers=headers)
+    assert session.status_code == 200 and session.json()["session"]["token"] == token
+    made = cube.http.post(
+        "/chat/Dialog.json", json={"type": 4, "name": "Suffixed"}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+    dialog_id = made.json()["_id"]
+    listed = cube.http.get("/chat/Dialog.json", headers=headers).json()
+    assert [d["_id"] for d in listed["items"]] == [dialog_id]
+    record = cube.http.post("/data/note.json", json={"text": "a"}, headers=headers).json()
+    gone = cube.http.delete(f"/data/note/{record['_id']}.json", headers=headers)
+    assert gone.status_code == 200
+    assert cube.http.get("/data/note.json", headers=headers).json()["items"] == []

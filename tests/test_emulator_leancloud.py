@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -825,3 +826,24 @@ def test_data_survives_a_new_app_on_the_same_sqlite_file(tmp_path: Path) -> None
             lc.log_in(models.LoginRequest(username="kim", password="secret")).sessionToken
             == user.sessionToken
         )
+
+
+def test_what_the_sdks_send_for_prefix_queries_and_destroy_all(app: Any, lc: Client) -> None:
+    raw = TestClient(app)
+    headers = {"X-LC-Id": APP_ID, "X-LC-Key": APP_KEY}
+    ids = [lc.create_object("Post", fields(title=t)).objectId for t in ("a.b", "axb", "c")]
+    # startsWith/endsWith quote with PCRE's \Q...\E, which the server's regexes accept
+    for regex, expected in (("^\\Qa.b\\E", [ids[0]]), ("\\Qb\\E$", ids[:2]), ("^\\Qa", ids[:2])):
+        found = raw.get(
+            "/1.1/classes/Post",
+            params={"where": json.dumps({"title": {"$regex": regex}})},
+            headers=headers,
+        ).json()["results"]
+        assert sorted(o["objectId"] for o in found) == sorted(expected), regex
+    # AV.Object.destroyAll: one DELETE of `id1,id2` per class inside a batch
+    batch = {"requests": [{"method": "DELETE", "path": f"/1.1/classes/Post/{ids[0]},{ids[1]}"}]}
+    assert raw.post("/1.1/batch", json=batch, headers=headers).json() == [{"success": {}}]
+    left = raw.get("/1.1/classes/Post", headers=headers).json()["results"]
+    assert [o["objectId"] for o in left] == [ids[2]]
+    assert raw.delete(f"/1.1/classes/Post/{ids[2]},{ids[0]}", headers=headers).json() == {}
+    assert raw.get("/1.1/classes/Post", headers=headers).json()["results"] == []

@@ -821,3 +821,28 @@ def test_malformed_requests_get_vendor_errors_not_crashes() -> None:
         if response.status_code >= 400 and "json" in response.headers.get("content-type", ""):
             assert "errors" in response.json(), response.text
     assert json.loads(cases[2].text) == {"errors": {"base": ["Required session does not exist"]}}
+
+
+def test_classic_paths_answer_without_their_json_extension() -> None:
+    app = make_app()
+    sign_up(app, "ann")
+    qb = user_session(app, "ann")
+    token = qb.get_session().session.token
+    http = TestClient(app)
+    me = http.get("/session", headers={"QB-Token": token})
+    assert me.status_code == 200 and me.json()["session"]["token"] == token
+    assert http.get("/users", headers={"QB-Token": token}).json()["total_entries"] == 1
+    # what the JS SDK's content.privateUrl builds: /blobs/{uid}?token=..., no extension
+    blob = qb.create_blob(
+        models.CreateBlobRequest(blob=models.NewBlob(content_type="text/plain", name="a.txt"))
+    ).blob
+    assert blob.uid and blob.blob_object_access and blob.blob_object_access.params
+    ticket = urlsplit(blob.blob_object_access.params)
+    qb.upload_blob_file(
+        blob.id or 0,
+        models.BlobUploadForm.model_validate({**dict(parse_qsl(ticket.query)), "file": b"hi"}),
+    )
+    qb.complete_blob(blob.id or 0, models.CompleteBlobRequest(blob=models.BlobSize(size=2)))
+    assert http.get(f"/blobs/{blob.uid}", params={"token": token}).content == b"hi"
+    # paths that never had the extension keep working as they are
+    assert http.get("/openapi.json").json()["info"]["title"].startswith("QuickBlox")

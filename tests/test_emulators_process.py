@@ -53,16 +53,20 @@ def emulator(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    scheme = "https" if "--tls-cert" in args else "http"
+    base = f"{scheme}://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(base + "/openapi.json", timeout=1).status_code == 200:
+                if httpx.get(base + "/openapi.json", timeout=1, verify=False).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
+                if process.poll() is None:  # stuck: stop it, or reading its output never ends
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(10)
                 out = process.stdout.read() if process.stdout else ""
                 raise RuntimeError(f"emulator did not start: {out}")
             time.sleep(0.1)

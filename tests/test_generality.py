@@ -113,7 +113,9 @@ def test_cookie_deep_object_and_mutual_tls_round_trip(features: ModuleType) -> N
         assert refused.value.status == 401
 
 
-def test_mutual_tls_credential_is_a_client_certificate(features: ModuleType, tmp_path: Path) -> None:
+def test_mutual_tls_credential_is_a_client_certificate(
+    features: ModuleType, tmp_path: Path
+) -> None:
     runtime = _module(features, "_client_runtime")
     client = _module(features, "client")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"

@@ -4,7 +4,7 @@ The generated skeleton hands handlers typed, declared parameters only. ConnectyC
 any field (`extensions[location]=x`, custom-object class fields, `field[op]=v`), and chat messages
 keep any extra body key, so a small ASGI middleware keeps the raw query pairs and body of the
 current request in a context variable. It also adds the `CB-Token-ExpirationDate` header the
-real server sends.
+real server sends, and serves `/x.json` as `/x` (the SDKs append `.json` to every path).
 """
 
 from __future__ import annotations
@@ -92,6 +92,18 @@ def nest_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return out
 
 
+def without_json_suffix(scope: Scope) -> Scope:
+    """`/users.json` is `/users`: both SDK generations append `.json` to every REST path."""
+    path = scope.get("path", "/")
+    if not path.endswith(".json") or len(path) <= len("/.json") or path == "/openapi.json":
+        return scope  # the served spec keeps its name
+    raw = scope.get("raw_path")
+    trimmed = {**scope, "path": path[: -len(".json")]}
+    if isinstance(raw, bytes) and raw.endswith(b".json"):
+        trimmed["raw_path"] = raw[: -len(b".json")]
+    return trimmed
+
+
 class RequestContextMiddleware:
     """Pure ASGI middleware: keeps the raw request in a context variable, adds response headers."""
 
@@ -102,6 +114,7 @@ class RequestContextMiddleware:
         if scope.get("type") != "http":
             await self.app(scope, receive, send)
             return
+        scope = without_json_suffix(scope)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         host = headers.get("host") or "localhost"
         query = parse_qsl(

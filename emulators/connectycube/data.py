@@ -523,7 +523,7 @@ class DataMixin(Base):
                 raise list_error(404, NOT_FOUND)
             if refused:
                 raise base_error(403, "You don't have permission to delete this record")
-            return None
+            return Reply(200, headers={"Content-Type": "text/plain"})  # one id: an empty body
         return {
             "SuccessfullyDeleted": {"ids": done},
             "WrongPermissions": {"ids": refused},

@@ -388,7 +388,7 @@ class DialogsMixin(Base):
                 raise list_error(404, NOT_FOUND)
             if outcome["forbidden"]:
                 raise base_error(403, "Only the owner can delete the dialog for everyone")
-            return None
+            return Reply(200, headers={"Content-Type": "text/plain"})  # one id: an empty body
         return {
             "SuccessfullyDeleted": {"ids": outcome["ok"]},
             "NotFound": {"ids": outcome["not_found"]},

@@ -28,6 +28,27 @@ Resolver = Callable[[str, Any], list[Doc]]
 Related = Callable[[Any, str], set[str]]
 
 
+def python_regex(pattern: str) -> str:
+    """`pattern` for `re`: PCRE's `\\Q...\\E` literal spans, which the SDKs' `startsWith`,
+    `endsWith` and `contains` send (`^\\Qgam\\E`) and MongoDB accepts, escaped instead."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "\\" and i + 1 < len(pattern):
+            if pattern[i + 1] == "Q":
+                end = pattern.find("\\E", i + 2)
+                stop = len(pattern) if end < 0 else end
+                out.append(re.escape(pattern[i + 2 : stop]))
+                i = stop if end < 0 else end + 2
+                continue
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        out.append(pattern[i])
+        i += 1
+    return "".join(out)
+
+
 def get_path(doc: Any, path: str) -> Any:
     """The value at a dotted path, or `_MISSING`."""
     node = doc
@@ -165,7 +186,7 @@ class Matcher:
             if not isinstance(arg, str):
                 raise bad(1, "$regex needs a string.")
             try:
-                re.compile(arg)
+                re.compile(python_regex(arg))
             except re.error:
                 raise bad(1, f"Invalid regular expression '{arg}'.") from None
         if op == "$options" and (not isinstance(arg, str) or set(arg) - set(_FLAGS)):
@@ -273,7 +294,7 @@ class Matcher:
             flags = 0
             for letter in str(cond.get("$options", "")):
                 flags |= _FLAGS.get(letter, 0)
-            return re.search(arg, value, flags) is not None
+            return re.search(python_regex(arg), value, flags) is not None
         if op == "$options" or op.startswith("$maxDistance"):
             return True  # read with $regex / $nearSphere
         if op in ("$inQuery", "$notInQuery"):

@@ -7,6 +7,7 @@ import json
 import mimetypes
 import re
 from typing import Any
+from urllib.parse import quote
 
 from generated.leancloud import models
 from generated.leancloud.server import ApiProblem, Credentials
@@ -198,6 +199,11 @@ class StorageMixin(AccountsBase):
         return reply(models.UpdatedObject, answer)
 
     def delete_any(self, name: str, oid: str, ctx: Ctx, where: Any = None) -> None:
+        if "," in oid:  # `id1,id2`: how the JS SDK's `AV.Object.destroyAll` deletes in one request
+            for one in dict.fromkeys(part.strip() for part in oid.split(",")):
+                if one:
+                    self.delete_any(name, one, ctx, where)
+            return
         if name == "_User":
             self.delete_user_core(oid, ctx)
         elif name == "_Installation" and not ctx.master:
@@ -477,7 +483,7 @@ class StorageMixin(AccountsBase):
                 re.sub(r"[^A-Za-z0-9]", "", name.rsplit(".", 1)[1])[:16] if "." in name else ""
             )
             key = key or random_id(40) + (f".{extension}" if extension else "")
-            url = f"https://{self.files_host()}/{key}"
+            url = f"https://{self.files_host()}/{quote(key, safe='/')}"  # a URL: the key encoded
         doc = self.new_doc(
             {
                 "name": name,

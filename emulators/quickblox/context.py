@@ -4,11 +4,14 @@ The generated skeleton hands each handler typed parameters only, but QuickBlox a
 `field[op]=value` in the query string. A small ASGI middleware keeps the request's scope in a
 context variable so handlers can read every query pair, the emulator's own base URL (for upload
 tickets and redirects), and so it can add `QB-Token-ExpirationDate` to every answer of a
-token-authenticated request.
+token-authenticated request. It also serves a classic path without its `.json` (`/blobs/{uid}`,
+which the JS SDK's `content.privateUrl` builds) as the `.json` one, as the server does.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from typing import Any
@@ -60,6 +63,32 @@ def set_expiry(value: str) -> None:
     holder()["expires"] = value
 
 
+@functools.cache
+def _path_patterns() -> tuple[re.Pattern[str], ...]:
+    from generated.quickblox.server import spec
+
+    def compile_template(template: str) -> re.Pattern[str]:
+        parts = re.split(r"(\{[^}]+\})", template)
+        body = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+        return re.compile(f"^{body}$")
+
+    return tuple(compile_template(path) for path in spec()["paths"])
+
+
+def with_json_suffix(scope: Scope) -> Scope:
+    """`/users` as `/users.json`: the server answers classic paths without the extension too."""
+    path = scope.get("path", "/")
+    if path.endswith((".json", "/")) or any(p.match(path) for p in _path_patterns()):
+        return scope
+    if not any(p.match(path + ".json") for p in _path_patterns()):
+        return scope
+    suffixed = {**scope, "path": path + ".json"}
+    raw = scope.get("raw_path")
+    if isinstance(raw, bytes):
+        suffixed["raw_path"] = raw + b".json"
+    return suffixed
+
+
 class RequestContext:
     """Pure ASGI middleware: request state in a context variable, expiry header on the way out."""
 
@@ -70,6 +99,7 @@ class RequestContext:
         if scope.get("type") != "http":
             await self.app(scope, receive, send)
             return
+        scope = with_json_suffix(scope)
         state: dict[str, Any] = {"scope": scope}
         token = _current.set(state)
 

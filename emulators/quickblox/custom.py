@@ -544,7 +544,7 @@ class CustomOps(Base, CustomobjectsHandlers):
                 fail("not_found", NOT_FOUND)
             if refused:
                 fail("forbidden", NO_PERMISSION)
-            return Reply(200)
+            return Reply(200, headers={"Content-Type": "text/plain"})  # one id: an empty body
         return models.DeleteResult.model_validate(
             {
                 "SuccessfullyDeleted": {"ids": done},

@@ -6,4 +6,4 @@ Import what you need: `generated.baasbox.models`, `generated.baasbox.client`, `g
 
 SPEC_SOURCE = "specs/baasbox"
 SPEC_VERSION = "1.0.0"
-SPEC_SHA256 = "e7e0986a508ed039c99d313bba12039c91021f30d46591f86fbb4d4dc08776aa"
+SPEC_SHA256 = "33652e8d6c75844629bb9e7d54e8fec858fe3763cc0f8a8144f775eb73c49ced"

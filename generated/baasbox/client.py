@@ -3146,8 +3146,8 @@ class Client:
         depth: int | None = None,
     ) -> Iterator[models.User]:
         """Every item of `list_users`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -3157,7 +3157,7 @@ class Client:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -3166,11 +3166,15 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            yield from items
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            yield from page_items
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def get_user(self, username: str) -> models.UserResponse:
         """Get a user's profile
@@ -3406,8 +3410,8 @@ class Client:
         depth: int | None = None,
     ) -> Iterator[models.User]:
         """Every item of `list_my_followers`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -3417,7 +3421,7 @@ class Client:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -3426,11 +3430,15 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            yield from items
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            yield from page_items
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def list_followers(
         self,
@@ -3488,8 +3496,8 @@ class Client:
         depth: int | None = None,
     ) -> Iterator[models.User]:
         """Every item of `list_followers`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -3502,7 +3510,7 @@ class Client:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -3511,11 +3519,15 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            yield from items
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            yield from page_items
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def list_my_following(
         self,
@@ -3568,8 +3580,8 @@ class Client:
         depth: int | None = None,
     ) -> Iterator[models.User]:
         """Every item of `list_my_following`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -3579,7 +3591,7 @@ class Client:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -3588,11 +3600,15 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            yield from items
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            yield from page_items
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def list_following(
         self,
@@ -3650,8 +3666,8 @@ class Client:
         depth: int | None = None,
     ) -> Iterator[models.User]:
         """Every item of `list_following`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -3664,7 +3680,7 @@ class Client:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -3673,11 +3689,15 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            yield from items
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            yield from page_items
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def enable_push(self, os: Literal["ios", "android"], push_token: str) -> models.MessageResponse:
         """Register a device for push notifications
@@ -3843,8 +3863,8 @@ class Client:
         with_acl: bool | None = None,
     ) -> Iterator[models.Document]:
         """Every item of `list_documents`, page after page."""
-        adapter = TypeAdapter(list[models.Document])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Document])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -3857,7 +3877,7 @@ class Client:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -3867,11 +3887,15 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            yield from items
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            yield from page_items
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def create_document(
         self, collection: str, body: models.CreateDocumentRequest
@@ -4072,8 +4096,8 @@ class Client:
         depth: int | None = None,
     ) -> Iterator[models.Document]:
         """Every item of `list_linked_documents`, page after page."""
-        adapter = TypeAdapter(list[models.Document])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Document])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -4089,7 +4113,7 @@ class Client:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -4098,11 +4122,15 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            yield from items
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            yield from page_items
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def update_document_acl(
         self, collection: str, id: str, body: models.DocumentAcl
@@ -4287,8 +4315,8 @@ class Client:
         depth: int | None = None,
     ) -> Iterator[models.Link]:
         """Every item of `list_links`, page after page."""
-        adapter = TypeAdapter(list[models.Link])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Link])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -4298,7 +4326,7 @@ class Client:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -4307,11 +4335,15 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            yield from items
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            yield from page_items
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def get_link(self, link_id: str) -> models.LinkResponse:
         """Get a link
@@ -4407,8 +4439,8 @@ class Client:
         depth: int | None = None,
     ) -> Iterator[models.FileInfo]:
         """Every item of `list_file_details`, page after page."""
-        adapter = TypeAdapter(list[models.FileInfo])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.FileInfo])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -4418,7 +4450,7 @@ class Client:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -4427,11 +4459,15 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            yield from items
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            yield from page_items
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def get_file_details(self, id: str) -> models.FileInfoResponse:
         """Get the metadata of a file
@@ -4922,8 +4958,8 @@ class Client:
         depth: int | None = None,
     ) -> Iterator[models.User]:
         """Every item of `admin_list_users`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -4933,7 +4969,7 @@ class Client:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -4942,11 +4978,15 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            yield from items
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            yield from page_items
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def admin_create_user(self, body: models.AdminCreateUserRequest) -> models.MessageResponse:
         """Create a user in any role
@@ -5155,8 +5195,8 @@ class Client:
         depth: int | None = None,
     ) -> Iterator[models.CollectionInfo]:
         """Every item of `list_collections`, page after page."""
-        adapter = TypeAdapter(list[models.CollectionInfo])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.CollectionInfo])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -5166,7 +5206,7 @@ class Client:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -5175,11 +5215,15 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            yield from items
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            yield from page_items
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def create_collection(self, name: str) -> models.MessageResponse:
         """Create a collection
@@ -5352,8 +5396,8 @@ class Client:
         depth: int | None = None,
     ) -> Iterator[models.Asset]:
         """Every item of `list_assets`, page after page."""
-        adapter = TypeAdapter(list[models.Asset])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Asset])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -5363,7 +5407,7 @@ class Client:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -5372,11 +5416,15 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            yield from items
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            yield from page_items
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def create_asset(self, body: models.CreateAssetRequest) -> models.AssetResponse:
         """Create an asset
@@ -5825,8 +5873,8 @@ class Client:
         depth: int | None = None,
     ) -> Iterator[models.Plugin]:
         """Every item of `list_plugins`, page after page."""
-        adapter = TypeAdapter(list[models.Plugin])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Plugin])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -5836,7 +5884,7 @@ class Client:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -5845,11 +5893,15 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            yield from items
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            yield from page_items
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def create_plugin(self, body: models.CreatePluginRequest) -> models.MessageResponse:
         """Create a plugin
@@ -6481,8 +6533,8 @@ class AsyncClient:
         depth: int | None = None,
     ) -> AsyncIterator[models.User]:
         """Every item of `list_users`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -6492,7 +6544,7 @@ class AsyncClient:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -6501,12 +6553,16 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            for item in items:
-                yield item
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def get_user(self, username: str) -> models.UserResponse:
         """Get a user's profile
@@ -6744,8 +6800,8 @@ class AsyncClient:
         depth: int | None = None,
     ) -> AsyncIterator[models.User]:
         """Every item of `list_my_followers`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -6755,7 +6811,7 @@ class AsyncClient:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -6764,12 +6820,16 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            for item in items:
-                yield item
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def list_followers(
         self,
@@ -6827,8 +6887,8 @@ class AsyncClient:
         depth: int | None = None,
     ) -> AsyncIterator[models.User]:
         """Every item of `list_followers`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -6841,7 +6901,7 @@ class AsyncClient:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -6850,12 +6910,16 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            for item in items:
-                yield item
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def list_my_following(
         self,
@@ -6908,8 +6972,8 @@ class AsyncClient:
         depth: int | None = None,
     ) -> AsyncIterator[models.User]:
         """Every item of `list_my_following`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -6919,7 +6983,7 @@ class AsyncClient:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -6928,12 +6992,16 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            for item in items:
-                yield item
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def list_following(
         self,
@@ -6991,8 +7059,8 @@ class AsyncClient:
         depth: int | None = None,
     ) -> AsyncIterator[models.User]:
         """Every item of `list_following`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -7005,7 +7073,7 @@ class AsyncClient:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -7014,12 +7082,16 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            for item in items:
-                yield item
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def enable_push(
         self, os: Literal["ios", "android"], push_token: str
@@ -7187,8 +7259,8 @@ class AsyncClient:
         with_acl: bool | None = None,
     ) -> AsyncIterator[models.Document]:
         """Every item of `list_documents`, page after page."""
-        adapter = TypeAdapter(list[models.Document])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Document])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -7201,7 +7273,7 @@ class AsyncClient:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -7211,12 +7283,16 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            for item in items:
-                yield item
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def create_document(
         self, collection: str, body: models.CreateDocumentRequest
@@ -7417,8 +7493,8 @@ class AsyncClient:
         depth: int | None = None,
     ) -> AsyncIterator[models.Document]:
         """Every item of `list_linked_documents`, page after page."""
-        adapter = TypeAdapter(list[models.Document])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Document])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -7434,7 +7510,7 @@ class AsyncClient:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -7443,12 +7519,16 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            for item in items:
-                yield item
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def update_document_acl(
         self, collection: str, id: str, body: models.DocumentAcl
@@ -7635,8 +7715,8 @@ class AsyncClient:
         depth: int | None = None,
     ) -> AsyncIterator[models.Link]:
         """Every item of `list_links`, page after page."""
-        adapter = TypeAdapter(list[models.Link])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Link])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -7646,7 +7726,7 @@ class AsyncClient:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -7655,12 +7735,16 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            for item in items:
-                yield item
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def get_link(self, link_id: str) -> models.LinkResponse:
         """Get a link
@@ -7756,8 +7840,8 @@ class AsyncClient:
         depth: int | None = None,
     ) -> AsyncIterator[models.FileInfo]:
         """Every item of `list_file_details`, page after page."""
-        adapter = TypeAdapter(list[models.FileInfo])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.FileInfo])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -7767,7 +7851,7 @@ class AsyncClient:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -7776,12 +7860,16 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            for item in items:
-                yield item
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def get_file_details(self, id: str) -> models.FileInfoResponse:
         """Get the metadata of a file
@@ -8280,8 +8368,8 @@ class AsyncClient:
         depth: int | None = None,
     ) -> AsyncIterator[models.User]:
         """Every item of `admin_list_users`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -8291,7 +8379,7 @@ class AsyncClient:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -8300,12 +8388,16 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            for item in items:
-                yield item
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def admin_create_user(
         self, body: models.AdminCreateUserRequest
@@ -8516,8 +8608,8 @@ class AsyncClient:
         depth: int | None = None,
     ) -> AsyncIterator[models.CollectionInfo]:
         """Every item of `list_collections`, page after page."""
-        adapter = TypeAdapter(list[models.CollectionInfo])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.CollectionInfo])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -8527,7 +8619,7 @@ class AsyncClient:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -8536,12 +8628,16 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            for item in items:
-                yield item
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def create_collection(self, name: str) -> models.MessageResponse:
         """Create a collection
@@ -8714,8 +8810,8 @@ class AsyncClient:
         depth: int | None = None,
     ) -> AsyncIterator[models.Asset]:
         """Every item of `list_assets`, page after page."""
-        adapter = TypeAdapter(list[models.Asset])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Asset])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -8725,7 +8821,7 @@ class AsyncClient:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -8734,12 +8830,16 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            for item in items:
-                yield item
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def create_asset(self, body: models.CreateAssetRequest) -> models.AssetResponse:
         """Create an asset
@@ -9188,8 +9288,8 @@ class AsyncClient:
         depth: int | None = None,
     ) -> AsyncIterator[models.Plugin]:
         """Every item of `list_plugins`, page after page."""
-        adapter = TypeAdapter(list[models.Plugin])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Plugin])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -9199,7 +9299,7 @@ class AsyncClient:
                         "params": params,
                         "orderBy": order_by,
                         "groupBy": group_by,
-                        "page": cursor,
+                        "page": page_cursor,
                         "recordsPerPage": records_per_page,
                         "skip": skip,
                         "count": count,
@@ -9208,12 +9308,16 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/data") or [])
-            for item in items:
-                yield item
-            if not items or (records_per_page is not None and len(items) < records_per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/data") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (
+                records_per_page is not None and len(page_items) < records_per_page
+            ):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def create_plugin(self, body: models.CreatePluginRequest) -> models.MessageResponse:
         """Create a plugin

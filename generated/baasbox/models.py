@@ -629,15 +629,12 @@ class EndpointGroupResponse(BaseModel):
     """
 
 
-class EndpointGroupState1(RootModel[list[bool | str | None]]):
+class EndpointGroupStateOption2(RootModel[list[bool | str | None]]):
     root: Annotated[list[bool | str | None], Field(max_length=2, min_length=2)]
-    """
-    State of one group: `[enabled, description]` (1.0) or `enabled` (older).
-    """
 
 
-class EndpointGroupState(RootModel[bool | EndpointGroupState1]):
-    root: bool | EndpointGroupState1
+class EndpointGroupState(RootModel[bool | EndpointGroupStateOption2]):
+    root: bool | EndpointGroupStateOption2
     """
     State of one group: `[enabled, description]` (1.0) or `enabled` (older).
     """
@@ -823,6 +820,32 @@ class LinkedRecord(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
+
+
+class LogEvent(BaseModel):
+    """
+    One server-sent event of a log stream, sent as a `data:` line holding one log line and a blank line. Before OpenAPI 3.2 (`itemSchema`), the schema of a `text/event-stream` response describes each event, as tools such as Schemathesis read it; `event`, `id` and `retry` are the other SSE fields an event may carry.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    data: str
+    """
+    One log line.
+    """
+    event: str | None = None
+    """
+    Event type; `message` when the server sends none.
+    """
+    id: str | None = None
+    """
+    Event id (not sent by BaasBox).
+    """
+    retry: int | None = None
+    """
+    Reconnection delay in milliseconds (not sent by BaasBox).
+    """
 
 
 class LoginInfo(BaseModel):
@@ -1295,7 +1318,7 @@ class SendPushRequest(BaseModel):
     """
     Text of the notification.
     """
-    users: list[str]
+    users: Annotated[list[str], Field(min_length=1)]
     """
     Usernames of the recipients.
     """
@@ -1461,9 +1484,9 @@ class SetUserPasswordRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    password: str
+    password: Annotated[str, Field(min_length=1)]
     """
-    New password.
+    New password; an empty one is refused like a missing one.
     """
 
 

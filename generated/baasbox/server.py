@@ -33,27 +33,27 @@ from ._server_runtime import (
     satisfied,
 )
 
-__all__ = [  # noqa: RUF022 (grouped: runtime names, then one handler class per tag)
-    "ApiProblem",
-    "Credentials",
-    "Handlers",
-    "NotImplementedOperation",
-    "Reply",
-    "create_app",
+__all__ = [
     "AccountHandlers",
-    "UsersHandlers",
-    "SocialHandlers",
-    "FriendshipHandlers",
-    "PushHandlers",
-    "DocumentsHandlers",
-    "LinksHandlers",
-    "FilesHandlers",
-    "AssetsHandlers",
-    "PluginsHandlers",
     "AdminHandlers",
-    "SettingsHandlers",
+    "ApiProblem",
+    "AssetsHandlers",
+    "Credentials",
     "DatabaseHandlers",
+    "DocumentsHandlers",
+    "FilesHandlers",
+    "FriendshipHandlers",
+    "Handlers",
+    "LinksHandlers",
+    "NotImplementedOperation",
+    "PluginsHandlers",
+    "PushHandlers",
+    "Reply",
     "RootHandlers",
+    "SettingsHandlers",
+    "SocialHandlers",
+    "UsersHandlers",
+    "create_app",
 ]
 
 T = TypeVar("T")
@@ -97,7 +97,7 @@ SCHEMES = (
 class Credentials:
     """The credentials a request carried, one attribute per security scheme (None when absent)."""
 
-    __slots__ = (
+    __slots__: tuple[str, ...] = (
         "app_code",
         "app_code_query",
         "basic_auth",
@@ -2427,7 +2427,7 @@ def create_app(
             return Response(json.dumps(document, ensure_ascii=False), media_type="application/json")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_current_user_deprecated_auth = Depends(
+    auth_get_current_user_deprecated = Depends(
         _authorizer(
             impl,
             "getCurrentUserDeprecated",
@@ -2436,9 +2436,9 @@ def create_app(
     )
 
     @app.api_route("/user", methods=["GET"], include_in_schema=False)
-    async def get_current_user_deprecated(
+    async def route_get_current_user_deprecated(
         request: Request,
-        auth: Credentials = get_current_user_deprecated_auth,
+        auth: Credentials = auth_get_current_user_deprecated,
     ) -> Response:
         result = await impl.get_current_user_deprecated(
             auth=auth,
@@ -2454,7 +2454,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_current_user_deprecated_auth = Depends(
+    auth_update_current_user_deprecated = Depends(
         _authorizer(
             impl,
             "updateCurrentUserDeprecated",
@@ -2463,9 +2463,9 @@ def create_app(
     )
 
     @app.api_route("/user", methods=["PUT"], include_in_schema=False)
-    async def update_current_user_deprecated(
+    async def route_update_current_user_deprecated(
         request: Request,
-        auth: Credentials = update_current_user_deprecated_auth,
+        auth: Credentials = auth_update_current_user_deprecated,
     ) -> Response:
         body = await read_body(
             request,
@@ -2492,12 +2492,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    sign_up_auth = Depends(_authorizer(impl, "signUp", (("appCode",),)))
+    auth_sign_up = Depends(_authorizer(impl, "signUp", (("appCode",),)))
 
     @app.api_route("/user", methods=["POST"], include_in_schema=False)
-    async def sign_up(
+    async def route_sign_up(
         request: Request,
-        auth: Credentials = sign_up_auth,
+        auth: Credentials = auth_sign_up,
     ) -> Response:
         body = await read_body(
             request,
@@ -2530,12 +2530,12 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    login_auth = Depends(_authorizer(impl, "login", ()))
+    auth_login = Depends(_authorizer(impl, "login", ()))
 
     @app.api_route("/login", methods=["POST"], include_in_schema=False)
-    async def login(
+    async def route_login(
         request: Request,
-        auth: Credentials = login_auth,
+        auth: Credentials = auth_login,
     ) -> Response:
         body = await read_body(
             request,
@@ -2569,16 +2569,16 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    logout_auth = Depends(
+    auth_logout = Depends(
         _authorizer(
             impl, "logout", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/logout", methods=["POST"], include_in_schema=False)
-    async def logout(
+    async def route_logout(
         request: Request,
-        auth: Credentials = logout_auth,
+        auth: Credentials = auth_logout,
     ) -> Response:
         result = await impl.logout(
             auth=auth,
@@ -2603,7 +2603,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_current_user_auth = Depends(
+    auth_get_current_user = Depends(
         _authorizer(
             impl,
             "getCurrentUser",
@@ -2612,9 +2612,9 @@ def create_app(
     )
 
     @app.api_route("/me", methods=["GET"], include_in_schema=False)
-    async def get_current_user(
+    async def route_get_current_user(
         request: Request,
-        auth: Credentials = get_current_user_auth,
+        auth: Credentials = auth_get_current_user,
     ) -> Response:
         result = await impl.get_current_user(
             auth=auth,
@@ -2630,7 +2630,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_current_user_auth = Depends(
+    auth_update_current_user = Depends(
         _authorizer(
             impl,
             "updateCurrentUser",
@@ -2639,9 +2639,9 @@ def create_app(
     )
 
     @app.api_route("/me", methods=["PUT"], include_in_schema=False)
-    async def update_current_user(
+    async def route_update_current_user(
         request: Request,
-        auth: Credentials = update_current_user_auth,
+        auth: Credentials = auth_update_current_user,
     ) -> Response:
         body = await read_body(
             request,
@@ -2674,7 +2674,7 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    refresh_session_auth = Depends(
+    auth_refresh_session = Depends(
         _authorizer(
             impl,
             "refreshSession",
@@ -2683,9 +2683,9 @@ def create_app(
     )
 
     @app.api_route("/refresh", methods=["GET"], include_in_schema=False)
-    async def refresh_session(
+    async def route_refresh_session(
         request: Request,
-        auth: Credentials = refresh_session_auth,
+        auth: Credentials = auth_refresh_session,
     ) -> Response:
         result = await impl.refresh_session(
             auth=auth,
@@ -2708,14 +2708,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_users_auth = Depends(
+    auth_list_users = Depends(
         _authorizer(
             impl, "listUsers", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/users", methods=["GET"], include_in_schema=False)
-    async def list_users(
+    async def route_list_users(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
@@ -2727,7 +2727,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_users_auth,
+        auth: Credentials = auth_list_users,
     ) -> Response:
         result = await impl.list_users(
             auth=auth,
@@ -2763,7 +2763,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_social_logins_auth = Depends(
+    auth_list_social_logins = Depends(
         _authorizer(
             impl,
             "listSocialLogins",
@@ -2772,9 +2772,9 @@ def create_app(
     )
 
     @app.api_route("/social", methods=["GET"], include_in_schema=False)
-    async def list_social_logins(
+    async def route_list_social_logins(
         request: Request,
-        auth: Credentials = list_social_logins_auth,
+        auth: Credentials = auth_list_social_logins,
     ) -> Response:
         result = await impl.list_social_logins(
             auth=auth,
@@ -2800,7 +2800,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_my_followers_auth = Depends(
+    auth_list_my_followers = Depends(
         _authorizer(
             impl,
             "listMyFollowers",
@@ -2809,7 +2809,7 @@ def create_app(
     )
 
     @app.api_route("/followers", methods=["GET"], include_in_schema=False)
-    async def list_my_followers(
+    async def route_list_my_followers(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
@@ -2821,7 +2821,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_my_followers_auth,
+        auth: Credentials = auth_list_my_followers,
     ) -> Response:
         result = await impl.list_my_followers(
             auth=auth,
@@ -2857,7 +2857,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_my_following_auth = Depends(
+    auth_list_my_following = Depends(
         _authorizer(
             impl,
             "listMyFollowing",
@@ -2866,7 +2866,7 @@ def create_app(
     )
 
     @app.api_route("/following", methods=["GET"], include_in_schema=False)
-    async def list_my_following(
+    async def route_list_my_following(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
@@ -2878,7 +2878,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_my_following_auth,
+        auth: Credentials = auth_list_my_following,
     ) -> Response:
         result = await impl.list_my_following(
             auth=auth,
@@ -2914,14 +2914,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_links_auth = Depends(
+    auth_list_links = Depends(
         _authorizer(
             impl, "listLinks", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/link", methods=["GET"], include_in_schema=False)
-    async def list_links(
+    async def route_list_links(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
@@ -2933,7 +2933,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_links_auth,
+        auth: Credentials = auth_list_links,
     ) -> Response:
         result = await impl.list_links(
             auth=auth,
@@ -2969,16 +2969,16 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    upload_file_auth = Depends(
+    auth_upload_file = Depends(
         _authorizer(
             impl, "uploadFile", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/file", methods=["POST"], include_in_schema=False)
-    async def upload_file(
+    async def route_upload_file(
         request: Request,
-        auth: Credentials = upload_file_auth,
+        auth: Credentials = auth_upload_file,
     ) -> Response:
         body = await read_body(
             request, models.UploadFileRequest, ("multipart/form-data",), True, schemas, ""
@@ -3008,7 +3008,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    suspend_current_user_auth = Depends(
+    auth_suspend_current_user = Depends(
         _authorizer(
             impl,
             "suspendCurrentUser",
@@ -3017,9 +3017,9 @@ def create_app(
     )
 
     @app.api_route("/me/suspend", methods=["PUT"], include_in_schema=False)
-    async def suspend_current_user(
+    async def route_suspend_current_user(
         request: Request,
-        auth: Credentials = suspend_current_user_auth,
+        auth: Credentials = auth_suspend_current_user,
     ) -> Response:
         result = await impl.suspend_current_user(
             auth=auth,
@@ -3044,7 +3044,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    change_password_auth = Depends(
+    auth_change_password = Depends(
         _authorizer(
             impl,
             "changePassword",
@@ -3053,9 +3053,9 @@ def create_app(
     )
 
     @app.api_route("/me/password", methods=["PUT"], include_in_schema=False)
-    async def change_password(
+    async def route_change_password(
         request: Request,
-        auth: Credentials = change_password_auth,
+        auth: Credentials = auth_change_password,
     ) -> Response:
         body = await read_body(
             request,
@@ -3090,7 +3090,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    change_username_auth = Depends(
+    auth_change_username = Depends(
         _authorizer(
             impl,
             "changeUsername",
@@ -3099,9 +3099,9 @@ def create_app(
     )
 
     @app.api_route("/me/username", methods=["PUT"], include_in_schema=False)
-    async def change_username(
+    async def route_change_username(
         request: Request,
-        auth: Credentials = change_username_auth,
+        auth: Credentials = auth_change_username,
     ) -> Response:
         body = await read_body(
             request,
@@ -3136,7 +3136,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    suspend_current_user_deprecated_auth = Depends(
+    auth_suspend_current_user_deprecated = Depends(
         _authorizer(
             impl,
             "suspendCurrentUserDeprecated",
@@ -3145,9 +3145,9 @@ def create_app(
     )
 
     @app.api_route("/user/suspend", methods=["PUT"], include_in_schema=False)
-    async def suspend_current_user_deprecated(
+    async def route_suspend_current_user_deprecated(
         request: Request,
-        auth: Credentials = suspend_current_user_deprecated_auth,
+        auth: Credentials = auth_suspend_current_user_deprecated,
     ) -> Response:
         result = await impl.suspend_current_user_deprecated(
             auth=auth,
@@ -3172,7 +3172,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    change_password_deprecated_auth = Depends(
+    auth_change_password_deprecated = Depends(
         _authorizer(
             impl,
             "changePasswordDeprecated",
@@ -3181,9 +3181,9 @@ def create_app(
     )
 
     @app.api_route("/user/password", methods=["PUT"], include_in_schema=False)
-    async def change_password_deprecated(
+    async def route_change_password_deprecated(
         request: Request,
-        auth: Credentials = change_password_deprecated_auth,
+        auth: Credentials = auth_change_password_deprecated,
     ) -> Response:
         body = await read_body(
             request,
@@ -3218,17 +3218,17 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_push_auth = Depends(
+    auth_send_push = Depends(
         _authorizer(
             impl, "sendPush", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/push/message", methods=["POST"], include_in_schema=False)
-    async def send_push(
+    async def route_send_push(
         request: Request,
         verbose: Annotated[bool | None, Query(alias="verbose")] = None,
-        auth: Credentials = send_push_auth,
+        auth: Credentials = auth_send_push,
     ) -> Response:
         body = await read_body(
             request,
@@ -3266,7 +3266,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_file_details_auth = Depends(
+    auth_list_file_details = Depends(
         _authorizer(
             impl,
             "listFileDetails",
@@ -3275,7 +3275,7 @@ def create_app(
     )
 
     @app.api_route("/file/details", methods=["GET"], include_in_schema=False)
-    async def list_file_details(
+    async def route_list_file_details(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
@@ -3287,7 +3287,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_file_details_auth,
+        auth: Credentials = auth_list_file_details,
     ) -> Response:
         result = await impl.list_file_details(
             auth=auth,
@@ -3323,7 +3323,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_list_users_auth = Depends(
+    auth_admin_list_users = Depends(
         _authorizer(
             impl,
             "adminListUsers",
@@ -3332,7 +3332,7 @@ def create_app(
     )
 
     @app.api_route("/admin/user", methods=["GET"], include_in_schema=False)
-    async def admin_list_users(
+    async def route_admin_list_users(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
@@ -3344,7 +3344,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = admin_list_users_auth,
+        auth: Credentials = auth_admin_list_users,
     ) -> Response:
         result = await impl.admin_list_users(
             auth=auth,
@@ -3372,7 +3372,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_create_user_auth = Depends(
+    auth_admin_create_user = Depends(
         _authorizer(
             impl,
             "adminCreateUser",
@@ -3381,9 +3381,9 @@ def create_app(
     )
 
     @app.api_route("/admin/user", methods=["POST"], include_in_schema=False)
-    async def admin_create_user(
+    async def route_admin_create_user(
         request: Request,
-        auth: Credentials = admin_create_user_auth,
+        auth: Credentials = auth_admin_create_user,
     ) -> Response:
         body = await read_body(
             request,
@@ -3418,7 +3418,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_collections_auth = Depends(
+    auth_list_collections = Depends(
         _authorizer(
             impl,
             "listCollections",
@@ -3427,7 +3427,7 @@ def create_app(
     )
 
     @app.api_route("/admin/collection", methods=["GET"], include_in_schema=False)
-    async def list_collections(
+    async def route_list_collections(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
@@ -3439,7 +3439,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_collections_auth,
+        auth: Credentials = auth_list_collections,
     ) -> Response:
         result = await impl.list_collections(
             auth=auth,
@@ -3474,16 +3474,16 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_roles_auth = Depends(
+    auth_list_roles = Depends(
         _authorizer(
             impl, "listRoles", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/admin/role", methods=["GET"], include_in_schema=False)
-    async def list_roles(
+    async def route_list_roles(
         request: Request,
-        auth: Credentials = list_roles_auth,
+        auth: Credentials = auth_list_roles,
     ) -> Response:
         result = await impl.list_roles(
             auth=auth,
@@ -3507,7 +3507,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_roles_deprecated_auth = Depends(
+    auth_list_roles_deprecated = Depends(
         _authorizer(
             impl,
             "listRolesDeprecated",
@@ -3516,9 +3516,9 @@ def create_app(
     )
 
     @app.api_route("/admin/roles", methods=["GET"], include_in_schema=False)
-    async def list_roles_deprecated(
+    async def route_list_roles_deprecated(
         request: Request,
-        auth: Credentials = list_roles_deprecated_auth,
+        auth: Credentials = auth_list_roles_deprecated,
     ) -> Response:
         result = await impl.list_roles_deprecated(
             auth=auth,
@@ -3542,14 +3542,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_assets_auth = Depends(
+    auth_list_assets = Depends(
         _authorizer(
             impl, "listAssets", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/admin/asset", methods=["GET"], include_in_schema=False)
-    async def list_assets(
+    async def route_list_assets(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
@@ -3561,7 +3561,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_assets_auth,
+        auth: Credentials = auth_list_assets,
     ) -> Response:
         result = await impl.list_assets(
             auth=auth,
@@ -3589,7 +3589,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_asset_auth = Depends(
+    auth_create_asset = Depends(
         _authorizer(
             impl,
             "createAsset",
@@ -3598,9 +3598,9 @@ def create_app(
     )
 
     @app.api_route("/admin/asset", methods=["POST"], include_in_schema=False)
-    async def create_asset(
+    async def route_create_asset(
         request: Request,
-        auth: Credentials = create_asset_auth,
+        auth: Credentials = auth_create_asset,
     ) -> Response:
         body = await read_body(
             request,
@@ -3635,7 +3635,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_endpoint_groups_auth = Depends(
+    auth_list_endpoint_groups = Depends(
         _authorizer(
             impl,
             "listEndpointGroups",
@@ -3644,9 +3644,9 @@ def create_app(
     )
 
     @app.api_route("/admin/endpoints", methods=["GET"], include_in_schema=False)
-    async def list_endpoint_groups(
+    async def route_list_endpoint_groups(
         request: Request,
-        auth: Credentials = list_endpoint_groups_auth,
+        auth: Credentials = auth_list_endpoint_groups,
     ) -> Response:
         result = await impl.list_endpoint_groups(
             auth=auth,
@@ -3671,12 +3671,12 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_api_version_auth = Depends(_authorizer(impl, "getApiVersion", ()))
+    auth_get_api_version = Depends(_authorizer(impl, "getApiVersion", ()))
 
     @app.api_route("/admin/apiVersion", methods=["GET"], include_in_schema=False)
-    async def get_api_version(
+    async def route_get_api_version(
         request: Request,
-        auth: Credentials = get_api_version_auth,
+        auth: Credentials = auth_get_api_version,
     ) -> Response:
         result = await impl.get_api_version(
             auth=auth,
@@ -3692,7 +3692,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_db_statistics_auth = Depends(
+    auth_get_db_statistics = Depends(
         _authorizer(
             impl,
             "getDbStatistics",
@@ -3701,9 +3701,9 @@ def create_app(
     )
 
     @app.api_route("/admin/dbStatistics", methods=["GET"], include_in_schema=False)
-    async def get_db_statistics(
+    async def route_get_db_statistics(
         request: Request,
-        auth: Credentials = get_db_statistics_auth,
+        auth: Credentials = auth_get_db_statistics,
     ) -> Response:
         result = await impl.get_db_statistics(
             auth=auth,
@@ -3728,7 +3728,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_plugins_auth = Depends(
+    auth_list_plugins = Depends(
         _authorizer(
             impl,
             "listPlugins",
@@ -3737,7 +3737,7 @@ def create_app(
     )
 
     @app.api_route("/admin/plugin", methods=["GET"], include_in_schema=False)
-    async def list_plugins(
+    async def route_list_plugins(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
@@ -3749,7 +3749,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_plugins_auth,
+        auth: Credentials = auth_list_plugins,
     ) -> Response:
         result = await impl.list_plugins(
             auth=auth,
@@ -3777,7 +3777,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_plugin_auth = Depends(
+    auth_create_plugin = Depends(
         _authorizer(
             impl,
             "createPlugin",
@@ -3786,9 +3786,9 @@ def create_app(
     )
 
     @app.api_route("/admin/plugin", methods=["POST"], include_in_schema=False)
-    async def create_plugin(
+    async def route_create_plugin(
         request: Request,
-        auth: Credentials = create_plugin_auth,
+        auth: Credentials = auth_create_plugin,
     ) -> Response:
         body = await read_body(
             request,
@@ -3823,14 +3823,14 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    stream_system_log_auth = Depends(
+    auth_stream_system_log = Depends(
         _authorizer(impl, "streamSystemLog", (("bbSession",), ("bbSessionQuery",)))
     )
 
     @app.api_route("/admin/log", methods=["GET"], include_in_schema=False)
-    async def stream_system_log(
+    async def route_stream_system_log(
         request: Request,
-        auth: Credentials = stream_system_log_auth,
+        auth: Credentials = auth_stream_system_log,
     ) -> Response:
         result = await impl.stream_system_log(
             auth=auth,
@@ -3853,14 +3853,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    reset_admin_password_auth = Depends(
+    auth_reset_admin_password = Depends(
         _authorizer(impl, "resetAdminPassword", (("appCode", "basicAuth"),))
     )
 
     @app.api_route("/root/resetadminpassword", methods=["POST"], include_in_schema=False)
-    async def reset_admin_password(
+    async def route_reset_admin_password(
         request: Request,
-        auth: Credentials = reset_admin_password_auth,
+        auth: Credentials = auth_reset_admin_password,
     ) -> Response:
         body = await read_body(
             request,
@@ -3894,12 +3894,12 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    start_metrics_auth = Depends(_authorizer(impl, "startMetrics", (("appCode", "basicAuth"),)))
+    auth_start_metrics = Depends(_authorizer(impl, "startMetrics", (("appCode", "basicAuth"),)))
 
     @app.api_route("/root/metrics", methods=["POST"], include_in_schema=False)
-    async def start_metrics(
+    async def route_start_metrics(
         request: Request,
-        auth: Credentials = start_metrics_auth,
+        auth: Credentials = auth_start_metrics,
     ) -> Response:
         result = await impl.start_metrics(
             auth=auth,
@@ -3915,12 +3915,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    stop_metrics_auth = Depends(_authorizer(impl, "stopMetrics", (("appCode", "basicAuth"),)))
+    auth_stop_metrics = Depends(_authorizer(impl, "stopMetrics", (("appCode", "basicAuth"),)))
 
     @app.api_route("/root/metrics", methods=["DELETE"], include_in_schema=False)
-    async def stop_metrics(
+    async def route_stop_metrics(
         request: Request,
-        auth: Credentials = stop_metrics_auth,
+        auth: Credentials = auth_stop_metrics,
     ) -> Response:
         result = await impl.stop_metrics(
             auth=auth,
@@ -3944,14 +3944,14 @@ def create_app(
         return _method_not_allowed(request, "POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_root_configuration_auth = Depends(
+    auth_get_root_configuration = Depends(
         _authorizer(impl, "getRootConfiguration", (("appCode", "basicAuth"),))
     )
 
     @app.api_route("/root/configuration", methods=["GET"], include_in_schema=False)
-    async def get_root_configuration(
+    async def route_get_root_configuration(
         request: Request,
-        auth: Credentials = get_root_configuration_auth,
+        auth: Credentials = auth_get_root_configuration,
     ) -> Response:
         result = await impl.get_root_configuration(
             auth=auth,
@@ -3968,14 +3968,14 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    override_root_configuration_auth = Depends(
+    auth_override_root_configuration = Depends(
         _authorizer(impl, "overrideRootConfiguration", (("appCode", "basicAuth"),))
     )
 
     @app.api_route("/root/configuration", methods=["POST"], include_in_schema=False)
-    async def override_root_configuration(
+    async def route_override_root_configuration(
         request: Request,
-        auth: Credentials = override_root_configuration_auth,
+        auth: Credentials = auth_override_root_configuration,
     ) -> Response:
         body = await read_body(
             request,
@@ -4009,7 +4009,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    dump_configuration_auth = Depends(
+    auth_dump_configuration = Depends(
         _authorizer(
             impl,
             "dumpConfiguration",
@@ -4018,9 +4018,9 @@ def create_app(
     )
 
     @app.api_route("/admin/configuration/dump.json", methods=["GET"], include_in_schema=False)
-    async def dump_configuration(
+    async def route_dump_configuration(
         request: Request,
-        auth: Credentials = dump_configuration_auth,
+        auth: Credentials = auth_dump_configuration,
     ) -> Response:
         result = await impl.dump_configuration(
             auth=auth,
@@ -4044,7 +4044,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    dump_configuration_text_auth = Depends(
+    auth_dump_configuration_text = Depends(
         _authorizer(
             impl,
             "dumpConfigurationText",
@@ -4053,9 +4053,9 @@ def create_app(
     )
 
     @app.api_route("/admin/configuration/dump.txt", methods=["GET"], include_in_schema=False)
-    async def dump_configuration_text(
+    async def route_dump_configuration_text(
         request: Request,
-        auth: Credentials = dump_configuration_text_auth,
+        auth: Credentials = auth_dump_configuration_text,
     ) -> Response:
         result = await impl.dump_configuration_text(
             auth=auth,
@@ -4079,7 +4079,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_latest_version_auth = Depends(
+    auth_get_latest_version = Depends(
         _authorizer(
             impl,
             "getLatestVersion",
@@ -4088,9 +4088,9 @@ def create_app(
     )
 
     @app.api_route("/admin/version/latest", methods=["GET"], include_in_schema=False)
-    async def get_latest_version(
+    async def route_get_latest_version(
         request: Request,
-        auth: Credentials = get_latest_version_auth,
+        auth: Credentials = auth_get_latest_version,
     ) -> Response:
         result = await impl.get_latest_version(
             auth=auth,
@@ -4115,7 +4115,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_admin_db_exports_auth = Depends(
+    auth_list_admin_db_exports = Depends(
         _authorizer(
             impl,
             "listAdminDbExports",
@@ -4124,9 +4124,9 @@ def create_app(
     )
 
     @app.api_route("/admin/db/export", methods=["GET"], include_in_schema=False)
-    async def list_admin_db_exports(
+    async def route_list_admin_db_exports(
         request: Request,
-        auth: Credentials = list_admin_db_exports_auth,
+        auth: Credentials = auth_list_admin_db_exports,
     ) -> Response:
         result = await impl.list_admin_db_exports(
             auth=auth,
@@ -4143,7 +4143,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    start_admin_db_export_auth = Depends(
+    auth_start_admin_db_export = Depends(
         _authorizer(
             impl,
             "startAdminDbExport",
@@ -4152,9 +4152,9 @@ def create_app(
     )
 
     @app.api_route("/admin/db/export", methods=["POST"], include_in_schema=False)
-    async def start_admin_db_export(
+    async def route_start_admin_db_export(
         request: Request,
-        auth: Credentials = start_admin_db_export_auth,
+        auth: Credentials = auth_start_admin_db_export,
     ) -> Response:
         result = await impl.start_admin_db_export(
             auth=auth,
@@ -4179,7 +4179,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    import_admin_db_auth = Depends(
+    auth_import_admin_db = Depends(
         _authorizer(
             impl,
             "importAdminDb",
@@ -4188,9 +4188,9 @@ def create_app(
     )
 
     @app.api_route("/admin/db/import", methods=["POST"], include_in_schema=False)
-    async def import_admin_db(
+    async def route_import_admin_db(
         request: Request,
-        auth: Credentials = import_admin_db_auth,
+        auth: Credentials = auth_import_admin_db,
     ) -> Response:
         body = await read_body(
             request, models.ImportDatabaseRequest, ("multipart/form-data",), True, schemas, ""
@@ -4220,14 +4220,14 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_root_db_exports_auth = Depends(
+    auth_list_root_db_exports = Depends(
         _authorizer(impl, "listRootDbExports", (("appCode", "basicAuth"),))
     )
 
     @app.api_route("/root/db/export", methods=["GET"], include_in_schema=False)
-    async def list_root_db_exports(
+    async def route_list_root_db_exports(
         request: Request,
-        auth: Credentials = list_root_db_exports_auth,
+        auth: Credentials = auth_list_root_db_exports,
     ) -> Response:
         result = await impl.list_root_db_exports(
             auth=auth,
@@ -4244,14 +4244,14 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    start_root_db_export_auth = Depends(
+    auth_start_root_db_export = Depends(
         _authorizer(impl, "startRootDbExport", (("appCode", "basicAuth"),))
     )
 
     @app.api_route("/root/db/export", methods=["POST"], include_in_schema=False)
-    async def start_root_db_export(
+    async def route_start_root_db_export(
         request: Request,
-        auth: Credentials = start_root_db_export_auth,
+        auth: Credentials = auth_start_root_db_export,
     ) -> Response:
         result = await impl.start_root_db_export(
             auth=auth,
@@ -4276,12 +4276,12 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    import_root_db_auth = Depends(_authorizer(impl, "importRootDb", (("appCode", "basicAuth"),)))
+    auth_import_root_db = Depends(_authorizer(impl, "importRootDb", (("appCode", "basicAuth"),)))
 
     @app.api_route("/root/db/import", methods=["POST"], include_in_schema=False)
-    async def import_root_db(
+    async def route_import_root_db(
         request: Request,
-        auth: Credentials = import_root_db_auth,
+        auth: Credentials = auth_import_root_db,
     ) -> Response:
         body = await read_body(
             request, models.ImportDatabaseRequest, ("multipart/form-data",), True, schemas, ""
@@ -4310,14 +4310,14 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    stream_plugin_logs_auth = Depends(
+    auth_stream_plugin_logs = Depends(
         _authorizer(impl, "streamPluginLogs", (("bbSession",), ("bbSessionQuery",)))
     )
 
     @app.api_route("/admin/plugin/logs", methods=["GET"], include_in_schema=False)
-    async def stream_plugin_logs(
+    async def route_stream_plugin_logs(
         request: Request,
-        auth: Credentials = stream_plugin_logs_auth,
+        auth: Credentials = auth_stream_plugin_logs,
     ) -> Response:
         result = await impl.stream_plugin_logs(
             auth=auth,
@@ -4340,14 +4340,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_metrics_meters_auth = Depends(
+    auth_get_metrics_meters = Depends(
         _authorizer(impl, "getMetricsMeters", (("appCode", "basicAuth"),))
     )
 
     @app.api_route("/root/metrics/meters", methods=["GET"], include_in_schema=False)
-    async def get_metrics_meters(
+    async def route_get_metrics_meters(
         request: Request,
-        auth: Credentials = get_metrics_meters_auth,
+        auth: Credentials = auth_get_metrics_meters,
     ) -> Response:
         result = await impl.get_metrics_meters(
             auth=auth,
@@ -4373,14 +4373,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_metrics_counters_auth = Depends(
+    auth_get_metrics_counters = Depends(
         _authorizer(impl, "getMetricsCounters", (("appCode", "basicAuth"),))
     )
 
     @app.api_route("/root/metrics/counters", methods=["GET"], include_in_schema=False)
-    async def get_metrics_counters(
+    async def route_get_metrics_counters(
         request: Request,
-        auth: Credentials = get_metrics_counters_auth,
+        auth: Credentials = auth_get_metrics_counters,
     ) -> Response:
         result = await impl.get_metrics_counters(
             auth=auth,
@@ -4406,14 +4406,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_metrics_gauges_auth = Depends(
+    auth_get_metrics_gauges = Depends(
         _authorizer(impl, "getMetricsGauges", (("appCode", "basicAuth"),))
     )
 
     @app.api_route("/root/metrics/gauges", methods=["GET"], include_in_schema=False)
-    async def get_metrics_gauges(
+    async def route_get_metrics_gauges(
         request: Request,
-        auth: Credentials = get_metrics_gauges_auth,
+        auth: Credentials = auth_get_metrics_gauges,
     ) -> Response:
         result = await impl.get_metrics_gauges(
             auth=auth,
@@ -4439,14 +4439,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_metrics_timers_auth = Depends(
+    auth_get_metrics_timers = Depends(
         _authorizer(impl, "getMetricsTimers", (("appCode", "basicAuth"),))
     )
 
     @app.api_route("/root/metrics/timers", methods=["GET"], include_in_schema=False)
-    async def get_metrics_timers(
+    async def route_get_metrics_timers(
         request: Request,
-        auth: Credentials = get_metrics_timers_auth,
+        auth: Credentials = auth_get_metrics_timers,
     ) -> Response:
         result = await impl.get_metrics_timers(
             auth=auth,
@@ -4472,14 +4472,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_metrics_histograms_auth = Depends(
+    auth_get_metrics_histograms = Depends(
         _authorizer(impl, "getMetricsHistograms", (("appCode", "basicAuth"),))
     )
 
     @app.api_route("/root/metrics/histograms", methods=["GET"], include_in_schema=False)
-    async def get_metrics_histograms(
+    async def route_get_metrics_histograms(
         request: Request,
-        auth: Credentials = get_metrics_histograms_auth,
+        auth: Credentials = auth_get_metrics_histograms,
     ) -> Response:
         result = await impl.get_metrics_histograms(
             auth=auth,
@@ -4505,12 +4505,12 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_uptime_auth = Depends(_authorizer(impl, "getUptime", (("appCode", "basicAuth"),)))
+    auth_get_uptime = Depends(_authorizer(impl, "getUptime", (("appCode", "basicAuth"),)))
 
     @app.api_route("/root/metrics/uptime", methods=["GET"], include_in_schema=False)
-    async def get_uptime(
+    async def route_get_uptime(
         request: Request,
-        auth: Credentials = get_uptime_auth,
+        auth: Credentials = auth_get_uptime,
     ) -> Response:
         result = await impl.get_uptime(
             auth=auth,
@@ -4534,13 +4534,13 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_password_reset_form_auth = Depends(_authorizer(impl, "getPasswordResetForm", ()))
+    auth_get_password_reset_form = Depends(_authorizer(impl, "getPasswordResetForm", ()))
 
     @app.api_route("/user/password/reset/{base64}", methods=["GET"], include_in_schema=False)
-    async def get_password_reset_form(
+    async def route_get_password_reset_form(
         request: Request,
         base64: Annotated[str, Path(alias="base64")],
-        auth: Credentials = get_password_reset_form_auth,
+        auth: Credentials = auth_get_password_reset_form,
     ) -> Response:
         result = await impl.get_password_reset_form(
             auth=auth,
@@ -4557,13 +4557,13 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    submit_password_reset_auth = Depends(_authorizer(impl, "submitPasswordReset", ()))
+    auth_submit_password_reset = Depends(_authorizer(impl, "submitPasswordReset", ()))
 
     @app.api_route("/user/password/reset/{base64}", methods=["POST"], include_in_schema=False)
-    async def submit_password_reset(
+    async def route_submit_password_reset(
         request: Request,
         base64: Annotated[str, Path(alias="base64")],
-        auth: Credentials = submit_password_reset_auth,
+        auth: Credentials = auth_submit_password_reset,
     ) -> Response:
         body = await read_body(
             request,
@@ -4597,7 +4597,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_suspend_user_auth = Depends(
+    auth_admin_suspend_user = Depends(
         _authorizer(
             impl,
             "adminSuspendUser",
@@ -4606,10 +4606,10 @@ def create_app(
     )
 
     @app.api_route("/admin/user/suspend/{username}", methods=["PUT"], include_in_schema=False)
-    async def admin_suspend_user(
+    async def route_admin_suspend_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = admin_suspend_user_auth,
+        auth: Credentials = auth_admin_suspend_user,
     ) -> Response:
         result = await impl.admin_suspend_user(
             auth=auth,
@@ -4635,7 +4635,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_activate_user_auth = Depends(
+    auth_admin_activate_user = Depends(
         _authorizer(
             impl,
             "adminActivateUser",
@@ -4644,10 +4644,10 @@ def create_app(
     )
 
     @app.api_route("/admin/user/activate/{username}", methods=["PUT"], include_in_schema=False)
-    async def admin_activate_user(
+    async def route_admin_activate_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = admin_activate_user_auth,
+        auth: Credentials = auth_admin_activate_user,
     ) -> Response:
         result = await impl.admin_activate_user(
             auth=auth,
@@ -4673,7 +4673,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_admin_db_export_auth = Depends(
+    auth_download_admin_db_export = Depends(
         _authorizer(
             impl,
             "downloadAdminDbExport",
@@ -4687,10 +4687,10 @@ def create_app(
     )
 
     @app.api_route("/admin/db/export/{filename}", methods=["GET"], include_in_schema=False)
-    async def download_admin_db_export(
+    async def route_download_admin_db_export(
         request: Request,
         filename: Annotated[str, Path(alias="filename")],
-        auth: Credentials = download_admin_db_export_auth,
+        auth: Credentials = auth_download_admin_db_export,
     ) -> Response:
         result = await impl.download_admin_db_export(
             auth=auth,
@@ -4708,7 +4708,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_admin_db_export_auth = Depends(
+    auth_delete_admin_db_export = Depends(
         _authorizer(
             impl,
             "deleteAdminDbExport",
@@ -4717,10 +4717,10 @@ def create_app(
     )
 
     @app.api_route("/admin/db/export/{filename}", methods=["DELETE"], include_in_schema=False)
-    async def delete_admin_db_export(
+    async def route_delete_admin_db_export(
         request: Request,
         filename: Annotated[str, Path(alias="filename")],
-        auth: Credentials = delete_admin_db_export_auth,
+        auth: Credentials = auth_delete_admin_db_export,
     ) -> Response:
         result = await impl.delete_admin_db_export(
             auth=auth,
@@ -4747,15 +4747,15 @@ def create_app(
         return _method_not_allowed(request, "GET, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_root_db_export_auth = Depends(
+    auth_download_root_db_export = Depends(
         _authorizer(impl, "downloadRootDbExport", (("appCode", "basicAuth"),))
     )
 
     @app.api_route("/root/db/export/{filename}", methods=["GET"], include_in_schema=False)
-    async def download_root_db_export(
+    async def route_download_root_db_export(
         request: Request,
         filename: Annotated[str, Path(alias="filename")],
-        auth: Credentials = download_root_db_export_auth,
+        auth: Credentials = auth_download_root_db_export,
     ) -> Response:
         result = await impl.download_root_db_export(
             auth=auth,
@@ -4773,15 +4773,15 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_root_db_export_auth = Depends(
+    auth_delete_root_db_export = Depends(
         _authorizer(impl, "deleteRootDbExport", (("appCode", "basicAuth"),))
     )
 
     @app.api_route("/root/db/export/{filename}", methods=["DELETE"], include_in_schema=False)
-    async def delete_root_db_export(
+    async def route_delete_root_db_export(
         request: Request,
         filename: Annotated[str, Path(alias="filename")],
-        auth: Credentials = delete_root_db_export_auth,
+        auth: Credentials = auth_delete_root_db_export,
     ) -> Response:
         result = await impl.delete_root_db_export(
             auth=auth,
@@ -4808,7 +4808,7 @@ def create_app(
         return _method_not_allowed(request, "GET, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    disable_push_auth = Depends(
+    auth_disable_push = Depends(
         _authorizer(
             impl,
             "disablePush",
@@ -4817,10 +4817,10 @@ def create_app(
     )
 
     @app.api_route("/push/disable/{pushToken}", methods=["PUT"], include_in_schema=False)
-    async def disable_push(
+    async def route_disable_push(
         request: Request,
         push_token: Annotated[str, Path(alias="pushToken")],
-        auth: Credentials = disable_push_auth,
+        auth: Credentials = auth_disable_push,
     ) -> Response:
         result = await impl.disable_push(
             auth=auth,
@@ -4846,7 +4846,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_push_to_user_auth = Depends(
+    auth_send_push_to_user = Depends(
         _authorizer(
             impl,
             "sendPushToUser",
@@ -4855,10 +4855,10 @@ def create_app(
     )
 
     @app.api_route("/push/message/{username}", methods=["POST"], include_in_schema=False)
-    async def send_push_to_user(
+    async def route_send_push_to_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = send_push_to_user_auth,
+        auth: Credentials = auth_send_push_to_user,
     ) -> Response:
         body = await read_body(
             request,
@@ -4896,7 +4896,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_file_details_auth = Depends(
+    auth_get_file_details = Depends(
         _authorizer(
             impl,
             "getFileDetails",
@@ -4905,10 +4905,10 @@ def create_app(
     )
 
     @app.api_route("/file/details/{id}", methods=["GET"], include_in_schema=False)
-    async def get_file_details(
+    async def route_get_file_details(
         request: Request,
         id: Annotated[str, Path(alias="id")],
-        auth: Credentials = get_file_details_auth,
+        auth: Credentials = auth_get_file_details,
     ) -> Response:
         result = await impl.get_file_details(
             auth=auth,
@@ -4935,7 +4935,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_file_attached_data_auth = Depends(
+    auth_get_file_attached_data = Depends(
         _authorizer(
             impl,
             "getFileAttachedData",
@@ -4944,10 +4944,10 @@ def create_app(
     )
 
     @app.api_route("/file/attachedData/{id}", methods=["GET"], include_in_schema=False)
-    async def get_file_attached_data(
+    async def route_get_file_attached_data(
         request: Request,
         id: Annotated[str, Path(alias="id")],
-        auth: Credentials = get_file_attached_data_auth,
+        auth: Credentials = auth_get_file_attached_data,
     ) -> Response:
         result = await impl.get_file_attached_data(
             auth=auth,
@@ -4974,7 +4974,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_file_content_auth = Depends(
+    auth_get_file_content = Depends(
         _authorizer(
             impl,
             "getFileContent",
@@ -4983,10 +4983,10 @@ def create_app(
     )
 
     @app.api_route("/file/content/{id}", methods=["GET"], include_in_schema=False)
-    async def get_file_content(
+    async def route_get_file_content(
         request: Request,
         id: Annotated[str, Path(alias="id")],
-        auth: Credentials = get_file_content_auth,
+        auth: Credentials = auth_get_file_content,
     ) -> Response:
         result = await impl.get_file_content(
             auth=auth,
@@ -5013,7 +5013,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_get_user_auth = Depends(
+    auth_admin_get_user = Depends(
         _authorizer(
             impl,
             "adminGetUser",
@@ -5022,10 +5022,10 @@ def create_app(
     )
 
     @app.api_route("/admin/user/{username}", methods=["GET"], include_in_schema=False)
-    async def admin_get_user(
+    async def route_admin_get_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = admin_get_user_auth,
+        auth: Credentials = auth_admin_get_user,
     ) -> Response:
         result = await impl.admin_get_user(
             auth=auth,
@@ -5045,7 +5045,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_update_user_auth = Depends(
+    auth_admin_update_user = Depends(
         _authorizer(
             impl,
             "adminUpdateUser",
@@ -5054,10 +5054,10 @@ def create_app(
     )
 
     @app.api_route("/admin/user/{username}", methods=["PUT"], include_in_schema=False)
-    async def admin_update_user(
+    async def route_admin_update_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = admin_update_user_auth,
+        auth: Credentials = auth_admin_update_user,
     ) -> Response:
         body = await read_body(
             request,
@@ -5085,7 +5085,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_delete_user_auth = Depends(
+    auth_admin_delete_user = Depends(
         _authorizer(
             impl,
             "adminDeleteUser",
@@ -5094,10 +5094,10 @@ def create_app(
     )
 
     @app.api_route("/admin/user/{username}", methods=["DELETE"], include_in_schema=False)
-    async def admin_delete_user(
+    async def route_admin_delete_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = admin_delete_user_auth,
+        auth: Credentials = auth_admin_delete_user,
     ) -> Response:
         result = await impl.admin_delete_user(
             auth=auth,
@@ -5125,7 +5125,7 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_list_following_auth = Depends(
+    auth_admin_list_following = Depends(
         _authorizer(
             impl,
             "adminListFollowing",
@@ -5134,10 +5134,10 @@ def create_app(
     )
 
     @app.api_route("/admin/following/{username}", methods=["GET"], include_in_schema=False)
-    async def admin_list_following(
+    async def route_admin_list_following(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = admin_list_following_auth,
+        auth: Credentials = auth_admin_list_following,
     ) -> Response:
         result = await impl.admin_list_following(
             auth=auth,
@@ -5164,7 +5164,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_collection_auth = Depends(
+    auth_create_collection = Depends(
         _authorizer(
             impl,
             "createCollection",
@@ -5173,10 +5173,10 @@ def create_app(
     )
 
     @app.api_route("/admin/collection/{name}", methods=["POST"], include_in_schema=False)
-    async def create_collection(
+    async def route_create_collection(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = create_collection_auth,
+        auth: Credentials = auth_create_collection,
     ) -> Response:
         result = await impl.create_collection(
             auth=auth,
@@ -5194,7 +5194,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_collection_auth = Depends(
+    auth_delete_collection = Depends(
         _authorizer(
             impl,
             "deleteCollection",
@@ -5203,10 +5203,10 @@ def create_app(
     )
 
     @app.api_route("/admin/collection/{name}", methods=["DELETE"], include_in_schema=False)
-    async def delete_collection(
+    async def route_delete_collection(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = delete_collection_auth,
+        auth: Credentials = auth_delete_collection,
     ) -> Response:
         result = await impl.delete_collection(
             auth=auth,
@@ -5234,17 +5234,17 @@ def create_app(
         return _method_not_allowed(request, "POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_role_auth = Depends(
+    auth_get_role = Depends(
         _authorizer(
             impl, "getRole", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/admin/role/{name}", methods=["GET"], include_in_schema=False)
-    async def get_role(
+    async def route_get_role(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = get_role_auth,
+        auth: Credentials = auth_get_role,
     ) -> Response:
         result = await impl.get_role(
             auth=auth,
@@ -5262,17 +5262,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_role_auth = Depends(
+    auth_update_role = Depends(
         _authorizer(
             impl, "updateRole", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/admin/role/{name}", methods=["PUT"], include_in_schema=False)
-    async def update_role(
+    async def route_update_role(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = update_role_auth,
+        auth: Credentials = auth_update_role,
     ) -> Response:
         body = await read_body(
             request,
@@ -5300,17 +5300,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_role_auth = Depends(
+    auth_create_role = Depends(
         _authorizer(
             impl, "createRole", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/admin/role/{name}", methods=["POST"], include_in_schema=False)
-    async def create_role(
+    async def route_create_role(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = create_role_auth,
+        auth: Credentials = auth_create_role,
     ) -> Response:
         body = await read_body(
             request,
@@ -5337,17 +5337,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_role_auth = Depends(
+    auth_delete_role = Depends(
         _authorizer(
             impl, "deleteRole", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/admin/role/{name}", methods=["DELETE"], include_in_schema=False)
-    async def delete_role(
+    async def route_delete_role(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = delete_role_auth,
+        auth: Credentials = auth_delete_role,
     ) -> Response:
         result = await impl.delete_role(
             auth=auth,
@@ -5372,7 +5372,7 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_asset_auth = Depends(
+    auth_delete_asset = Depends(
         _authorizer(
             impl,
             "deleteAsset",
@@ -5381,10 +5381,10 @@ def create_app(
     )
 
     @app.api_route("/admin/asset/{name}", methods=["DELETE"], include_in_schema=False)
-    async def delete_asset(
+    async def route_delete_asset(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = delete_asset_auth,
+        auth: Credentials = auth_delete_asset,
     ) -> Response:
         result = await impl.delete_asset(
             auth=auth,
@@ -5410,7 +5410,7 @@ def create_app(
         return _method_not_allowed(request, "DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_configuration_section_auth = Depends(
+    auth_get_configuration_section = Depends(
         _authorizer(
             impl,
             "getConfigurationSection",
@@ -5419,10 +5419,10 @@ def create_app(
     )
 
     @app.api_route("/admin/configuration/{section}", methods=["GET"], include_in_schema=False)
-    async def get_configuration_section(
+    async def route_get_configuration_section(
         request: Request,
         section: Annotated[str, Path(alias="section")],
-        auth: Credentials = get_configuration_section_auth,
+        auth: Credentials = auth_get_configuration_section,
     ) -> Response:
         result = await impl.get_configuration_section(
             auth=auth,
@@ -5440,7 +5440,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    set_configuration_section_auth = Depends(
+    auth_set_configuration_section = Depends(
         _authorizer(
             impl,
             "setConfigurationSection",
@@ -5449,10 +5449,10 @@ def create_app(
     )
 
     @app.api_route("/admin/configuration/{section}", methods=["PUT"], include_in_schema=False)
-    async def set_configuration_section(
+    async def route_set_configuration_section(
         request: Request,
         section: Annotated[str, Path(alias="section")],
-        auth: Credentials = set_configuration_section_auth,
+        auth: Credentials = auth_set_configuration_section,
     ) -> Response:
         body = await read_body(
             request,
@@ -5487,7 +5487,7 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_endpoint_group_auth = Depends(
+    auth_get_endpoint_group = Depends(
         _authorizer(
             impl,
             "getEndpointGroup",
@@ -5496,10 +5496,10 @@ def create_app(
     )
 
     @app.api_route("/admin/endpoints/{tag}", methods=["GET"], include_in_schema=False)
-    async def get_endpoint_group(
+    async def route_get_endpoint_group(
         request: Request,
         tag: Annotated[str, Path(alias="tag")],
-        auth: Credentials = get_endpoint_group_auth,
+        auth: Credentials = auth_get_endpoint_group,
     ) -> Response:
         result = await impl.get_endpoint_group(
             auth=auth,
@@ -5526,7 +5526,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    drop_database_auth = Depends(
+    auth_drop_database = Depends(
         _authorizer(
             impl,
             "dropDatabase",
@@ -5535,10 +5535,10 @@ def create_app(
     )
 
     @app.api_route("/admin/db/{timeout}", methods=["DELETE"], include_in_schema=False)
-    async def drop_database(
+    async def route_drop_database(
         request: Request,
         timeout_2: Annotated[int, Path(alias="timeout", ge=0)],
-        auth: Credentials = drop_database_auth,
+        auth: Credentials = auth_drop_database,
     ) -> Response:
         result = await impl.drop_database(
             auth=auth,
@@ -5565,17 +5565,17 @@ def create_app(
         return _method_not_allowed(request, "DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_plugin_auth = Depends(
+    auth_get_plugin = Depends(
         _authorizer(
             impl, "getPlugin", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/admin/plugin/{name}", methods=["GET"], include_in_schema=False)
-    async def get_plugin(
+    async def route_get_plugin(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = get_plugin_auth,
+        auth: Credentials = auth_get_plugin,
     ) -> Response:
         result = await impl.get_plugin(
             auth=auth,
@@ -5593,7 +5593,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_plugin_auth = Depends(
+    auth_update_plugin = Depends(
         _authorizer(
             impl,
             "updatePlugin",
@@ -5602,10 +5602,10 @@ def create_app(
     )
 
     @app.api_route("/admin/plugin/{name}", methods=["PUT"], include_in_schema=False)
-    async def update_plugin(
+    async def route_update_plugin(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = update_plugin_auth,
+        auth: Credentials = auth_update_plugin,
     ) -> Response:
         body = await read_body(
             request,
@@ -5634,17 +5634,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    drop_plugin_auth = Depends(
+    auth_drop_plugin = Depends(
         _authorizer(
             impl, "dropPlugin", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/admin/plugin/{name}", methods=["DELETE"], include_in_schema=False)
-    async def drop_plugin(
+    async def route_drop_plugin(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = drop_plugin_auth,
+        auth: Credentials = auth_drop_plugin,
     ) -> Response:
         result = await impl.drop_plugin(
             auth=auth,
@@ -5671,18 +5671,18 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    social_login_callback_auth = Depends(_authorizer(impl, "socialLoginCallback", (("appCode",),)))
+    auth_social_login_callback = Depends(_authorizer(impl, "socialLoginCallback", (("appCode",),)))
 
     @app.api_route(
         "/social/login/{socialNetwork}/callback", methods=["GET"], include_in_schema=False
     )
-    async def social_login_callback(
+    async def route_social_login_callback(
         request: Request,
         social_network: Annotated[str, Path(alias="socialNetwork")],
         access_token: Annotated[str | None, Query(alias="access_token")] = None,
         code: Annotated[str | None, Query(alias="code")] = None,
         oauth_verifier: Annotated[str | None, Query(alias="oauth_verifier")] = None,
-        auth: Credentials = social_login_callback_auth,
+        auth: Credentials = auth_social_login_callback,
     ) -> Response:
         result = await impl.social_login_callback(
             auth=auth,
@@ -5711,7 +5711,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_set_user_password_auth = Depends(
+    auth_admin_set_user_password = Depends(
         _authorizer(
             impl,
             "adminSetUserPassword",
@@ -5720,10 +5720,10 @@ def create_app(
     )
 
     @app.api_route("/admin/user/{username}/password", methods=["PUT"], include_in_schema=False)
-    async def admin_set_user_password(
+    async def route_admin_set_user_password(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = admin_set_user_password_auth,
+        auth: Credentials = auth_admin_set_user_password,
     ) -> Response:
         body = await read_body(
             request,
@@ -5759,7 +5759,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    enable_endpoint_group_auth = Depends(
+    auth_enable_endpoint_group = Depends(
         _authorizer(
             impl,
             "enableEndpointGroup",
@@ -5768,10 +5768,10 @@ def create_app(
     )
 
     @app.api_route("/admin/endpoints/{tag}/enabled", methods=["PUT"], include_in_schema=False)
-    async def enable_endpoint_group(
+    async def route_enable_endpoint_group(
         request: Request,
         tag: Annotated[str, Path(alias="tag")],
-        auth: Credentials = enable_endpoint_group_auth,
+        auth: Credentials = auth_enable_endpoint_group,
     ) -> Response:
         result = await impl.enable_endpoint_group(
             auth=auth,
@@ -5790,7 +5790,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    disable_endpoint_group_auth = Depends(
+    auth_disable_endpoint_group = Depends(
         _authorizer(
             impl,
             "disableEndpointGroup",
@@ -5799,10 +5799,10 @@ def create_app(
     )
 
     @app.api_route("/admin/endpoints/{tag}/enabled", methods=["DELETE"], include_in_schema=False)
-    async def disable_endpoint_group(
+    async def route_disable_endpoint_group(
         request: Request,
         tag: Annotated[str, Path(alias="tag")],
-        auth: Credentials = disable_endpoint_group_auth,
+        auth: Credentials = auth_disable_endpoint_group,
     ) -> Response:
         result = await impl.disable_endpoint_group(
             auth=auth,
@@ -5829,7 +5829,7 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_plugin_version_auth = Depends(
+    auth_delete_plugin_version = Depends(
         _authorizer(
             impl,
             "deletePluginVersion",
@@ -5838,10 +5838,10 @@ def create_app(
     )
 
     @app.api_route("/admin/plugin/{name}/last", methods=["DELETE"], include_in_schema=False)
-    async def delete_plugin_version(
+    async def route_delete_plugin_version(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = delete_plugin_version_auth,
+        auth: Credentials = auth_delete_plugin_version,
     ) -> Response:
         result = await impl.delete_plugin_version(
             auth=auth,
@@ -5868,7 +5868,7 @@ def create_app(
         return _method_not_allowed(request, "DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    activate_plugin_auth = Depends(
+    auth_activate_plugin = Depends(
         _authorizer(
             impl,
             "activatePlugin",
@@ -5877,10 +5877,10 @@ def create_app(
     )
 
     @app.api_route("/admin/plugin/{name}/active", methods=["PUT"], include_in_schema=False)
-    async def activate_plugin(
+    async def route_activate_plugin(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = activate_plugin_auth,
+        auth: Credentials = auth_activate_plugin,
     ) -> Response:
         result = await impl.activate_plugin(
             auth=auth,
@@ -5898,7 +5898,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    deactivate_plugin_auth = Depends(
+    auth_deactivate_plugin = Depends(
         _authorizer(
             impl,
             "deactivatePlugin",
@@ -5907,10 +5907,10 @@ def create_app(
     )
 
     @app.api_route("/admin/plugin/{name}/active", methods=["DELETE"], include_in_schema=False)
-    async def deactivate_plugin(
+    async def route_deactivate_plugin(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = deactivate_plugin_auth,
+        auth: Credentials = auth_deactivate_plugin,
     ) -> Response:
         result = await impl.deactivate_plugin(
             auth=auth,
@@ -5936,7 +5936,7 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_create_follow_auth = Depends(
+    auth_admin_create_follow = Depends(
         _authorizer(
             impl,
             "adminCreateFollow",
@@ -5947,11 +5947,11 @@ def create_app(
     @app.api_route(
         "/admin/follow/{follower}/to/{theFollowed}", methods=["POST"], include_in_schema=False
     )
-    async def admin_create_follow(
+    async def route_admin_create_follow(
         request: Request,
         follower: Annotated[str, Path(alias="follower")],
         the_followed: Annotated[str, Path(alias="theFollowed")],
-        auth: Credentials = admin_create_follow_auth,
+        auth: Credentials = auth_admin_create_follow,
     ) -> Response:
         result = await impl.admin_create_follow(
             auth=auth,
@@ -5972,7 +5972,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_delete_follow_auth = Depends(
+    auth_admin_delete_follow = Depends(
         _authorizer(
             impl,
             "adminDeleteFollow",
@@ -5983,11 +5983,11 @@ def create_app(
     @app.api_route(
         "/admin/follow/{follower}/to/{theFollowed}", methods=["DELETE"], include_in_schema=False
     )
-    async def admin_delete_follow(
+    async def route_admin_delete_follow(
         request: Request,
         follower: Annotated[str, Path(alias="follower")],
         the_followed: Annotated[str, Path(alias="theFollowed")],
-        auth: Credentials = admin_delete_follow_auth,
+        auth: Credentials = auth_admin_delete_follow,
     ) -> Response:
         result = await impl.admin_delete_follow(
             auth=auth,
@@ -6015,18 +6015,18 @@ def create_app(
         return _method_not_allowed(request, "POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    enable_push_auth = Depends(
+    auth_enable_push = Depends(
         _authorizer(
             impl, "enablePush", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/push/enable/{os}/{pushToken}", methods=["PUT"], include_in_schema=False)
-    async def enable_push(
+    async def route_enable_push(
         request: Request,
         os: Annotated[Literal["ios", "android"], Path(alias="os")],
         push_token: Annotated[str, Path(alias="pushToken")],
-        auth: Credentials = enable_push_auth,
+        auth: Credentials = auth_enable_push,
     ) -> Response:
         result = await impl.enable_push(
             auth=auth,
@@ -6053,7 +6053,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    enable_push_deprecated_auth = Depends(
+    auth_enable_push_deprecated = Depends(
         _authorizer(
             impl,
             "enablePushDeprecated",
@@ -6062,11 +6062,11 @@ def create_app(
     )
 
     @app.api_route("/push/device/{os}/{deviceId}", methods=["PUT"], include_in_schema=False)
-    async def enable_push_deprecated(
+    async def route_enable_push_deprecated(
         request: Request,
         os: Annotated[Literal["ios", "android"], Path(alias="os")],
         device_id: Annotated[str, Path(alias="deviceId")],
-        auth: Credentials = enable_push_deprecated_auth,
+        auth: Credentials = auth_enable_push_deprecated,
     ) -> Response:
         result = await impl.enable_push_deprecated(
             auth=auth,
@@ -6093,7 +6093,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    set_configuration_value_from_body_auth = Depends(
+    auth_set_configuration_value_from_body = Depends(
         _authorizer(
             impl,
             "setConfigurationValueFromBody",
@@ -6102,11 +6102,11 @@ def create_app(
     )
 
     @app.api_route("/admin/configuration/{section}/{key}", methods=["PUT"], include_in_schema=False)
-    async def set_configuration_value_from_body(
+    async def route_set_configuration_value_from_body(
         request: Request,
         section: Annotated[str, Path(alias="section")],
         key: Annotated[str, Path(alias="key")],
-        auth: Credentials = set_configuration_value_from_body_auth,
+        auth: Credentials = auth_set_configuration_value_from_body,
     ) -> Response:
         body = await read_body(
             request,
@@ -6145,7 +6145,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    set_configuration_value_deprecated_auth = Depends(
+    auth_set_configuration_value_deprecated = Depends(
         _authorizer(
             impl,
             "setConfigurationValueDeprecated",
@@ -6156,12 +6156,12 @@ def create_app(
     @app.api_route(
         "/admin/configuration/{section}/{key}/{value}", methods=["PUT"], include_in_schema=False
     )
-    async def set_configuration_value_deprecated(
+    async def route_set_configuration_value_deprecated(
         request: Request,
         section: Annotated[str, Path(alias="section")],
         key: Annotated[str, Path(alias="key")],
         value: Annotated[str, Path(alias="value")],
-        auth: Credentials = set_configuration_value_deprecated_auth,
+        auth: Credentials = auth_set_configuration_value_deprecated,
     ) -> Response:
         body = await read_body(
             request,
@@ -6200,7 +6200,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    set_configuration_value_auth = Depends(
+    auth_set_configuration_value = Depends(
         _authorizer(
             impl,
             "setConfigurationValue",
@@ -6213,13 +6213,13 @@ def create_app(
         methods=["PUT"],
         include_in_schema=False,
     )
-    async def set_configuration_value(
+    async def route_set_configuration_value(
         request: Request,
         section: Annotated[str, Path(alias="section")],
         sub_section: Annotated[str, Path(alias="subSection")],
         key: Annotated[str, Path(alias="key")],
         value: Annotated[str, Path(alias="value")],
-        auth: Credentials = set_configuration_value_auth,
+        auth: Credentials = auth_set_configuration_value,
     ) -> Response:
         body = await read_body(
             request,
@@ -6259,7 +6259,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_document_by_rid_auth = Depends(
+    auth_get_document_by_rid = Depends(
         _authorizer(
             impl,
             "getDocumentByRid",
@@ -6268,11 +6268,11 @@ def create_app(
     )
 
     @app.api_route("/document/#{rid}", methods=["GET"], include_in_schema=False)
-    async def get_document_by_rid(
+    async def route_get_document_by_rid(
         request: Request,
         rid: Annotated[str, Path(alias="rid", pattern="^[0-9]+:[0-9]+$")],
         with_acl: Annotated[bool | None, Query(alias="withAcl")] = None,
-        auth: Credentials = get_document_by_rid_auth,
+        auth: Credentials = auth_get_document_by_rid,
     ) -> Response:
         result = await impl.get_document_by_rid(
             auth=auth,
@@ -6300,7 +6300,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    logout_device_auth = Depends(
+    auth_logout_device = Depends(
         _authorizer(
             impl,
             "logoutDevice",
@@ -6309,10 +6309,10 @@ def create_app(
     )
 
     @app.api_route("/logout/{pushToken}", methods=["POST"], include_in_schema=False)
-    async def logout_device(
+    async def route_logout_device(
         request: Request,
         push_token: Annotated[str, Path(alias="pushToken")],
-        auth: Credentials = logout_device_auth,
+        auth: Credentials = auth_logout_device,
     ) -> Response:
         result = await impl.logout_device(
             auth=auth,
@@ -6338,17 +6338,17 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_auth = Depends(
+    auth_get_user = Depends(
         _authorizer(
             impl, "getUser", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/user/{username}", methods=["GET"], include_in_schema=False)
-    async def get_user(
+    async def route_get_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = get_user_auth,
+        auth: Credentials = auth_get_user,
     ) -> Response:
         result = await impl.get_user(
             auth=auth,
@@ -6374,7 +6374,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    link_social_network_auth = Depends(
+    auth_link_social_network = Depends(
         _authorizer(
             impl,
             "linkSocialNetwork",
@@ -6383,12 +6383,12 @@ def create_app(
     )
 
     @app.api_route("/social/{socialNetwork}", methods=["PUT"], include_in_schema=False)
-    async def link_social_network(
+    async def route_link_social_network(
         request: Request,
         social_network: Annotated[str, Path(alias="socialNetwork")],
         oauth_token: Annotated[str | None, Query(alias="oauth_token")] = None,
         oauth_secret: Annotated[str | None, Query(alias="oauth_secret")] = None,
-        auth: Credentials = link_social_network_auth,
+        auth: Credentials = auth_link_social_network,
     ) -> Response:
         body = await read_body(
             request,
@@ -6418,15 +6418,15 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    social_login_auth = Depends(_authorizer(impl, "socialLogin", (("appCode",),)))
+    auth_social_login = Depends(_authorizer(impl, "socialLogin", (("appCode",),)))
 
     @app.api_route("/social/{socialNetwork}", methods=["POST"], include_in_schema=False)
-    async def social_login(
+    async def route_social_login(
         request: Request,
         social_network: Annotated[str, Path(alias="socialNetwork")],
         oauth_token: Annotated[str | None, Query(alias="oauth_token")] = None,
         oauth_secret: Annotated[str | None, Query(alias="oauth_secret")] = None,
-        auth: Credentials = social_login_auth,
+        auth: Credentials = auth_social_login,
     ) -> Response:
         body = await read_body(
             request,
@@ -6456,7 +6456,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    unlink_social_network_auth = Depends(
+    auth_unlink_social_network = Depends(
         _authorizer(
             impl,
             "unlinkSocialNetwork",
@@ -6465,10 +6465,10 @@ def create_app(
     )
 
     @app.api_route("/social/{socialNetwork}", methods=["DELETE"], include_in_schema=False)
-    async def unlink_social_network(
+    async def route_unlink_social_network(
         request: Request,
         social_network: Annotated[str, Path(alias="socialNetwork")],
-        auth: Credentials = unlink_social_network_auth,
+        auth: Credentials = auth_unlink_social_network,
     ) -> Response:
         result = await impl.unlink_social_network(
             auth=auth,
@@ -6495,17 +6495,17 @@ def create_app(
         return _method_not_allowed(request, "PUT, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    follow_user_auth = Depends(
+    auth_follow_user = Depends(
         _authorizer(
             impl, "followUser", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/follow/{username}", methods=["POST"], include_in_schema=False)
-    async def follow_user(
+    async def route_follow_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = follow_user_auth,
+        auth: Credentials = auth_follow_user,
     ) -> Response:
         result = await impl.follow_user(
             auth=auth,
@@ -6525,7 +6525,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    unfollow_user_auth = Depends(
+    auth_unfollow_user = Depends(
         _authorizer(
             impl,
             "unfollowUser",
@@ -6534,10 +6534,10 @@ def create_app(
     )
 
     @app.api_route("/follow/{username}", methods=["DELETE"], include_in_schema=False)
-    async def unfollow_user(
+    async def route_unfollow_user(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = unfollow_user_auth,
+        auth: Credentials = auth_unfollow_user,
     ) -> Response:
         result = await impl.unfollow_user(
             auth=auth,
@@ -6564,7 +6564,7 @@ def create_app(
         return _method_not_allowed(request, "POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_followers_auth = Depends(
+    auth_list_followers = Depends(
         _authorizer(
             impl,
             "listFollowers",
@@ -6573,7 +6573,7 @@ def create_app(
     )
 
     @app.api_route("/followers/{username}", methods=["GET"], include_in_schema=False)
-    async def list_followers(
+    async def route_list_followers(
         request: Request,
         username: Annotated[str, Path(alias="username")],
         where: Annotated[str | None, Query(alias="where")] = None,
@@ -6586,7 +6586,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_followers_auth,
+        auth: Credentials = auth_list_followers,
     ) -> Response:
         result = await impl.list_followers(
             auth=auth,
@@ -6624,7 +6624,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_following_auth = Depends(
+    auth_list_following = Depends(
         _authorizer(
             impl,
             "listFollowing",
@@ -6633,7 +6633,7 @@ def create_app(
     )
 
     @app.api_route("/following/{username}", methods=["GET"], include_in_schema=False)
-    async def list_following(
+    async def route_list_following(
         request: Request,
         username: Annotated[str, Path(alias="username")],
         where: Annotated[str | None, Query(alias="where")] = None,
@@ -6646,7 +6646,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_following_auth,
+        auth: Credentials = auth_list_following,
     ) -> Response:
         result = await impl.list_following(
             auth=auth,
@@ -6684,7 +6684,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_documents_auth = Depends(
+    auth_list_documents = Depends(
         _authorizer(
             impl,
             "listDocuments",
@@ -6693,7 +6693,7 @@ def create_app(
     )
 
     @app.api_route("/document/{collection}", methods=["GET"], include_in_schema=False)
-    async def list_documents(
+    async def route_list_documents(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         where: Annotated[str | None, Query(alias="where")] = None,
@@ -6707,7 +6707,7 @@ def create_app(
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
         with_acl: Annotated[bool | None, Query(alias="withAcl")] = None,
-        auth: Credentials = list_documents_auth,
+        auth: Credentials = auth_list_documents,
     ) -> Response:
         result = await impl.list_documents(
             auth=auth,
@@ -6738,7 +6738,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_document_auth = Depends(
+    auth_create_document = Depends(
         _authorizer(
             impl,
             "createDocument",
@@ -6747,10 +6747,10 @@ def create_app(
     )
 
     @app.api_route("/document/{collection}", methods=["POST"], include_in_schema=False)
-    async def create_document(
+    async def route_create_document(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
-        auth: Credentials = create_document_auth,
+        auth: Credentials = auth_create_document,
     ) -> Response:
         body = await read_body(
             request,
@@ -6787,17 +6787,17 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_link_auth = Depends(
+    auth_get_link = Depends(
         _authorizer(
             impl, "getLink", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/link/{linkId}", methods=["GET"], include_in_schema=False)
-    async def get_link(
+    async def route_get_link(
         request: Request,
         link_id: Annotated[str, Path(alias="linkId")],
-        auth: Credentials = get_link_auth,
+        auth: Credentials = auth_get_link,
     ) -> Response:
         result = await impl.get_link(
             auth=auth,
@@ -6815,17 +6815,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_link_auth = Depends(
+    auth_delete_link = Depends(
         _authorizer(
             impl, "deleteLink", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/link/{linkId}", methods=["DELETE"], include_in_schema=False)
-    async def delete_link(
+    async def route_delete_link(
         request: Request,
         link_id: Annotated[str, Path(alias="linkId")],
-        auth: Credentials = delete_link_auth,
+        auth: Credentials = auth_delete_link,
     ) -> Response:
         result = await impl.delete_link(
             auth=auth,
@@ -6851,7 +6851,7 @@ def create_app(
         return _method_not_allowed(request, "GET, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_file_auth = Depends(
+    auth_download_file = Depends(
         _authorizer(
             impl,
             "downloadFile",
@@ -6867,13 +6867,13 @@ def create_app(
     )
 
     @app.api_route("/file/{id}", methods=["GET"], include_in_schema=False)
-    async def download_file(
+    async def route_download_file(
         request: Request,
         id: Annotated[str, Path(alias="id")],
         download: Annotated[bool | None, Query(alias="download")] = None,
         size_id: Annotated[int | None, Query(alias="sizeId", ge=0)] = None,
         resize: Annotated[str | None, Query(alias="resize")] = None,
-        auth: Credentials = download_file_auth,
+        auth: Credentials = auth_download_file,
     ) -> Response:
         result = await impl.download_file(
             auth=auth,
@@ -6896,17 +6896,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_file_auth = Depends(
+    auth_delete_file = Depends(
         _authorizer(
             impl, "deleteFile", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
     )
 
     @app.api_route("/file/{id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_file(
+    async def route_delete_file(
         request: Request,
         id: Annotated[str, Path(alias="id")],
-        auth: Credentials = delete_file_auth,
+        auth: Credentials = auth_delete_file,
     ) -> Response:
         result = await impl.delete_file(
             auth=auth,
@@ -6930,13 +6930,13 @@ def create_app(
         return _method_not_allowed(request, "GET, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_asset_auth = Depends(_authorizer(impl, "getAsset", (("appCode",), ("appCodeQuery",))))
+    auth_get_asset = Depends(_authorizer(impl, "getAsset", (("appCode",), ("appCodeQuery",))))
 
     @app.api_route("/asset/{name}", methods=["GET"], include_in_schema=False)
-    async def get_asset(
+    async def route_get_asset(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = get_asset_auth,
+        auth: Credentials = auth_get_asset,
     ) -> Response:
         result = await impl.get_asset(
             auth=auth,
@@ -6963,7 +6963,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    invoke_plugin_get_auth = Depends(
+    auth_invoke_plugin_get = Depends(
         _authorizer(
             impl,
             "invokePluginGet",
@@ -6972,10 +6972,10 @@ def create_app(
     )
 
     @app.api_route("/plugin/{name}", methods=["GET"], include_in_schema=False)
-    async def invoke_plugin_get(
+    async def route_invoke_plugin_get(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = invoke_plugin_get_auth,
+        auth: Credentials = auth_invoke_plugin_get,
     ) -> Response:
         result = await impl.invoke_plugin_get(
             auth=auth,
@@ -6996,7 +6996,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    invoke_plugin_put_auth = Depends(
+    auth_invoke_plugin_put = Depends(
         _authorizer(
             impl,
             "invokePluginPut",
@@ -7005,10 +7005,10 @@ def create_app(
     )
 
     @app.api_route("/plugin/{name}", methods=["PUT"], include_in_schema=False)
-    async def invoke_plugin_put(
+    async def route_invoke_plugin_put(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = invoke_plugin_put_auth,
+        auth: Credentials = auth_invoke_plugin_put,
     ) -> Response:
         body = await read_body(
             request,
@@ -7038,7 +7038,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    invoke_plugin_post_auth = Depends(
+    auth_invoke_plugin_post = Depends(
         _authorizer(
             impl,
             "invokePluginPost",
@@ -7047,10 +7047,10 @@ def create_app(
     )
 
     @app.api_route("/plugin/{name}", methods=["POST"], include_in_schema=False)
-    async def invoke_plugin_post(
+    async def route_invoke_plugin_post(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = invoke_plugin_post_auth,
+        auth: Credentials = auth_invoke_plugin_post,
     ) -> Response:
         body = await read_body(
             request,
@@ -7080,7 +7080,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    invoke_plugin_delete_auth = Depends(
+    auth_invoke_plugin_delete = Depends(
         _authorizer(
             impl,
             "invokePluginDelete",
@@ -7089,10 +7089,10 @@ def create_app(
     )
 
     @app.api_route("/plugin/{name}", methods=["DELETE"], include_in_schema=False)
-    async def invoke_plugin_delete(
+    async def route_invoke_plugin_delete(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = invoke_plugin_delete_auth,
+        auth: Credentials = auth_invoke_plugin_delete,
     ) -> Response:
         result = await impl.invoke_plugin_delete(
             auth=auth,
@@ -7117,13 +7117,13 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    check_user_exists_auth = Depends(_authorizer(impl, "checkUserExists", (("appCode",),)))
+    auth_check_user_exists = Depends(_authorizer(impl, "checkUserExists", (("appCode",),)))
 
     @app.api_route("/user/{username}/exists", methods=["GET"], include_in_schema=False)
-    async def check_user_exists(
+    async def route_check_user_exists(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = check_user_exists_auth,
+        auth: Credentials = auth_check_user_exists,
     ) -> Response:
         result = await impl.check_user_exists(
             auth=auth,
@@ -7148,15 +7148,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_social_authorization_url_auth = Depends(
+    auth_get_social_authorization_url = Depends(
         _authorizer(impl, "getSocialAuthorizationUrl", (("appCode",),))
     )
 
     @app.api_route("/social/{socialNetwork}/authUrl", methods=["GET"], include_in_schema=False)
-    async def get_social_authorization_url(
+    async def route_get_social_authorization_url(
         request: Request,
         social_network: Annotated[str, Path(alias="socialNetwork")],
-        auth: Credentials = get_social_authorization_url_auth,
+        auth: Credentials = auth_get_social_authorization_url,
     ) -> Response:
         result = await impl.get_social_authorization_url(
             auth=auth,
@@ -7182,7 +7182,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    count_documents_auth = Depends(
+    auth_count_documents = Depends(
         _authorizer(
             impl,
             "countDocuments",
@@ -7191,12 +7191,12 @@ def create_app(
     )
 
     @app.api_route("/document/{collection}/count", methods=["GET"], include_in_schema=False)
-    async def count_documents(
+    async def route_count_documents(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         where: Annotated[str | None, Query(alias="where")] = None,
         params: Annotated[list[str] | None, Query(alias="params")] = None,
-        auth: Credentials = count_documents_auth,
+        auth: Credentials = auth_count_documents,
     ) -> Response:
         result = await impl.count_documents(
             auth=auth,
@@ -7226,15 +7226,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_asset_data_auth = Depends(
+    auth_get_asset_data = Depends(
         _authorizer(impl, "getAssetData", (("appCode",), ("appCodeQuery",)))
     )
 
     @app.api_route("/asset/{name}/data", methods=["GET"], include_in_schema=False)
-    async def get_asset_data(
+    async def route_get_asset_data(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = get_asset_data_auth,
+        auth: Credentials = auth_get_asset_data,
     ) -> Response:
         result = await impl.get_asset_data(
             auth=auth,
@@ -7261,15 +7261,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_asset_auth = Depends(
+    auth_download_asset = Depends(
         _authorizer(impl, "downloadAsset", (("appCode",), ("appCodeQuery",)))
     )
 
     @app.api_route("/asset/{name}/download", methods=["GET"], include_in_schema=False)
-    async def download_asset(
+    async def route_download_asset(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        auth: Credentials = download_asset_auth,
+        auth: Credentials = auth_download_asset,
     ) -> Response:
         result = await impl.download_asset(
             auth=auth,
@@ -7296,15 +7296,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_password_reset_auth = Depends(
+    auth_request_password_reset = Depends(
         _authorizer(impl, "requestPasswordReset", (("appCode",),))
     )
 
     @app.api_route("/user/{username}/password/reset", methods=["GET"], include_in_schema=False)
-    async def request_password_reset(
+    async def route_request_password_reset(
         request: Request,
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = request_password_reset_auth,
+        auth: Credentials = auth_request_password_reset,
     ) -> Response:
         result = await impl.request_password_reset(
             auth=auth,
@@ -7331,16 +7331,16 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_asset_scaled_auth = Depends(
+    auth_download_asset_scaled = Depends(
         _authorizer(impl, "downloadAssetScaled", (("appCode",), ("appCodeQuery",)))
     )
 
     @app.api_route("/asset/{name}/download/resize/{perc}", methods=["GET"], include_in_schema=False)
-    async def download_asset_scaled(
+    async def route_download_asset_scaled(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        perc: Annotated[str, Path(alias="perc")],
-        auth: Credentials = download_asset_scaled_auth,
+        perc: Annotated[str, Path(alias="perc", pattern="^[0-9]+%$")],
+        auth: Credentials = auth_download_asset_scaled,
     ) -> Response:
         result = await impl.download_asset_scaled(
             auth=auth,
@@ -7368,18 +7368,18 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_asset_by_size_id_auth = Depends(
+    auth_download_asset_by_size_id = Depends(
         _authorizer(impl, "downloadAssetBySizeId", (("appCode",), ("appCodeQuery",)))
     )
 
     @app.api_route(
         "/asset/{name}/download/resizeId/{sizeId}", methods=["GET"], include_in_schema=False
     )
-    async def download_asset_by_size_id(
+    async def route_download_asset_by_size_id(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         size_id: Annotated[int, Path(alias="sizeId", ge=0)],
-        auth: Credentials = download_asset_by_size_id_auth,
+        auth: Credentials = auth_download_asset_by_size_id,
     ) -> Response:
         result = await impl.download_asset_by_size_id(
             auth=auth,
@@ -7407,19 +7407,19 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_asset_resized_auth = Depends(
+    auth_download_asset_resized = Depends(
         _authorizer(impl, "downloadAssetResized", (("appCode",), ("appCodeQuery",)))
     )
 
     @app.api_route(
         "/asset/{name}/download/resize/{w}/{h}", methods=["GET"], include_in_schema=False
     )
-    async def download_asset_resized(
+    async def route_download_asset_resized(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        w: Annotated[str, Path(alias="w")],
-        h: Annotated[str, Path(alias="h")],
-        auth: Credentials = download_asset_resized_auth,
+        w: Annotated[str, Path(alias="w", pattern="^[0-9]+(px|%)?$")],
+        h: Annotated[str, Path(alias="h", pattern="^[0-9]+(px|%)?$")],
+        auth: Credentials = auth_download_asset_resized,
     ) -> Response:
         result = await impl.download_asset_resized(
             auth=auth,
@@ -7448,16 +7448,16 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_asset_scaled_auth = Depends(
+    auth_get_asset_scaled = Depends(
         _authorizer(impl, "getAssetScaled", (("appCode",), ("appCodeQuery",)))
     )
 
     @app.api_route("/asset/{name}/resize/{perc}", methods=["GET"], include_in_schema=False)
-    async def get_asset_scaled(
+    async def route_get_asset_scaled(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        perc: Annotated[str, Path(alias="perc")],
-        auth: Credentials = get_asset_scaled_auth,
+        perc: Annotated[str, Path(alias="perc", pattern="^[0-9]+%$")],
+        auth: Credentials = auth_get_asset_scaled,
     ) -> Response:
         result = await impl.get_asset_scaled(
             auth=auth,
@@ -7485,16 +7485,16 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_asset_by_size_id_auth = Depends(
+    auth_get_asset_by_size_id = Depends(
         _authorizer(impl, "getAssetBySizeId", (("appCode",), ("appCodeQuery",)))
     )
 
     @app.api_route("/asset/{name}/resizeId/{sizeId}", methods=["GET"], include_in_schema=False)
-    async def get_asset_by_size_id(
+    async def route_get_asset_by_size_id(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         size_id: Annotated[int, Path(alias="sizeId", ge=0)],
-        auth: Credentials = get_asset_by_size_id_auth,
+        auth: Credentials = auth_get_asset_by_size_id,
     ) -> Response:
         result = await impl.get_asset_by_size_id(
             auth=auth,
@@ -7522,17 +7522,17 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_asset_resized_auth = Depends(
+    auth_get_asset_resized = Depends(
         _authorizer(impl, "getAssetResized", (("appCode",), ("appCodeQuery",)))
     )
 
     @app.api_route("/asset/{name}/resize/{w}/{h}", methods=["GET"], include_in_schema=False)
-    async def get_asset_resized(
+    async def route_get_asset_resized(
         request: Request,
         name: Annotated[str, Path(alias="name")],
-        w: Annotated[str, Path(alias="w")],
-        h: Annotated[str, Path(alias="h")],
-        auth: Credentials = get_asset_resized_auth,
+        w: Annotated[str, Path(alias="w", pattern="^[0-9]+(px|%)?$")],
+        h: Annotated[str, Path(alias="h", pattern="^[0-9]+(px|%)?$")],
+        auth: Credentials = auth_get_asset_resized,
     ) -> Response:
         result = await impl.get_asset_resized(
             auth=auth,
@@ -7561,7 +7561,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_document_auth = Depends(
+    auth_get_document = Depends(
         _authorizer(
             impl,
             "getDocument",
@@ -7570,12 +7570,12 @@ def create_app(
     )
 
     @app.api_route("/document/{collection}/{id}", methods=["GET"], include_in_schema=False)
-    async def get_document(
+    async def route_get_document(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
         with_acl: Annotated[bool | None, Query(alias="withAcl")] = None,
-        auth: Credentials = get_document_auth,
+        auth: Credentials = auth_get_document,
     ) -> Response:
         result = await impl.get_document(
             auth=auth,
@@ -7596,7 +7596,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_document_auth = Depends(
+    auth_update_document = Depends(
         _authorizer(
             impl,
             "updateDocument",
@@ -7605,11 +7605,11 @@ def create_app(
     )
 
     @app.api_route("/document/{collection}/{id}", methods=["PUT"], include_in_schema=False)
-    async def update_document(
+    async def route_update_document(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
-        auth: Credentials = update_document_auth,
+        auth: Credentials = auth_update_document,
     ) -> Response:
         body = await read_body(
             request,
@@ -7639,7 +7639,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_document_auth = Depends(
+    auth_delete_document = Depends(
         _authorizer(
             impl,
             "deleteDocument",
@@ -7648,11 +7648,11 @@ def create_app(
     )
 
     @app.api_route("/document/{collection}/{id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_document(
+    async def route_delete_document(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
-        auth: Credentials = delete_document_auth,
+        auth: Credentials = auth_delete_document,
     ) -> Response:
         result = await impl.delete_document(
             auth=auth,
@@ -7681,7 +7681,7 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    invoke_plugin_get_with_path_auth = Depends(
+    auth_invoke_plugin_get_with_path = Depends(
         _authorizer(
             impl,
             "invokePluginGetWithPath",
@@ -7690,11 +7690,11 @@ def create_app(
     )
 
     @app.api_route("/plugin/{name}/{params}", methods=["GET"], include_in_schema=False)
-    async def invoke_plugin_get_with_path(
+    async def route_invoke_plugin_get_with_path(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         params: Annotated[str, Path(alias="params")],
-        auth: Credentials = invoke_plugin_get_with_path_auth,
+        auth: Credentials = auth_invoke_plugin_get_with_path,
     ) -> Response:
         result = await impl.invoke_plugin_get_with_path(
             auth=auth,
@@ -7716,7 +7716,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    invoke_plugin_put_with_path_auth = Depends(
+    auth_invoke_plugin_put_with_path = Depends(
         _authorizer(
             impl,
             "invokePluginPutWithPath",
@@ -7725,11 +7725,11 @@ def create_app(
     )
 
     @app.api_route("/plugin/{name}/{params}", methods=["PUT"], include_in_schema=False)
-    async def invoke_plugin_put_with_path(
+    async def route_invoke_plugin_put_with_path(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         params: Annotated[str, Path(alias="params")],
-        auth: Credentials = invoke_plugin_put_with_path_auth,
+        auth: Credentials = auth_invoke_plugin_put_with_path,
     ) -> Response:
         body = await read_body(
             request,
@@ -7760,7 +7760,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    invoke_plugin_post_with_path_auth = Depends(
+    auth_invoke_plugin_post_with_path = Depends(
         _authorizer(
             impl,
             "invokePluginPostWithPath",
@@ -7769,11 +7769,11 @@ def create_app(
     )
 
     @app.api_route("/plugin/{name}/{params}", methods=["POST"], include_in_schema=False)
-    async def invoke_plugin_post_with_path(
+    async def route_invoke_plugin_post_with_path(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         params: Annotated[str, Path(alias="params")],
-        auth: Credentials = invoke_plugin_post_with_path_auth,
+        auth: Credentials = auth_invoke_plugin_post_with_path,
     ) -> Response:
         body = await read_body(
             request,
@@ -7804,7 +7804,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    invoke_plugin_delete_with_path_auth = Depends(
+    auth_invoke_plugin_delete_with_path = Depends(
         _authorizer(
             impl,
             "invokePluginDeleteWithPath",
@@ -7813,11 +7813,11 @@ def create_app(
     )
 
     @app.api_route("/plugin/{name}/{params}", methods=["DELETE"], include_in_schema=False)
-    async def invoke_plugin_delete_with_path(
+    async def route_invoke_plugin_delete_with_path(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         params: Annotated[str, Path(alias="params")],
-        auth: Credentials = invoke_plugin_delete_with_path_auth,
+        auth: Credentials = auth_invoke_plugin_delete_with_path,
     ) -> Response:
         result = await impl.invoke_plugin_delete_with_path(
             auth=auth,
@@ -7845,7 +7845,7 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_document_acl_auth = Depends(
+    auth_update_document_acl = Depends(
         _authorizer(
             impl,
             "updateDocumentAcl",
@@ -7854,11 +7854,11 @@ def create_app(
     )
 
     @app.api_route("/document/{collection}/{id}/acl", methods=["PUT"], include_in_schema=False)
-    async def update_document_acl(
+    async def route_update_document_acl(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
-        auth: Credentials = update_document_acl_auth,
+        auth: Credentials = auth_update_document_acl,
     ) -> Response:
         body = await read_body(
             request,
@@ -7896,7 +7896,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    grant_file_to_user_auth = Depends(
+    auth_grant_file_to_user = Depends(
         _authorizer(
             impl,
             "grantFileToUser",
@@ -7905,12 +7905,12 @@ def create_app(
     )
 
     @app.api_route("/file/{id}/{action}/user/{username}", methods=["PUT"], include_in_schema=False)
-    async def grant_file_to_user(
+    async def route_grant_file_to_user(
         request: Request,
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = grant_file_to_user_auth,
+        auth: Credentials = auth_grant_file_to_user,
     ) -> Response:
         result = await impl.grant_file_to_user(
             auth=auth,
@@ -7931,7 +7931,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    revoke_file_from_user_auth = Depends(
+    auth_revoke_file_from_user = Depends(
         _authorizer(
             impl,
             "revokeFileFromUser",
@@ -7942,12 +7942,12 @@ def create_app(
     @app.api_route(
         "/file/{id}/{action}/user/{username}", methods=["DELETE"], include_in_schema=False
     )
-    async def revoke_file_from_user(
+    async def route_revoke_file_from_user(
         request: Request,
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = revoke_file_from_user_auth,
+        auth: Credentials = auth_revoke_file_from_user,
     ) -> Response:
         result = await impl.revoke_file_from_user(
             auth=auth,
@@ -7976,7 +7976,7 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    grant_file_to_role_auth = Depends(
+    auth_grant_file_to_role = Depends(
         _authorizer(
             impl,
             "grantFileToRole",
@@ -7985,12 +7985,12 @@ def create_app(
     )
 
     @app.api_route("/file/{id}/{action}/role/{rolename}", methods=["PUT"], include_in_schema=False)
-    async def grant_file_to_role(
+    async def route_grant_file_to_role(
         request: Request,
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         rolename: Annotated[str, Path(alias="rolename")],
-        auth: Credentials = grant_file_to_role_auth,
+        auth: Credentials = auth_grant_file_to_role,
     ) -> Response:
         result = await impl.grant_file_to_role(
             auth=auth,
@@ -8011,7 +8011,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    revoke_file_from_role_auth = Depends(
+    auth_revoke_file_from_role = Depends(
         _authorizer(
             impl,
             "revokeFileFromRole",
@@ -8022,12 +8022,12 @@ def create_app(
     @app.api_route(
         "/file/{id}/{action}/role/{rolename}", methods=["DELETE"], include_in_schema=False
     )
-    async def revoke_file_from_role(
+    async def route_revoke_file_from_role(
         request: Request,
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         rolename: Annotated[str, Path(alias="rolename")],
-        auth: Credentials = revoke_file_from_role_auth,
+        auth: Credentials = auth_revoke_file_from_role,
     ) -> Response:
         result = await impl.revoke_file_from_role(
             auth=auth,
@@ -8056,7 +8056,7 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_document_field_auth = Depends(
+    auth_get_document_field = Depends(
         _authorizer(
             impl,
             "getDocumentField",
@@ -8067,7 +8067,7 @@ def create_app(
     @app.api_route(
         "/document/{collection}/{id}/.{fieldPath}", methods=["GET"], include_in_schema=False
     )
-    async def get_document_field(
+    async def route_get_document_field(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
@@ -8078,7 +8078,7 @@ def create_app(
                 pattern="^[A-Za-z0-9]+(%5B[0-9]+%5D|\\[[0-9]+\\])?(/?\\.[A-Za-z0-9]+(%5B[0-9]+%5D|\\[[0-9]+\\])?)*$",
             ),
         ],
-        auth: Credentials = get_document_field_auth,
+        auth: Credentials = auth_get_document_field,
     ) -> Response:
         result = await impl.get_document_field(
             auth=auth,
@@ -8099,7 +8099,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_document_field_auth = Depends(
+    auth_update_document_field = Depends(
         _authorizer(
             impl,
             "updateDocumentField",
@@ -8110,7 +8110,7 @@ def create_app(
     @app.api_route(
         "/document/{collection}/{id}/.{fieldPath}", methods=["PUT"], include_in_schema=False
     )
-    async def update_document_field(
+    async def route_update_document_field(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
@@ -8121,7 +8121,7 @@ def create_app(
                 pattern="^[A-Za-z0-9]+(%5B[0-9]+%5D|\\[[0-9]+\\])?(/?\\.[A-Za-z0-9]+(%5B[0-9]+%5D|\\[[0-9]+\\])?)*$",
             ),
         ],
-        auth: Credentials = update_document_field_auth,
+        auth: Credentials = auth_update_document_field,
     ) -> Response:
         body = await read_body(
             request,
@@ -8160,7 +8160,7 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_linked_documents_auth = Depends(
+    auth_list_linked_documents = Depends(
         _authorizer(
             impl,
             "listLinkedDocuments",
@@ -8171,7 +8171,7 @@ def create_app(
     @app.api_route(
         "/document/{collection}/{id}/{linkName}", methods=["GET"], include_in_schema=False
     )
-    async def list_linked_documents(
+    async def route_list_linked_documents(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
@@ -8187,7 +8187,7 @@ def create_app(
         count: Annotated[bool | None, Query(alias="count")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         depth: Annotated[int | None, Query(alias="depth", ge=0)] = None,
-        auth: Credentials = list_linked_documents_auth,
+        auth: Credentials = auth_list_linked_documents,
     ) -> Response:
         result = await impl.list_linked_documents(
             auth=auth,
@@ -8228,7 +8228,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_link_auth = Depends(
+    auth_create_link = Depends(
         _authorizer(
             impl, "createLink", (("appCode", "basicAuth"), ("appCode", "bbSession"), ("bbSession",))
         )
@@ -8237,12 +8237,12 @@ def create_app(
     @app.api_route(
         "/link/{sourceId}/{linkName}/{destId}", methods=["POST"], include_in_schema=False
     )
-    async def create_link(
+    async def route_create_link(
         request: Request,
         source_id: Annotated[str, Path(alias="sourceId")],
         link_name: Annotated[str, Path(alias="linkName")],
         dest_id: Annotated[str, Path(alias="destId")],
-        auth: Credentials = create_link_auth,
+        auth: Credentials = auth_create_link,
     ) -> Response:
         result = await impl.create_link(
             auth=auth,
@@ -8272,7 +8272,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    grant_document_to_user_auth = Depends(
+    auth_grant_document_to_user = Depends(
         _authorizer(
             impl,
             "grantDocumentToUser",
@@ -8285,13 +8285,13 @@ def create_app(
         methods=["PUT"],
         include_in_schema=False,
     )
-    async def grant_document_to_user(
+    async def route_grant_document_to_user(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = grant_document_to_user_auth,
+        auth: Credentials = auth_grant_document_to_user,
     ) -> Response:
         result = await impl.grant_document_to_user(
             auth=auth,
@@ -8313,7 +8313,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    revoke_document_from_user_auth = Depends(
+    auth_revoke_document_from_user = Depends(
         _authorizer(
             impl,
             "revokeDocumentFromUser",
@@ -8326,13 +8326,13 @@ def create_app(
         methods=["DELETE"],
         include_in_schema=False,
     )
-    async def revoke_document_from_user(
+    async def route_revoke_document_from_user(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         username: Annotated[str, Path(alias="username")],
-        auth: Credentials = revoke_document_from_user_auth,
+        auth: Credentials = auth_revoke_document_from_user,
     ) -> Response:
         result = await impl.revoke_document_from_user(
             auth=auth,
@@ -8362,7 +8362,7 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    grant_document_to_role_auth = Depends(
+    auth_grant_document_to_role = Depends(
         _authorizer(
             impl,
             "grantDocumentToRole",
@@ -8375,13 +8375,13 @@ def create_app(
         methods=["PUT"],
         include_in_schema=False,
     )
-    async def grant_document_to_role(
+    async def route_grant_document_to_role(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         rolename: Annotated[str, Path(alias="rolename")],
-        auth: Credentials = grant_document_to_role_auth,
+        auth: Credentials = auth_grant_document_to_role,
     ) -> Response:
         result = await impl.grant_document_to_role(
             auth=auth,
@@ -8403,7 +8403,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    revoke_document_from_role_auth = Depends(
+    auth_revoke_document_from_role = Depends(
         _authorizer(
             impl,
             "revokeDocumentFromRole",
@@ -8416,13 +8416,13 @@ def create_app(
         methods=["DELETE"],
         include_in_schema=False,
     )
-    async def revoke_document_from_role(
+    async def route_revoke_document_from_role(
         request: Request,
         collection: Annotated[str, Path(alias="collection")],
         id: Annotated[str, Path(alias="id")],
         action: Annotated[Literal["read", "update", "delete", "all"], Path(alias="action")],
         rolename: Annotated[str, Path(alias="rolename")],
-        auth: Credentials = revoke_document_from_role_auth,
+        auth: Credentials = auth_revoke_document_from_role,
     ) -> Response:
         result = await impl.revoke_document_from_role(
             auth=auth,

@@ -6,4 +6,4 @@ Import what you need: `generated.connectycube.models`, `generated.connectycube.c
 
 SPEC_SOURCE = "specs/connectycube"
 SPEC_VERSION = "2026.1"
-SPEC_SHA256 = "610b01f5430762df69d171dbd0929386e2c1344d4428bc56604e949c9a301f0f"
+SPEC_SHA256 = "28e7d29e9a66883275853d6b3f5c1902a2a97db7b25cb665ff4361645a7b4b21"

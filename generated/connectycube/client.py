@@ -2004,15 +2004,15 @@ class Client:
         type: int | None = None,
     ) -> Iterator[models.Dialog]:
         """Every item of `admin_list_dialogs`, page after page."""
-        adapter = TypeAdapter(list[models.Dialog])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Dialog])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
                     _ADMIN_LIST_DIALOGS,
                     query={
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "sort_asc": sort_asc,
                         "sort_desc": sort_desc,
                         "created_at[gt]": created_at_gt,
@@ -2031,11 +2031,13 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def admin_list_messages(
         self,
@@ -2109,15 +2111,15 @@ class Client:
         chat_dialog_id: str | None = None,
     ) -> Iterator[models.Message]:
         """Every item of `admin_list_messages`, page after page."""
-        adapter = TypeAdapter(list[models.Message])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Message])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
                     _ADMIN_LIST_MESSAGES,
                     query={
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "sort_asc": sort_asc,
                         "sort_desc": sort_desc,
                         "created_at[gt]": created_at_gt,
@@ -2136,11 +2138,13 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def admin_update_dialog(
         self, dialog_id: str, body: models.AdminUpdateDialogRequest
@@ -2330,23 +2334,25 @@ class Client:
 
     def iter_list_blobs(self, *, per_page: int | None = None) -> Iterator[models.BlobEnvelope]:
         """Every item of `list_blobs`, page after page."""
-        adapter = TypeAdapter(list[models.BlobEnvelope])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.BlobEnvelope])
+        page_cursor = 1
         while True:
             response = self._send(
                 Request(
                     _LIST_BLOBS,
                     query={
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def create_blob(self, body: models.CreateBlobRequest) -> models.BlobEnvelope:
         """Create a file and get its upload ticket
@@ -2689,14 +2695,14 @@ class Client:
         updated_at_ctn: str | int | None = None,
     ) -> Iterator[models.Dialog]:
         """Every item of `list_dialogs`, page after page."""
-        adapter = TypeAdapter(list[models.Dialog])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Dialog])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
                     _LIST_DIALOGS,
                     query={
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                         "count": count,
                         "sort_asc": sort_asc,
@@ -2764,11 +2770,13 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def create_dialog(self, body: models.CreateDialogRequest) -> models.Dialog:
         """Create a dialog
@@ -2911,8 +2919,8 @@ class Client:
         self, dialog_id: str, *, limit: int | None = None
     ) -> Iterator[models.User]:
         """Every item of `list_dialog_occupants`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -2922,15 +2930,17 @@ class Client:
                     },
                     query={
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def subscribe_to_dialog(self, dialog_id: str) -> models.Dialog:
         """Subscribe to a public dialog
@@ -3261,15 +3271,15 @@ class Client:
         updated_at_ctn: str | int | None = None,
     ) -> Iterator[models.Message]:
         """Every item of `list_messages`, page after page."""
-        adapter = TypeAdapter(list[models.Message])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Message])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
                     _LIST_MESSAGES,
                     query={
                         "chat_dialog_id": chat_dialog_id,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                         "sort_asc": sort_asc,
                         "sort_desc": sort_desc,
@@ -3348,11 +3358,13 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def update_dialog_messages(self, body: models.UpdateMessageRequest) -> None:
         """Mark all messages of a dialog
@@ -3693,8 +3705,8 @@ class Client:
         updated_at_ctn: int | None = None,
     ) -> Iterator[models.CustomObject]:
         """Every item of `list_custom_objects`, page after page."""
-        adapter = TypeAdapter(list[models.CustomObject])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.CustomObject])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -3703,7 +3715,7 @@ class Client:
                         "class_name": class_name,
                     },
                     query={
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                         "count": count,
                         "sort_asc": sort_asc,
@@ -3759,11 +3771,13 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def create_custom_object(
         self, class_name: str, body: models.CreateCustomObjectRequest
@@ -4133,8 +4147,8 @@ class Client:
         updated_at_lte: str | None = None,
     ) -> Iterator[models.Meeting]:
         """Every item of `list_meetings`, page after page."""
-        adapter = TypeAdapter(list[models.Meeting])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Meeting])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -4142,7 +4156,7 @@ class Client:
                     query={
                         "_id": id,
                         "limit": limit,
-                        "offset": cursor,
+                        "offset": page_cursor,
                         "scheduled": scheduled,
                         "start_date": start_date,
                         "start_date[gt]": start_date_gt,
@@ -4167,11 +4181,13 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def create_meeting(self, body: models.CreateMeetingRequest) -> models.Meeting:
         """Schedule a meeting
@@ -4385,25 +4401,27 @@ class Client:
         order: str | None = None,
     ) -> Iterator[models.UserEnvelope]:
         """Every item of `list_users`, page after page."""
-        adapter = TypeAdapter(list[models.UserEnvelope])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.UserEnvelope])
+        page_cursor = 1
         while True:
             response = self._send(
                 Request(
                     _LIST_USERS,
                     query={
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                         "filter[]": filter,
                         "order": order,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def create_user(self, body: models.CreateUserRequest) -> models.UserEnvelope:
         """Sign a user up
@@ -4471,24 +4489,26 @@ class Client:
         self, *, full_name: str, per_page: int | None = None
     ) -> Iterator[models.UserEnvelope]:
         """Every item of `list_users_by_full_name`, page after page."""
-        adapter = TypeAdapter(list[models.UserEnvelope])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.UserEnvelope])
+        page_cursor = 1
         while True:
             response = self._send(
                 Request(
                     _LIST_USERS_BY_FULL_NAME,
                     query={
                         "full_name": full_name,
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def get_user_by_login(self, *, login: str) -> models.UserEnvelope:
         """Get a user by login (deprecated)
@@ -4528,24 +4548,26 @@ class Client:
         self, *, tags: str, per_page: int | None = None
     ) -> Iterator[models.UserEnvelope]:
         """Every item of `list_users_by_tags`, page after page."""
-        adapter = TypeAdapter(list[models.UserEnvelope])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.UserEnvelope])
+        page_cursor = 1
         while True:
             response = self._send(
                 Request(
                     _LIST_USERS_BY_TAGS,
                     query={
                         "tags": tags,
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def get_user_by_twitter_id(self, *, twitter_id: str) -> models.UserEnvelope:
         """Get a user by Twitter id (deprecated)
@@ -4615,24 +4637,26 @@ class Client:
         self, *, limit: int | None = None, count: bool | None = None
     ) -> Iterator[models.User]:
         """Every item of `list_online_users`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
                     _LIST_ONLINE_USERS,
                     query={
                         "limit": limit,
-                        "offset": cursor,
+                        "offset": page_cursor,
                         "count": count,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/users") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/users") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def reset_password_by_query(self, *, email: str) -> None:
         """Send a password reset email (GET form)
@@ -4854,14 +4878,14 @@ class Client:
         updated_at_lte: str | int | None = None,
     ) -> Iterator[models.User]:
         """Every item of `search_users`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
                     _SEARCH_USERS,
                     query={
-                        "offset": cursor,
+                        "offset": page_cursor,
                         "limit": limit,
                         "sort_asc": sort_asc,
                         "sort_desc": sort_desc,
@@ -4916,11 +4940,13 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def get_user(self, user_id: int) -> models.UserEnvelope:
         """Get a user by id (deprecated)
@@ -5241,15 +5267,15 @@ class AsyncClient:
         type: int | None = None,
     ) -> AsyncIterator[models.Dialog]:
         """Every item of `admin_list_dialogs`, page after page."""
-        adapter = TypeAdapter(list[models.Dialog])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Dialog])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
                     _ADMIN_LIST_DIALOGS,
                     query={
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "sort_asc": sort_asc,
                         "sort_desc": sort_desc,
                         "created_at[gt]": created_at_gt,
@@ -5268,12 +5294,14 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def admin_list_messages(
         self,
@@ -5347,15 +5375,15 @@ class AsyncClient:
         chat_dialog_id: str | None = None,
     ) -> AsyncIterator[models.Message]:
         """Every item of `admin_list_messages`, page after page."""
-        adapter = TypeAdapter(list[models.Message])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Message])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
                     _ADMIN_LIST_MESSAGES,
                     query={
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "sort_asc": sort_asc,
                         "sort_desc": sort_desc,
                         "created_at[gt]": created_at_gt,
@@ -5374,12 +5402,14 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def admin_update_dialog(
         self, dialog_id: str, body: models.AdminUpdateDialogRequest
@@ -5571,24 +5601,26 @@ class AsyncClient:
         self, *, per_page: int | None = None
     ) -> AsyncIterator[models.BlobEnvelope]:
         """Every item of `list_blobs`, page after page."""
-        adapter = TypeAdapter(list[models.BlobEnvelope])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.BlobEnvelope])
+        page_cursor = 1
         while True:
             response = await self._send(
                 Request(
                     _LIST_BLOBS,
                     query={
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def create_blob(self, body: models.CreateBlobRequest) -> models.BlobEnvelope:
         """Create a file and get its upload ticket
@@ -5937,14 +5969,14 @@ class AsyncClient:
         updated_at_ctn: str | int | None = None,
     ) -> AsyncIterator[models.Dialog]:
         """Every item of `list_dialogs`, page after page."""
-        adapter = TypeAdapter(list[models.Dialog])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Dialog])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
                     _LIST_DIALOGS,
                     query={
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                         "count": count,
                         "sort_asc": sort_asc,
@@ -6012,12 +6044,14 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def create_dialog(self, body: models.CreateDialogRequest) -> models.Dialog:
         """Create a dialog
@@ -6164,8 +6198,8 @@ class AsyncClient:
         self, dialog_id: str, *, limit: int | None = None
     ) -> AsyncIterator[models.User]:
         """Every item of `list_dialog_occupants`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -6175,16 +6209,18 @@ class AsyncClient:
                     },
                     query={
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def subscribe_to_dialog(self, dialog_id: str) -> models.Dialog:
         """Subscribe to a public dialog
@@ -6515,15 +6551,15 @@ class AsyncClient:
         updated_at_ctn: str | int | None = None,
     ) -> AsyncIterator[models.Message]:
         """Every item of `list_messages`, page after page."""
-        adapter = TypeAdapter(list[models.Message])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Message])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
                     _LIST_MESSAGES,
                     query={
                         "chat_dialog_id": chat_dialog_id,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                         "sort_asc": sort_asc,
                         "sort_desc": sort_desc,
@@ -6602,12 +6638,14 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def update_dialog_messages(self, body: models.UpdateMessageRequest) -> None:
         """Mark all messages of a dialog
@@ -6948,8 +6986,8 @@ class AsyncClient:
         updated_at_ctn: int | None = None,
     ) -> AsyncIterator[models.CustomObject]:
         """Every item of `list_custom_objects`, page after page."""
-        adapter = TypeAdapter(list[models.CustomObject])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.CustomObject])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -6958,7 +6996,7 @@ class AsyncClient:
                         "class_name": class_name,
                     },
                     query={
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                         "count": count,
                         "sort_asc": sort_asc,
@@ -7014,12 +7052,14 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def create_custom_object(
         self, class_name: str, body: models.CreateCustomObjectRequest
@@ -7389,8 +7429,8 @@ class AsyncClient:
         updated_at_lte: str | None = None,
     ) -> AsyncIterator[models.Meeting]:
         """Every item of `list_meetings`, page after page."""
-        adapter = TypeAdapter(list[models.Meeting])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Meeting])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -7398,7 +7438,7 @@ class AsyncClient:
                     query={
                         "_id": id,
                         "limit": limit,
-                        "offset": cursor,
+                        "offset": page_cursor,
                         "scheduled": scheduled,
                         "start_date": start_date,
                         "start_date[gt]": start_date_gt,
@@ -7423,12 +7463,14 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def create_meeting(self, body: models.CreateMeetingRequest) -> models.Meeting:
         """Schedule a meeting
@@ -7646,26 +7688,28 @@ class AsyncClient:
         order: str | None = None,
     ) -> AsyncIterator[models.UserEnvelope]:
         """Every item of `list_users`, page after page."""
-        adapter = TypeAdapter(list[models.UserEnvelope])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.UserEnvelope])
+        page_cursor = 1
         while True:
             response = await self._send(
                 Request(
                     _LIST_USERS,
                     query={
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                         "filter[]": filter,
                         "order": order,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def create_user(self, body: models.CreateUserRequest) -> models.UserEnvelope:
         """Sign a user up
@@ -7733,25 +7777,27 @@ class AsyncClient:
         self, *, full_name: str, per_page: int | None = None
     ) -> AsyncIterator[models.UserEnvelope]:
         """Every item of `list_users_by_full_name`, page after page."""
-        adapter = TypeAdapter(list[models.UserEnvelope])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.UserEnvelope])
+        page_cursor = 1
         while True:
             response = await self._send(
                 Request(
                     _LIST_USERS_BY_FULL_NAME,
                     query={
                         "full_name": full_name,
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def get_user_by_login(self, *, login: str) -> models.UserEnvelope:
         """Get a user by login (deprecated)
@@ -7791,25 +7837,27 @@ class AsyncClient:
         self, *, tags: str, per_page: int | None = None
     ) -> AsyncIterator[models.UserEnvelope]:
         """Every item of `list_users_by_tags`, page after page."""
-        adapter = TypeAdapter(list[models.UserEnvelope])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.UserEnvelope])
+        page_cursor = 1
         while True:
             response = await self._send(
                 Request(
                     _LIST_USERS_BY_TAGS,
                     query={
                         "tags": tags,
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def get_user_by_twitter_id(self, *, twitter_id: str) -> models.UserEnvelope:
         """Get a user by Twitter id (deprecated)
@@ -7879,25 +7927,27 @@ class AsyncClient:
         self, *, limit: int | None = None, count: bool | None = None
     ) -> AsyncIterator[models.User]:
         """Every item of `list_online_users`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
                     _LIST_ONLINE_USERS,
                     query={
                         "limit": limit,
-                        "offset": cursor,
+                        "offset": page_cursor,
                         "count": count,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/users") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/users") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def reset_password_by_query(self, *, email: str) -> None:
         """Send a password reset email (GET form)
@@ -8119,14 +8169,14 @@ class AsyncClient:
         updated_at_lte: str | int | None = None,
     ) -> AsyncIterator[models.User]:
         """Every item of `search_users`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
                     _SEARCH_USERS,
                     query={
-                        "offset": cursor,
+                        "offset": page_cursor,
                         "limit": limit,
                         "sort_asc": sort_asc,
                         "sort_desc": sort_desc,
@@ -8181,12 +8231,14 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def get_user(self, user_id: int) -> models.UserEnvelope:
         """Get a user by id (deprecated)

@@ -12,6 +12,8 @@ from pydantic import (
     Field,
     RootModel,
     StringConstraints,
+    conint,
+    constr,
 )
 
 
@@ -159,7 +161,7 @@ class BlobSize(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    size: int | str
+    size: conint(ge=0) | constr(pattern=r"^[0-9]+$")
     """
     Size in bytes.
     """
@@ -206,7 +208,7 @@ class CompleteBlobUploadRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    size: int | str | None = None
+    size: conint(ge=0) | constr(pattern=r"^[0-9]+$") | None = None
     """
     Size in bytes, unwrapped, as JS SDK 6.x sends it.
     """
@@ -222,6 +224,14 @@ class CreateBlobRequest(BaseModel):
         populate_by_name=True,
     )
     blob: BlobCreateFields
+
+
+class CreateDialogRequestOccupantsIdsOption1(RootModel[list[int | str]]):
+    root: list[int | str]
+
+
+class CreateDialogRequestAdminsIdsOption1(RootModel[list[int | str]]):
+    root: list[int | str]
 
 
 class CreateWhiteboardRequest(BaseModel):
@@ -461,6 +471,10 @@ class EmptyObject(RootModel[dict[str, Any]]):
     root: Annotated[dict[str, Any], Field(max_length=0)]
 
 
+class ErrorResponseErrorsOption2(RootModel[list[str]]):
+    root: list[str]
+
+
 class ErrorResponse(BaseModel):
     """
     Error body sent with every 4xx/5xx answer. The object form (`{"errors": {"base": [...]}}`) is the one shown in the vendor docs and checked by the JS SDK; the list form is accepted too. Inferred: the list form is kept for safety by analogy with QuickBlox; no ConnectyCube page shows it.
@@ -469,7 +483,7 @@ class ErrorResponse(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    errors: dict[str, list[str]] | list[str]
+    errors: dict[str, list[str]] | ErrorResponseErrorsOption2
     """
     Either an object mapping a field name (or `base` for errors not tied to a field) to a list of messages, or a plain list of messages.
     """
@@ -483,7 +497,7 @@ class EventExternalUserTarget(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    ids: str
+    ids: Annotated[str, Field(pattern="\\S")]
     """
     Comma-separated external user identifiers.
     """
@@ -497,15 +511,15 @@ class EventUserTags(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    any: str | None = None
+    any: Annotated[str | None, Field(pattern="\\S")] = None
     """
     Comma-separated tags; recipients have at least one.
     """
-    all: str | None = None
+    all: Annotated[str | None, Field(pattern="\\S")] = None
     """
     Comma-separated tags; recipients have all.
     """
-    exclude: str | None = None
+    exclude: Annotated[str | None, Field(pattern="\\S")] = None
     """
     Comma-separated tags; recipients have none.
     """
@@ -519,7 +533,7 @@ class EventUserTarget(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    ids: str | None = None
+    ids: Annotated[str | None, Field(pattern="^\\s*[0-9]+\\s*(,\\s*[0-9]+\\s*)*$")] = None
     """
     Comma-separated user identifiers.
     """
@@ -1302,11 +1316,11 @@ class UpdateMessageReactionsRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    add: str | None = None
+    add: Annotated[str | None, Field(min_length=1)] = None
     """
     Reaction to add (an emoji or any string).
     """
-    remove: str | None = None
+    remove: Annotated[str | None, Field(min_length=1)] = None
     """
     Reaction to remove.
     """
@@ -2070,11 +2084,11 @@ class CreateDialogRequest(BaseModel):
     """
     1 broadcast, 2 group, 3 private, 4 public (docs numbering; 5 meeting is SDK-only).
     """
-    occupants_ids: list[int | str] | str | None = None
+    occupants_ids: CreateDialogRequestOccupantsIdsOption1 | str | None = None
     """
     User identifiers: a list, or a comma-separated string (the JS SDK joins a list with `, `). Required for group and private dialogs; the current user is added automatically.
     """
-    admins_ids: list[int | str] | str | None = None
+    admins_ids: CreateDialogRequestAdminsIdsOption1 | str | None = None
     """
     User identifiers: a list, or a comma-separated string (the JS SDK joins a list with `, `).
     """
@@ -2142,6 +2156,10 @@ class CreateMeetingRequest(BaseModel):
     """
 
 
+class CreateMessageRequestAttachmentsOption1(RootModel[list[MessageAttachment]]):
+    root: list[MessageAttachment]
+
+
 class CreateMessageRequest1(BaseModel):
     """
     New message. Any other key is stored with the message as a custom parameter.
@@ -2151,7 +2169,7 @@ class CreateMessageRequest1(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    chat_dialog_id: str
+    chat_dialog_id: Annotated[str, Field(min_length=1)]
     """
     Dialog to add the message to; required unless `recipient_id` is given.
     """
@@ -2163,7 +2181,7 @@ class CreateMessageRequest1(BaseModel):
     """
     Text.
     """
-    attachments: list[MessageAttachment] | dict[str, MessageAttachment] | None = None
+    attachments: CreateMessageRequestAttachmentsOption1 | dict[str, MessageAttachment] | None = None
     """
     Attachments: a list, or an object keyed by index (`{"0": {...}}`) as in the docs.
     """
@@ -2186,7 +2204,7 @@ class CreateMessageRequest2(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    chat_dialog_id: str | None = None
+    chat_dialog_id: Annotated[str | None, Field(min_length=1)] = None
     """
     Dialog to add the message to; required unless `recipient_id` is given.
     """
@@ -2198,7 +2216,7 @@ class CreateMessageRequest2(BaseModel):
     """
     Text.
     """
-    attachments: list[MessageAttachment] | dict[str, MessageAttachment] | None = None
+    attachments: CreateMessageRequestAttachmentsOption1 | dict[str, MessageAttachment] | None = None
     """
     Attachments: a list, or an object keyed by index (`{"0": {...}}`) as in the docs.
     """
@@ -2695,7 +2713,7 @@ class EventCreateFields(BaseModel):
     """
     `one_shot`: send now.
     """
-    message: str
+    message: Annotated[str, Field(min_length=1)]
     """
     Payload: base64 universal JSON, or a platform payload such as `payload=<base64>`.
     """

@@ -34,27 +34,27 @@ from ._server_runtime import (
     satisfied,
 )
 
-__all__ = [  # noqa: RUF022 (grouped: runtime names, then one handler class per tag)
-    "ApiProblem",
-    "Credentials",
-    "Handlers",
-    "NotImplementedOperation",
-    "Reply",
-    "create_app",
-    "AuthHandlers",
-    "UsersHandlers",
-    "DialogsHandlers",
-    "MessagesHandlers",
-    "StorageHandlers",
-    "PushHandlers",
+__all__ = [
     "AddressbookHandlers",
-    "DataHandlers",
-    "MeetingsHandlers",
-    "WhiteboardsHandlers",
-    "CallsHandlers",
-    "LinkpreviewHandlers",
     "AdminHandlers",
+    "ApiProblem",
+    "AuthHandlers",
+    "CallsHandlers",
+    "Credentials",
+    "DataHandlers",
+    "DialogsHandlers",
+    "Handlers",
+    "LinkpreviewHandlers",
+    "MeetingsHandlers",
+    "MessagesHandlers",
+    "NotImplementedOperation",
+    "PushHandlers",
+    "Reply",
     "StatsHandlers",
+    "StorageHandlers",
+    "UsersHandlers",
+    "WhiteboardsHandlers",
+    "create_app",
 ]
 
 T = TypeVar("T")
@@ -83,7 +83,7 @@ SCHEMES = (
 class Credentials:
     """The credentials a request carried, one attribute per security scheme (None when absent)."""
 
-    __slots__ = (
+    __slots__: tuple[str, ...] = (
         "admin_api_key",
         "cb_auth_key",
         "cb_token",
@@ -1710,7 +1710,7 @@ class StatsHandlers:
 
 
 class WebhooksHandlers:
-    """Events the vendor sends to your webhook URL."""
+    """Events the vendor sends to your webhook URL (and callbacks of its operations)."""
 
     async def recording_done(
         self,
@@ -1874,12 +1874,12 @@ def create_app(
             return Response(json.dumps(document, ensure_ascii=False), media_type="application/json")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    upload_blob_file_auth = Depends(_authorizer(impl, "uploadBlobFile", ()))
+    auth_upload_blob_file = Depends(_authorizer(impl, "uploadBlobFile", ()))
 
     @app.api_route("/", methods=["POST"], include_in_schema=False)
-    async def upload_blob_file(
+    async def route_upload_blob_file(
         request: Request,
-        auth: Credentials = upload_blob_file_auth,
+        auth: Credentials = auth_upload_blob_file,
     ) -> Response:
         body = await read_body(
             request, models.UploadBlobFileRequest, ("multipart/form-data",), True, schemas, ""
@@ -1907,13 +1907,13 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_address_book_auth = Depends(_authorizer(impl, "getAddressBook", (("cbToken",),)))
+    auth_get_address_book = Depends(_authorizer(impl, "getAddressBook", (("cbToken",),)))
 
     @app.api_route("/address_book", methods=["GET"], include_in_schema=False)
-    async def get_address_book(
+    async def route_get_address_book(
         request: Request,
         udid: Annotated[str | None, Query(alias="udid")] = None,
-        auth: Credentials = get_address_book_auth,
+        auth: Credentials = auth_get_address_book,
     ) -> Response:
         result = await impl.get_address_book(
             auth=auth,
@@ -1930,12 +1930,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    upload_address_book_auth = Depends(_authorizer(impl, "uploadAddressBook", (("cbToken",),)))
+    auth_upload_address_book = Depends(_authorizer(impl, "uploadAddressBook", (("cbToken",),)))
 
     @app.api_route("/address_book", methods=["POST"], include_in_schema=False)
-    async def upload_address_book(
+    async def route_upload_address_book(
         request: Request,
-        auth: Credentials = upload_address_book_auth,
+        auth: Credentials = auth_upload_address_book,
     ) -> Response:
         body = await read_body(
             request,
@@ -1969,14 +1969,14 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_blobs_auth = Depends(_authorizer(impl, "listBlobs", (("cbToken",),)))
+    auth_list_blobs = Depends(_authorizer(impl, "listBlobs", (("cbToken",),)))
 
     @app.api_route("/blobs", methods=["GET"], include_in_schema=False)
-    async def list_blobs(
+    async def route_list_blobs(
         request: Request,
         page: Annotated[int | None, Query(alias="page", ge=1)] = None,
         per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
-        auth: Credentials = list_blobs_auth,
+        auth: Credentials = auth_list_blobs,
     ) -> Response:
         result = await impl.list_blobs(
             auth=auth,
@@ -1994,12 +1994,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_blob_auth = Depends(_authorizer(impl, "createBlob", (("cbToken",),)))
+    auth_create_blob = Depends(_authorizer(impl, "createBlob", (("cbToken",),)))
 
     @app.api_route("/blobs", methods=["POST"], include_in_schema=False)
-    async def create_blob(
+    async def route_create_blob(
         request: Request,
-        auth: Credentials = create_blob_auth,
+        auth: Credentials = auth_create_blob,
     ) -> Response:
         body = await read_body(
             request,
@@ -2032,12 +2032,12 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_event_auth = Depends(_authorizer(impl, "createEvent", (("cbToken",),)))
+    auth_create_event = Depends(_authorizer(impl, "createEvent", (("cbToken",),)))
 
     @app.api_route("/events", methods=["POST"], include_in_schema=False)
-    async def create_event(
+    async def route_create_event(
         request: Request,
-        auth: Credentials = create_event_auth,
+        auth: Credentials = auth_create_event,
     ) -> Response:
         body = await read_body(
             request,
@@ -2072,12 +2072,12 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    login_user_auth = Depends(_authorizer(impl, "loginUser", (("cbToken",),)))
+    auth_login_user = Depends(_authorizer(impl, "loginUser", (("cbToken",),)))
 
     @app.api_route("/login", methods=["POST"], include_in_schema=False)
-    async def login_user(
+    async def route_login_user(
         request: Request,
-        auth: Credentials = login_user_auth,
+        auth: Credentials = auth_login_user,
     ) -> Response:
         body = await read_body(
             request,
@@ -2103,12 +2103,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    logout_user_auth = Depends(_authorizer(impl, "logoutUser", (("cbToken",),)))
+    auth_logout_user = Depends(_authorizer(impl, "logoutUser", (("cbToken",),)))
 
     @app.api_route("/login", methods=["DELETE"], include_in_schema=False)
-    async def logout_user(
+    async def route_logout_user(
         request: Request,
-        auth: Credentials = logout_user_auth,
+        auth: Credentials = auth_logout_user,
     ) -> Response:
         result = await impl.logout_user(
             auth=auth,
@@ -2132,10 +2132,10 @@ def create_app(
         return _method_not_allowed(request, "POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_meetings_auth = Depends(_authorizer(impl, "listMeetings", (("cbToken",),)))
+    auth_list_meetings = Depends(_authorizer(impl, "listMeetings", (("cbToken",),)))
 
     @app.api_route("/meetings", methods=["GET"], include_in_schema=False)
-    async def list_meetings(
+    async def route_list_meetings(
         request: Request,
         id: Annotated[str | None, Query(alias="_id")] = None,
         limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
@@ -2161,7 +2161,7 @@ def create_app(
         updated_at_gte: Annotated[str | None, Query(alias="updated_at[gte]")] = None,
         updated_at_lt: Annotated[str | None, Query(alias="updated_at[lt]")] = None,
         updated_at_lte: Annotated[str | None, Query(alias="updated_at[lte]")] = None,
-        auth: Credentials = list_meetings_auth,
+        auth: Credentials = auth_list_meetings,
     ) -> Response:
         result = await impl.list_meetings(
             auth=auth,
@@ -2201,12 +2201,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_meeting_auth = Depends(_authorizer(impl, "createMeeting", (("cbToken",),)))
+    auth_create_meeting = Depends(_authorizer(impl, "createMeeting", (("cbToken",),)))
 
     @app.api_route("/meetings", methods=["POST"], include_in_schema=False)
-    async def create_meeting(
+    async def route_create_meeting(
         request: Request,
-        auth: Credentials = create_meeting_auth,
+        auth: Credentials = auth_create_meeting,
     ) -> Response:
         body = await read_body(
             request,
@@ -2239,12 +2239,12 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_session_auth = Depends(_authorizer(impl, "getSession", (("cbToken",),)))
+    auth_get_session = Depends(_authorizer(impl, "getSession", (("cbToken",),)))
 
     @app.api_route("/session", methods=["GET"], include_in_schema=False)
-    async def get_session(
+    async def route_get_session(
         request: Request,
-        auth: Credentials = get_session_auth,
+        auth: Credentials = auth_get_session,
     ) -> Response:
         result = await impl.get_session(
             auth=auth,
@@ -2259,12 +2259,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_session_auth = Depends(_authorizer(impl, "createSession", ()))
+    auth_create_session = Depends(_authorizer(impl, "createSession", ()))
 
     @app.api_route("/session", methods=["POST"], include_in_schema=False)
-    async def create_session(
+    async def route_create_session(
         request: Request,
-        auth: Credentials = create_session_auth,
+        auth: Credentials = auth_create_session,
     ) -> Response:
         body = await read_body(
             request,
@@ -2291,12 +2291,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    destroy_session_auth = Depends(_authorizer(impl, "destroySession", (("cbToken",),)))
+    auth_destroy_session = Depends(_authorizer(impl, "destroySession", (("cbToken",),)))
 
     @app.api_route("/session", methods=["DELETE"], include_in_schema=False)
-    async def destroy_session(
+    async def route_destroy_session(
         request: Request,
-        auth: Credentials = destroy_session_auth,
+        auth: Credentials = auth_destroy_session,
     ) -> Response:
         result = await impl.destroy_session(
             auth=auth,
@@ -2318,12 +2318,12 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_subscriptions_auth = Depends(_authorizer(impl, "listSubscriptions", (("cbToken",),)))
+    auth_list_subscriptions = Depends(_authorizer(impl, "listSubscriptions", (("cbToken",),)))
 
     @app.api_route("/subscriptions", methods=["GET"], include_in_schema=False)
-    async def list_subscriptions(
+    async def route_list_subscriptions(
         request: Request,
-        auth: Credentials = list_subscriptions_auth,
+        auth: Credentials = auth_list_subscriptions,
     ) -> Response:
         result = await impl.list_subscriptions(
             auth=auth,
@@ -2340,12 +2340,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_subscription_auth = Depends(_authorizer(impl, "createSubscription", (("cbToken",),)))
+    auth_create_subscription = Depends(_authorizer(impl, "createSubscription", (("cbToken",),)))
 
     @app.api_route("/subscriptions", methods=["POST"], include_in_schema=False)
-    async def create_subscription(
+    async def route_create_subscription(
         request: Request,
-        auth: Credentials = create_subscription_auth,
+        auth: Credentials = auth_create_subscription,
     ) -> Response:
         body = await read_body(
             request,
@@ -2380,12 +2380,12 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_link_preview_auth = Depends(_authorizer(impl, "getLinkPreview", (("cbToken",),)))
+    auth_get_link_preview = Depends(_authorizer(impl, "getLinkPreview", (("cbToken",),)))
 
     @app.api_route("/unfurl", methods=["POST"], include_in_schema=False)
-    async def get_link_preview(
+    async def route_get_link_preview(
         request: Request,
-        auth: Credentials = get_link_preview_auth,
+        auth: Credentials = auth_get_link_preview,
     ) -> Response:
         body = await read_body(
             request,
@@ -2418,16 +2418,16 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_users_auth = Depends(_authorizer(impl, "listUsers", (("cbToken",),)))
+    auth_list_users = Depends(_authorizer(impl, "listUsers", (("cbToken",),)))
 
     @app.api_route("/users", methods=["GET"], include_in_schema=False)
-    async def list_users(
+    async def route_list_users(
         request: Request,
         page: Annotated[int | None, Query(alias="page", ge=1)] = None,
         per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
         filter: Annotated[list[str] | None, Query(alias="filter[]")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
-        auth: Credentials = list_users_auth,
+        auth: Credentials = auth_list_users,
     ) -> Response:
         result = await impl.list_users(
             auth=auth,
@@ -2447,12 +2447,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_user_auth = Depends(_authorizer(impl, "createUser", (("cbToken",), ("cbAuthKey",))))
+    auth_create_user = Depends(_authorizer(impl, "createUser", (("cbToken",), ("cbAuthKey",))))
 
     @app.api_route("/users", methods=["POST"], include_in_schema=False)
-    async def create_user(
+    async def route_create_user(
         request: Request,
-        auth: Credentials = create_user_auth,
+        auth: Credentials = auth_create_user,
     ) -> Response:
         body = await read_body(
             request,
@@ -2485,13 +2485,13 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_whiteboards_auth = Depends(_authorizer(impl, "listWhiteboards", (("cbToken",),)))
+    auth_list_whiteboards = Depends(_authorizer(impl, "listWhiteboards", (("cbToken",),)))
 
     @app.api_route("/whiteboards", methods=["GET"], include_in_schema=False)
-    async def list_whiteboards(
+    async def route_list_whiteboards(
         request: Request,
         chat_dialog_id: Annotated[str, Query(alias="chat_dialog_id")],
-        auth: Credentials = list_whiteboards_auth,
+        auth: Credentials = auth_list_whiteboards,
     ) -> Response:
         result = await impl.list_whiteboards(
             auth=auth,
@@ -2509,12 +2509,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_whiteboard_auth = Depends(_authorizer(impl, "createWhiteboard", (("cbToken",),)))
+    auth_create_whiteboard = Depends(_authorizer(impl, "createWhiteboard", (("cbToken",),)))
 
     @app.api_route("/whiteboards", methods=["POST"], include_in_schema=False)
-    async def create_whiteboard(
+    async def route_create_whiteboard(
         request: Request,
-        auth: Credentials = create_whiteboard_auth,
+        auth: Credentials = auth_create_whiteboard,
     ) -> Response:
         body = await read_body(
             request,
@@ -2550,16 +2550,16 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_registered_contacts_auth = Depends(
+    auth_list_registered_contacts = Depends(
         _authorizer(impl, "listRegisteredContacts", (("cbToken",),))
     )
 
     @app.api_route("/address_book/registered_users", methods=["GET"], include_in_schema=False)
-    async def list_registered_contacts(
+    async def route_list_registered_contacts(
         request: Request,
         udid: Annotated[str | None, Query(alias="udid")] = None,
         compact: Annotated[int | None, Query(alias="compact")] = None,
-        auth: Credentials = list_registered_contacts_auth,
+        auth: Credentials = auth_list_registered_contacts,
     ) -> Response:
         result = await impl.list_registered_contacts(
             auth=auth,
@@ -2585,14 +2585,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_create_meeting_auth = Depends(
+    auth_admin_create_meeting = Depends(
         _authorizer(impl, "adminCreateMeeting", (("adminApiKey",),))
     )
 
     @app.api_route("/admin/meetings", methods=["POST"], include_in_schema=False)
-    async def admin_create_meeting(
+    async def route_admin_create_meeting(
         request: Request,
-        auth: Credentials = admin_create_meeting_auth,
+        auth: Credentials = auth_admin_create_meeting,
     ) -> Response:
         body = await read_body(
             request,
@@ -2627,12 +2627,12 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    reject_call_auth = Depends(_authorizer(impl, "rejectCall", (("cbToken",),)))
+    auth_reject_call = Depends(_authorizer(impl, "rejectCall", (("cbToken",),)))
 
     @app.api_route("/calls/reject", methods=["POST"], include_in_schema=False)
-    async def reject_call(
+    async def route_reject_call(
         request: Request,
-        auth: Credentials = reject_call_auth,
+        auth: Credentials = auth_reject_call,
     ) -> Response:
         body = await read_body(
             request,
@@ -2666,10 +2666,10 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_dialogs_auth = Depends(_authorizer(impl, "listDialogs", (("cbToken",),)))
+    auth_list_dialogs = Depends(_authorizer(impl, "listDialogs", (("cbToken",),)))
 
     @app.api_route("/chat/Dialog", methods=["GET"], include_in_schema=False)
-    async def list_dialogs(
+    async def route_list_dialogs(
         request: Request,
         skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
@@ -2754,7 +2754,7 @@ def create_app(
         updated_at_nin: Annotated[str | None, Query(alias="updated_at[nin]")] = None,
         updated_at_all: Annotated[str | None, Query(alias="updated_at[all]")] = None,
         updated_at_ctn: Annotated[str | int | None, Query(alias="updated_at[ctn]")] = None,
-        auth: Credentials = list_dialogs_auth,
+        auth: Credentials = auth_list_dialogs,
     ) -> Response:
         result = await impl.list_dialogs(
             auth=auth,
@@ -2836,12 +2836,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_dialog_auth = Depends(_authorizer(impl, "createDialog", (("cbToken",),)))
+    auth_create_dialog = Depends(_authorizer(impl, "createDialog", (("cbToken",),)))
 
     @app.api_route("/chat/Dialog", methods=["POST"], include_in_schema=False)
-    async def create_dialog(
+    async def route_create_dialog(
         request: Request,
-        auth: Credentials = create_dialog_auth,
+        auth: Credentials = auth_create_dialog,
     ) -> Response:
         body = await read_body(
             request,
@@ -2876,10 +2876,10 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_messages_auth = Depends(_authorizer(impl, "listMessages", (("cbToken",),)))
+    auth_list_messages = Depends(_authorizer(impl, "listMessages", (("cbToken",),)))
 
     @app.api_route("/chat/Message", methods=["GET"], include_in_schema=False)
-    async def list_messages(
+    async def route_list_messages(
         request: Request,
         chat_dialog_id: Annotated[str | None, Query(alias="chat_dialog_id")] = None,
         skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
@@ -2958,7 +2958,7 @@ def create_app(
         updated_at_nin: Annotated[str | None, Query(alias="updated_at[nin]")] = None,
         updated_at_all: Annotated[str | None, Query(alias="updated_at[all]")] = None,
         updated_at_ctn: Annotated[str | int | None, Query(alias="updated_at[ctn]")] = None,
-        auth: Credentials = list_messages_auth,
+        auth: Credentials = auth_list_messages,
     ) -> Response:
         result = await impl.list_messages(
             auth=auth,
@@ -3052,14 +3052,14 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_dialog_messages_auth = Depends(
+    auth_update_dialog_messages = Depends(
         _authorizer(impl, "updateDialogMessages", (("cbToken",),))
     )
 
     @app.api_route("/chat/Message", methods=["PUT"], include_in_schema=False)
-    async def update_dialog_messages(
+    async def route_update_dialog_messages(
         request: Request,
-        auth: Credentials = update_dialog_messages_auth,
+        auth: Credentials = auth_update_dialog_messages,
     ) -> Response:
         body = await read_body(
             request,
@@ -3086,12 +3086,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_message_auth = Depends(_authorizer(impl, "createMessage", (("cbToken",),)))
+    auth_create_message = Depends(_authorizer(impl, "createMessage", (("cbToken",),)))
 
     @app.api_route("/chat/Message", methods=["POST"], include_in_schema=False)
-    async def create_message(
+    async def route_create_message(
         request: Request,
-        auth: Credentials = create_message_auth,
+        auth: Credentials = auth_create_message,
     ) -> Response:
         body = await read_body(
             request,
@@ -3125,17 +3125,17 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    search_chat_auth = Depends(_authorizer(impl, "searchChat", (("cbToken",),)))
+    auth_search_chat = Depends(_authorizer(impl, "searchChat", (("cbToken",),)))
 
     @app.api_route("/chat/search", methods=["GET"], include_in_schema=False)
-    async def search_chat(
+    async def route_search_chat(
         request: Request,
         search_text: Annotated[str, Query(alias="search_text", min_length=5)],
         chat_dialog_ids: Annotated[str | None, Query(alias="chat_dialog_ids")] = None,
         start_date: Annotated[str | int | None, Query(alias="start_date")] = None,
         end_date: Annotated[str | int | None, Query(alias="end_date")] = None,
         limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
-        auth: Credentials = search_chat_auth,
+        auth: Credentials = auth_search_chat,
     ) -> Response:
         result = await impl.search_chat(
             auth=auth,
@@ -3165,12 +3165,12 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_web_session_auth = Depends(_authorizer(impl, "createWebSession", ()))
+    auth_create_web_session = Depends(_authorizer(impl, "createWebSession", ()))
 
     @app.api_route("/session/web", methods=["POST"], include_in_schema=False)
-    async def create_web_session(
+    async def route_create_web_session(
         request: Request,
-        auth: Credentials = create_web_session_auth,
+        auth: Credentials = auth_create_web_session,
     ) -> Response:
         body = await read_body(
             request,
@@ -3195,12 +3195,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    upgrade_web_session_auth = Depends(_authorizer(impl, "upgradeWebSession", (("cbToken",),)))
+    auth_upgrade_web_session = Depends(_authorizer(impl, "upgradeWebSession", (("cbToken",),)))
 
     @app.api_route("/session/web", methods=["PATCH"], include_in_schema=False)
-    async def upgrade_web_session(
+    async def route_upgrade_web_session(
         request: Request,
-        auth: Credentials = upgrade_web_session_auth,
+        auth: Credentials = auth_upgrade_web_session,
     ) -> Response:
         body = await read_body(
             request,
@@ -3234,13 +3234,13 @@ def create_app(
         return _method_not_allowed(request, "POST, PATCH")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_email_auth = Depends(_authorizer(impl, "getUserByEmail", (("cbToken",),)))
+    auth_get_user_by_email = Depends(_authorizer(impl, "getUserByEmail", (("cbToken",),)))
 
     @app.api_route("/users/by_email", methods=["GET"], include_in_schema=False)
-    async def get_user_by_email(
+    async def route_get_user_by_email(
         request: Request,
         email: Annotated[str, Query(alias="email")],
-        auth: Credentials = get_user_by_email_auth,
+        auth: Credentials = auth_get_user_by_email,
     ) -> Response:
         result = await impl.get_user_by_email(
             auth=auth,
@@ -3265,15 +3265,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_facebook_id_auth = Depends(
+    auth_get_user_by_facebook_id = Depends(
         _authorizer(impl, "getUserByFacebookId", (("cbToken",),))
     )
 
     @app.api_route("/users/by_facebook_id", methods=["GET"], include_in_schema=False)
-    async def get_user_by_facebook_id(
+    async def route_get_user_by_facebook_id(
         request: Request,
         facebook_id: Annotated[str, Query(alias="facebook_id")],
-        auth: Credentials = get_user_by_facebook_id_auth,
+        auth: Credentials = auth_get_user_by_facebook_id,
     ) -> Response:
         result = await impl.get_user_by_facebook_id(
             auth=auth,
@@ -3298,17 +3298,17 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_users_by_full_name_auth = Depends(
+    auth_list_users_by_full_name = Depends(
         _authorizer(impl, "listUsersByFullName", (("cbToken",),))
     )
 
     @app.api_route("/users/by_full_name", methods=["GET"], include_in_schema=False)
-    async def list_users_by_full_name(
+    async def route_list_users_by_full_name(
         request: Request,
         full_name: Annotated[str, Query(alias="full_name")],
         page: Annotated[int | None, Query(alias="page", ge=1)] = None,
         per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
-        auth: Credentials = list_users_by_full_name_auth,
+        auth: Credentials = auth_list_users_by_full_name,
     ) -> Response:
         result = await impl.list_users_by_full_name(
             auth=auth,
@@ -3334,13 +3334,13 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_login_auth = Depends(_authorizer(impl, "getUserByLogin", (("cbToken",),)))
+    auth_get_user_by_login = Depends(_authorizer(impl, "getUserByLogin", (("cbToken",),)))
 
     @app.api_route("/users/by_login", methods=["GET"], include_in_schema=False)
-    async def get_user_by_login(
+    async def route_get_user_by_login(
         request: Request,
         login: Annotated[str, Query(alias="login")],
-        auth: Credentials = get_user_by_login_auth,
+        auth: Credentials = auth_get_user_by_login,
     ) -> Response:
         result = await impl.get_user_by_login(
             auth=auth,
@@ -3365,15 +3365,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_users_by_tags_auth = Depends(_authorizer(impl, "listUsersByTags", (("cbToken",),)))
+    auth_list_users_by_tags = Depends(_authorizer(impl, "listUsersByTags", (("cbToken",),)))
 
     @app.api_route("/users/by_tags", methods=["GET"], include_in_schema=False)
-    async def list_users_by_tags(
+    async def route_list_users_by_tags(
         request: Request,
         tags: Annotated[str, Query(alias="tags")],
         page: Annotated[int | None, Query(alias="page", ge=1)] = None,
         per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
-        auth: Credentials = list_users_by_tags_auth,
+        auth: Credentials = auth_list_users_by_tags,
     ) -> Response:
         result = await impl.list_users_by_tags(
             auth=auth,
@@ -3399,13 +3399,13 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_twitter_id_auth = Depends(_authorizer(impl, "getUserByTwitterId", (("cbToken",),)))
+    auth_get_user_by_twitter_id = Depends(_authorizer(impl, "getUserByTwitterId", (("cbToken",),)))
 
     @app.api_route("/users/by_twitter_id", methods=["GET"], include_in_schema=False)
-    async def get_user_by_twitter_id(
+    async def route_get_user_by_twitter_id(
         request: Request,
         twitter_id: Annotated[str, Query(alias="twitter_id")],
-        auth: Credentials = get_user_by_twitter_id_auth,
+        auth: Credentials = auth_get_user_by_twitter_id,
     ) -> Response:
         result = await impl.get_user_by_twitter_id(
             auth=auth,
@@ -3430,15 +3430,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_online_users_auth = Depends(_authorizer(impl, "listOnlineUsers", (("cbToken",),)))
+    auth_list_online_users = Depends(_authorizer(impl, "listOnlineUsers", (("cbToken",),)))
 
     @app.api_route("/users/online", methods=["GET"], include_in_schema=False)
-    async def list_online_users(
+    async def route_list_online_users(
         request: Request,
         limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
         offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
         count: Annotated[bool | None, Query(alias="count")] = None,
-        auth: Credentials = list_online_users_auth,
+        auth: Credentials = auth_list_online_users,
     ) -> Response:
         result = await impl.list_online_users(
             auth=auth,
@@ -3466,13 +3466,13 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_phone_auth = Depends(_authorizer(impl, "getUserByPhone", (("cbToken",),)))
+    auth_get_user_by_phone = Depends(_authorizer(impl, "getUserByPhone", (("cbToken",),)))
 
     @app.api_route("/users/phone", methods=["GET"], include_in_schema=False)
-    async def get_user_by_phone(
+    async def route_get_user_by_phone(
         request: Request,
         phone: Annotated[str, Query(alias="phone")],
-        auth: Credentials = get_user_by_phone_auth,
+        auth: Credentials = auth_get_user_by_phone,
     ) -> Response:
         result = await impl.get_user_by_phone(
             auth=auth,
@@ -3497,10 +3497,10 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    search_users_auth = Depends(_authorizer(impl, "searchUsers", (("cbToken",),)))
+    auth_search_users = Depends(_authorizer(impl, "searchUsers", (("cbToken",),)))
 
     @app.api_route("/users/v2", methods=["GET"], include_in_schema=False)
-    async def search_users(
+    async def route_search_users(
         request: Request,
         offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
         limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
@@ -3574,7 +3574,7 @@ def create_app(
         updated_at_lt: Annotated[str | int | None, Query(alias="updated_at[lt]")] = None,
         updated_at_gte: Annotated[str | int | None, Query(alias="updated_at[gte]")] = None,
         updated_at_lte: Annotated[str | int | None, Query(alias="updated_at[lte]")] = None,
-        auth: Credentials = search_users_auth,
+        auth: Credentials = auth_search_users,
     ) -> Response:
         result = await impl.search_users(
             auth=auth,
@@ -3650,10 +3650,10 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_list_dialogs_auth = Depends(_authorizer(impl, "adminListDialogs", (("adminApiKey",),)))
+    auth_admin_list_dialogs = Depends(_authorizer(impl, "adminListDialogs", (("adminApiKey",),)))
 
     @app.api_route("/admin/chat/list", methods=["GET"], include_in_schema=False)
-    async def admin_list_dialogs(
+    async def route_admin_list_dialogs(
         request: Request,
         limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
         skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
@@ -3676,7 +3676,7 @@ def create_app(
         id_gte: Annotated[str | None, Query(alias="_id[gte]")] = None,
         id_lte: Annotated[str | None, Query(alias="_id[lte]")] = None,
         type: Annotated[int | None, Query(alias="type")] = None,
-        auth: Credentials = admin_list_dialogs_auth,
+        auth: Credentials = auth_admin_list_dialogs,
     ) -> Response:
         result = await impl.admin_list_dialogs(
             auth=auth,
@@ -3717,12 +3717,12 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_system_message_auth = Depends(_authorizer(impl, "sendSystemMessage", (("cbToken",),)))
+    auth_send_system_message = Depends(_authorizer(impl, "sendSystemMessage", (("cbToken",),)))
 
     @app.api_route("/chat/Message/system", methods=["POST"], include_in_schema=False)
-    async def send_system_message(
+    async def route_send_system_message(
         request: Request,
-        auth: Credentials = send_system_message_auth,
+        auth: Credentials = auth_send_system_message,
     ) -> Response:
         body = await read_body(
             request,
@@ -3756,15 +3756,15 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_unread_messages_count_auth = Depends(
+    auth_get_unread_messages_count = Depends(
         _authorizer(impl, "getUnreadMessagesCount", (("cbToken",),))
     )
 
     @app.api_route("/chat/Message/unread", methods=["GET"], include_in_schema=False)
-    async def get_unread_messages_count(
+    async def route_get_unread_messages_count(
         request: Request,
         chat_dialog_ids: Annotated[str | None, Query(alias="chat_dialog_ids")] = None,
-        auth: Credentials = get_unread_messages_count_auth,
+        auth: Credentials = auth_get_unread_messages_count,
     ) -> Response:
         result = await impl.get_unread_messages_count(
             auth=auth,
@@ -3789,15 +3789,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    reset_password_by_query_auth = Depends(
+    auth_reset_password_by_query = Depends(
         _authorizer(impl, "resetPasswordByQuery", (("cbToken",),))
     )
 
     @app.api_route("/users/password/reset", methods=["GET"], include_in_schema=False)
-    async def reset_password_by_query(
+    async def route_reset_password_by_query(
         request: Request,
         email: Annotated[str, Query(alias="email")],
-        auth: Credentials = reset_password_by_query_auth,
+        auth: Credentials = auth_reset_password_by_query,
     ) -> Response:
         result = await impl.reset_password_by_query(
             auth=auth,
@@ -3815,12 +3815,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    reset_password_auth = Depends(_authorizer(impl, "resetPassword", (("cbToken",),)))
+    auth_reset_password = Depends(_authorizer(impl, "resetPassword", (("cbToken",),)))
 
     @app.api_route("/users/password/reset", methods=["POST"], include_in_schema=False)
-    async def reset_password(
+    async def route_reset_password(
         request: Request,
-        auth: Credentials = reset_password_auth,
+        auth: Credentials = auth_reset_password,
     ) -> Response:
         body = await read_body(
             request,
@@ -3854,10 +3854,10 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_list_messages_auth = Depends(_authorizer(impl, "adminListMessages", (("adminApiKey",),)))
+    auth_admin_list_messages = Depends(_authorizer(impl, "adminListMessages", (("adminApiKey",),)))
 
     @app.api_route("/admin/chat/messages/list", methods=["GET"], include_in_schema=False)
-    async def admin_list_messages(
+    async def route_admin_list_messages(
         request: Request,
         limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
         skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
@@ -3880,7 +3880,7 @@ def create_app(
         id_gte: Annotated[str | None, Query(alias="_id[gte]")] = None,
         id_lte: Annotated[str | None, Query(alias="_id[lte]")] = None,
         chat_dialog_id: Annotated[str | None, Query(alias="chat_dialog_id")] = None,
-        auth: Credentials = admin_list_messages_auth,
+        auth: Credentials = auth_admin_list_messages,
     ) -> Response:
         result = await impl.admin_list_messages(
             auth=auth,
@@ -3921,19 +3921,19 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_dialogs_created_per_day_auth = Depends(
+    auth_get_dialogs_created_per_day = Depends(
         _authorizer(impl, "getDialogsCreatedPerDay", (("adminApiKey",),))
     )
 
     @app.api_route("/admin/stats/dialogs/created-per-day", methods=["GET"], include_in_schema=False)
-    async def get_dialogs_created_per_day(
+    async def route_get_dialogs_created_per_day(
         request: Request,
         start_date: Annotated[int | None, Query(alias="start_date")] = None,
         end_date: Annotated[int | None, Query(alias="end_date")] = None,
         types: Annotated[list[int] | None, Query(alias="types[]")] = None,
         limit: Annotated[int | None, Query(alias="limit", ge=1)] = None,
         offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
-        auth: Credentials = get_dialogs_created_per_day_auth,
+        auth: Credentials = auth_get_dialogs_created_per_day,
     ) -> Response:
         result = await impl.get_dialogs_created_per_day(
             auth=auth,
@@ -3962,17 +3962,17 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_dialogs_created_total_auth = Depends(
+    auth_get_dialogs_created_total = Depends(
         _authorizer(impl, "getDialogsCreatedTotal", (("adminApiKey",),))
     )
 
     @app.api_route("/admin/stats/dialogs/created-total", methods=["GET"], include_in_schema=False)
-    async def get_dialogs_created_total(
+    async def route_get_dialogs_created_total(
         request: Request,
         start_date: Annotated[int | None, Query(alias="start_date")] = None,
         end_date: Annotated[int | None, Query(alias="end_date")] = None,
         types: Annotated[list[int] | None, Query(alias="types[]")] = None,
-        auth: Credentials = get_dialogs_created_total_auth,
+        auth: Credentials = auth_get_dialogs_created_total,
     ) -> Response:
         result = await impl.get_dialogs_created_total(
             auth=auth,
@@ -3999,18 +3999,18 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_messages_sent_per_day_auth = Depends(
+    auth_get_messages_sent_per_day = Depends(
         _authorizer(impl, "getMessagesSentPerDay", (("adminApiKey",),))
     )
 
     @app.api_route("/admin/stats/messages/sent-per-day", methods=["GET"], include_in_schema=False)
-    async def get_messages_sent_per_day(
+    async def route_get_messages_sent_per_day(
         request: Request,
         start_date: Annotated[int | None, Query(alias="start_date")] = None,
         end_date: Annotated[int | None, Query(alias="end_date")] = None,
         limit: Annotated[int | None, Query(alias="limit", ge=1)] = None,
         offset: Annotated[int | None, Query(alias="offset", ge=0)] = None,
-        auth: Credentials = get_messages_sent_per_day_auth,
+        auth: Credentials = auth_get_messages_sent_per_day,
     ) -> Response:
         result = await impl.get_messages_sent_per_day(
             auth=auth,
@@ -4038,16 +4038,16 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_messages_sent_total_auth = Depends(
+    auth_get_messages_sent_total = Depends(
         _authorizer(impl, "getMessagesSentTotal", (("adminApiKey",),))
     )
 
     @app.api_route("/admin/stats/messages/sent-total", methods=["GET"], include_in_schema=False)
-    async def get_messages_sent_total(
+    async def route_get_messages_sent_total(
         request: Request,
         start_date: Annotated[int | None, Query(alias="start_date")] = None,
         end_date: Annotated[int | None, Query(alias="end_date")] = None,
-        auth: Credentials = get_messages_sent_total_auth,
+        auth: Credentials = auth_get_messages_sent_total,
     ) -> Response:
         result = await impl.get_messages_sent_total(
             auth=auth,
@@ -4073,17 +4073,17 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_list_meeting_recordings_auth = Depends(
+    auth_admin_list_meeting_recordings = Depends(
         _authorizer(impl, "adminListMeetingRecordings", (("adminApiKey",),))
     )
 
     @app.api_route(
         "/admin/meetings/recordings/{meeting_id}", methods=["GET"], include_in_schema=False
     )
-    async def admin_list_meeting_recordings(
+    async def route_admin_list_meeting_recordings(
         request: Request,
         meeting_id: Annotated[str, Path(alias="meeting_id")],
-        auth: Credentials = admin_list_meeting_recordings_auth,
+        auth: Credentials = auth_admin_list_meeting_recordings,
     ) -> Response:
         result = await impl.admin_list_meeting_recordings(
             auth=auth,
@@ -4101,17 +4101,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_delete_meeting_recordings_auth = Depends(
+    auth_admin_delete_meeting_recordings = Depends(
         _authorizer(impl, "adminDeleteMeetingRecordings", (("adminApiKey",),))
     )
 
     @app.api_route(
         "/admin/meetings/recordings/{meeting_id}", methods=["DELETE"], include_in_schema=False
     )
-    async def admin_delete_meeting_recordings(
+    async def route_admin_delete_meeting_recordings(
         request: Request,
         meeting_id: Annotated[str, Path(alias="meeting_id")],
-        auth: Credentials = admin_delete_meeting_recordings_auth,
+        auth: Credentials = auth_admin_delete_meeting_recordings,
     ) -> Response:
         result = await impl.admin_delete_meeting_recordings(
             auth=auth,
@@ -4137,16 +4137,16 @@ def create_app(
         return _method_not_allowed(request, "GET, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    clear_dialog_history_auth = Depends(_authorizer(impl, "clearDialogHistory", (("cbToken",),)))
+    auth_clear_dialog_history = Depends(_authorizer(impl, "clearDialogHistory", (("cbToken",),)))
 
     @app.api_route(
         "/chat/Dialog/clearHistory/{dialog_id}", methods=["DELETE"], include_in_schema=False
     )
-    async def clear_dialog_history(
+    async def route_clear_dialog_history(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
         force: Annotated[int | None, Query(alias="force")] = None,
-        auth: Credentials = clear_dialog_history_auth,
+        auth: Credentials = auth_clear_dialog_history,
     ) -> Response:
         result = await impl.clear_dialog_history(
             auth=auth,
@@ -4173,13 +4173,13 @@ def create_app(
         return _method_not_allowed(request, "DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_update_dialog_auth = Depends(_authorizer(impl, "adminUpdateDialog", (("adminApiKey",),)))
+    auth_admin_update_dialog = Depends(_authorizer(impl, "adminUpdateDialog", (("adminApiKey",),)))
 
     @app.api_route("/admin/chat/{dialog_id}", methods=["PUT"], include_in_schema=False)
-    async def admin_update_dialog(
+    async def route_admin_update_dialog(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = admin_update_dialog_auth,
+        auth: Credentials = auth_admin_update_dialog,
     ) -> Response:
         body = await read_body(
             request,
@@ -4215,13 +4215,13 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    admin_delete_user_auth = Depends(_authorizer(impl, "adminDeleteUser", (("adminApiKey",),)))
+    auth_admin_delete_user = Depends(_authorizer(impl, "adminDeleteUser", (("adminApiKey",),)))
 
     @app.api_route("/admin/user/{user_id}", methods=["DELETE"], include_in_schema=False)
-    async def admin_delete_user(
+    async def route_admin_delete_user(
         request: Request,
         user_id: Annotated[int, Path(alias="user_id")],
-        auth: Credentials = admin_delete_user_auth,
+        auth: Credentials = auth_admin_delete_user,
     ) -> Response:
         result = await impl.admin_delete_user(
             auth=auth,
@@ -4247,13 +4247,13 @@ def create_app(
         return _method_not_allowed(request, "DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_dialog_auth = Depends(_authorizer(impl, "updateDialog", (("cbToken",),)))
+    auth_update_dialog = Depends(_authorizer(impl, "updateDialog", (("cbToken",),)))
 
     @app.api_route("/chat/Dialog/{dialog_id}", methods=["PUT"], include_in_schema=False)
-    async def update_dialog(
+    async def route_update_dialog(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = update_dialog_auth,
+        auth: Credentials = auth_update_dialog,
     ) -> Response:
         body = await read_body(
             request,
@@ -4281,14 +4281,14 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_dialogs_auth = Depends(_authorizer(impl, "deleteDialogs", (("cbToken",),)))
+    auth_delete_dialogs = Depends(_authorizer(impl, "deleteDialogs", (("cbToken",),)))
 
     @app.api_route("/chat/Dialog/{dialog_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_dialogs(
+    async def route_delete_dialogs(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
         force: Annotated[int | None, Query(alias="force")] = None,
-        auth: Credentials = delete_dialogs_auth,
+        auth: Credentials = auth_delete_dialogs,
     ) -> Response:
         result = await impl.delete_dialogs(
             auth=auth,
@@ -4315,13 +4315,13 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_messages_auth = Depends(_authorizer(impl, "updateMessages", (("cbToken",),)))
+    auth_update_messages = Depends(_authorizer(impl, "updateMessages", (("cbToken",),)))
 
     @app.api_route("/chat/Message/{message_id}", methods=["PUT"], include_in_schema=False)
-    async def update_messages(
+    async def route_update_messages(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = update_messages_auth,
+        auth: Credentials = auth_update_messages,
     ) -> Response:
         body = await read_body(
             request,
@@ -4349,14 +4349,14 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_messages_auth = Depends(_authorizer(impl, "deleteMessages", (("cbToken",),)))
+    auth_delete_messages = Depends(_authorizer(impl, "deleteMessages", (("cbToken",),)))
 
     @app.api_route("/chat/Message/{message_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_messages(
+    async def route_delete_messages(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
         force: Annotated[int | None, Query(alias="force")] = None,
-        auth: Credentials = delete_messages_auth,
+        auth: Credentials = auth_delete_messages,
     ) -> Response:
         result = await impl.delete_messages(
             auth=auth,
@@ -4383,15 +4383,15 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_meeting_recordings_auth = Depends(
+    auth_list_meeting_recordings = Depends(
         _authorizer(impl, "listMeetingRecordings", (("cbToken",),))
     )
 
     @app.api_route("/meetings/recordings/{meeting_id}", methods=["GET"], include_in_schema=False)
-    async def list_meeting_recordings(
+    async def route_list_meeting_recordings(
         request: Request,
         meeting_id: Annotated[str, Path(alias="meeting_id")],
-        auth: Credentials = list_meeting_recordings_auth,
+        auth: Credentials = auth_list_meeting_recordings,
     ) -> Response:
         result = await impl.list_meeting_recordings(
             auth=auth,
@@ -4417,15 +4417,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_external_id_auth = Depends(
+    auth_get_user_by_external_id = Depends(
         _authorizer(impl, "getUserByExternalId", (("cbToken",),))
     )
 
     @app.api_route("/users/external/{external_user_id}", methods=["GET"], include_in_schema=False)
-    async def get_user_by_external_id(
+    async def route_get_user_by_external_id(
         request: Request,
         external_user_id: Annotated[int | str, Path(alias="external_user_id")],
-        auth: Credentials = get_user_by_external_id_auth,
+        auth: Credentials = auth_get_user_by_external_id,
     ) -> Response:
         result = await impl.get_user_by_external_id(
             auth=auth,
@@ -4442,17 +4442,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_user_by_external_id_auth = Depends(
+    auth_delete_user_by_external_id = Depends(
         _authorizer(impl, "deleteUserByExternalId", (("cbToken",),))
     )
 
     @app.api_route(
         "/users/external/{external_user_id}", methods=["DELETE"], include_in_schema=False
     )
-    async def delete_user_by_external_id(
+    async def route_delete_user_by_external_id(
         request: Request,
         external_user_id: Annotated[int | str, Path(alias="external_user_id")],
-        auth: Credentials = delete_user_by_external_id_auth,
+        auth: Credentials = auth_delete_user_by_external_id,
     ) -> Response:
         result = await impl.delete_user_by_external_id(
             auth=auth,
@@ -4478,13 +4478,13 @@ def create_app(
         return _method_not_allowed(request, "GET, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_dialog_admins_auth = Depends(_authorizer(impl, "updateDialogAdmins", (("cbToken",),)))
+    auth_update_dialog_admins = Depends(_authorizer(impl, "updateDialogAdmins", (("cbToken",),)))
 
     @app.api_route("/chat/Dialog/{dialog_id}/admins", methods=["PUT"], include_in_schema=False)
-    async def update_dialog_admins(
+    async def route_update_dialog_admins(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = update_dialog_admins_auth,
+        auth: Credentials = auth_update_dialog_admins,
     ) -> Response:
         body = await read_body(
             request,
@@ -4520,17 +4520,17 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_dialog_notifications_auth = Depends(
+    auth_get_dialog_notifications = Depends(
         _authorizer(impl, "getDialogNotifications", (("cbToken",),))
     )
 
     @app.api_route(
         "/chat/Dialog/{dialog_id}/notifications", methods=["GET"], include_in_schema=False
     )
-    async def get_dialog_notifications(
+    async def route_get_dialog_notifications(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = get_dialog_notifications_auth,
+        auth: Credentials = auth_get_dialog_notifications,
     ) -> Response:
         result = await impl.get_dialog_notifications(
             auth=auth,
@@ -4548,17 +4548,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_dialog_notifications_auth = Depends(
+    auth_update_dialog_notifications = Depends(
         _authorizer(impl, "updateDialogNotifications", (("cbToken",),))
     )
 
     @app.api_route(
         "/chat/Dialog/{dialog_id}/notifications", methods=["PUT"], include_in_schema=False
     )
-    async def update_dialog_notifications(
+    async def route_update_dialog_notifications(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = update_dialog_notifications_auth,
+        auth: Credentials = auth_update_dialog_notifications,
     ) -> Response:
         body = await read_body(
             request,
@@ -4594,15 +4594,15 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_dialog_occupants_auth = Depends(_authorizer(impl, "listDialogOccupants", (("cbToken",),)))
+    auth_list_dialog_occupants = Depends(_authorizer(impl, "listDialogOccupants", (("cbToken",),)))
 
     @app.api_route("/chat/Dialog/{dialog_id}/occupants", methods=["GET"], include_in_schema=False)
-    async def list_dialog_occupants(
+    async def route_list_dialog_occupants(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
         limit: Annotated[int | None, Query(alias="limit", le=100, ge=1)] = None,
         skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        auth: Credentials = list_dialog_occupants_auth,
+        auth: Credentials = auth_list_dialog_occupants,
     ) -> Response:
         result = await impl.list_dialog_occupants(
             auth=auth,
@@ -4630,13 +4630,13 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    subscribe_to_dialog_auth = Depends(_authorizer(impl, "subscribeToDialog", (("cbToken",),)))
+    auth_subscribe_to_dialog = Depends(_authorizer(impl, "subscribeToDialog", (("cbToken",),)))
 
     @app.api_route("/chat/Dialog/{dialog_id}/subscribe", methods=["POST"], include_in_schema=False)
-    async def subscribe_to_dialog(
+    async def route_subscribe_to_dialog(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = subscribe_to_dialog_auth,
+        auth: Credentials = auth_subscribe_to_dialog,
     ) -> Response:
         result = await impl.subscribe_to_dialog(
             auth=auth,
@@ -4654,17 +4654,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    unsubscribe_from_dialog_auth = Depends(
+    auth_unsubscribe_from_dialog = Depends(
         _authorizer(impl, "unsubscribeFromDialog", (("cbToken",),))
     )
 
     @app.api_route(
         "/chat/Dialog/{dialog_id}/subscribe", methods=["DELETE"], include_in_schema=False
     )
-    async def unsubscribe_from_dialog(
+    async def route_unsubscribe_from_dialog(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = unsubscribe_from_dialog_auth,
+        auth: Credentials = auth_unsubscribe_from_dialog,
     ) -> Response:
         result = await impl.unsubscribe_from_dialog(
             auth=auth,
@@ -4690,15 +4690,15 @@ def create_app(
         return _method_not_allowed(request, "POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_blocked_dialog_users_auth = Depends(
+    auth_list_blocked_dialog_users = Depends(
         _authorizer(impl, "listBlockedDialogUsers", (("cbToken",),))
     )
 
     @app.api_route("/chat/dialog/{dialog_id}/block", methods=["GET"], include_in_schema=False)
-    async def list_blocked_dialog_users(
+    async def route_list_blocked_dialog_users(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = list_blocked_dialog_users_auth,
+        auth: Credentials = auth_list_blocked_dialog_users,
     ) -> Response:
         result = await impl.list_blocked_dialog_users(
             auth=auth,
@@ -4716,13 +4716,13 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    block_dialog_user_auth = Depends(_authorizer(impl, "blockDialogUser", (("cbToken",),)))
+    auth_block_dialog_user = Depends(_authorizer(impl, "blockDialogUser", (("cbToken",),)))
 
     @app.api_route("/chat/dialog/{dialog_id}/block", methods=["POST"], include_in_schema=False)
-    async def block_dialog_user(
+    async def route_block_dialog_user(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = block_dialog_user_auth,
+        auth: Credentials = auth_block_dialog_user,
     ) -> Response:
         body = await read_body(
             request,
@@ -4749,13 +4749,13 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    unblock_dialog_user_auth = Depends(_authorizer(impl, "unblockDialogUser", (("cbToken",),)))
+    auth_unblock_dialog_user = Depends(_authorizer(impl, "unblockDialogUser", (("cbToken",),)))
 
     @app.api_route("/chat/dialog/{dialog_id}/block", methods=["DELETE"], include_in_schema=False)
-    async def unblock_dialog_user(
+    async def route_unblock_dialog_user(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = unblock_dialog_user_auth,
+        auth: Credentials = auth_unblock_dialog_user,
     ) -> Response:
         body = await read_body(
             request,
@@ -4790,15 +4790,15 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_message_reactions_auth = Depends(
+    auth_list_message_reactions = Depends(
         _authorizer(impl, "listMessageReactions", (("cbToken",),))
     )
 
     @app.api_route("/chat/Message/{message_id}/reactions", methods=["GET"], include_in_schema=False)
-    async def list_message_reactions(
+    async def route_list_message_reactions(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = list_message_reactions_auth,
+        auth: Credentials = auth_list_message_reactions,
     ) -> Response:
         result = await impl.list_message_reactions(
             auth=auth,
@@ -4816,15 +4816,15 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_message_reactions_auth = Depends(
+    auth_update_message_reactions = Depends(
         _authorizer(impl, "updateMessageReactions", (("cbToken",),))
     )
 
     @app.api_route("/chat/Message/{message_id}/reactions", methods=["PUT"], include_in_schema=False)
-    async def update_message_reactions(
+    async def route_update_message_reactions(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = update_message_reactions_auth,
+        auth: Credentials = auth_update_message_reactions,
     ) -> Response:
         body = await read_body(
             request,
@@ -4860,14 +4860,14 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_blob_auth = Depends(_authorizer(impl, "getBlob", (("cbToken",), ())))
+    auth_get_blob = Depends(_authorizer(impl, "getBlob", (("cbToken",), ())))
 
     @app.api_route("/blobs/{blob_id}", methods=["GET"], include_in_schema=False)
-    async def get_blob(
+    async def route_get_blob(
         request: Request,
         blob_id: Annotated[int | str, Path(alias="blob_id")],
         token: Annotated[str | None, Query(alias="token")] = None,
-        auth: Credentials = get_blob_auth,
+        auth: Credentials = auth_get_blob,
     ) -> Response:
         result = await impl.get_blob(
             auth=auth,
@@ -4887,13 +4887,13 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_blob_auth = Depends(_authorizer(impl, "updateBlob", (("cbToken",),)))
+    auth_update_blob = Depends(_authorizer(impl, "updateBlob", (("cbToken",),)))
 
     @app.api_route("/blobs/{blob_id}", methods=["PUT"], include_in_schema=False)
-    async def update_blob(
+    async def route_update_blob(
         request: Request,
         blob_id: Annotated[int, Path(alias="blob_id")],
-        auth: Credentials = update_blob_auth,
+        auth: Credentials = auth_update_blob,
     ) -> Response:
         body = await read_body(
             request,
@@ -4921,13 +4921,13 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_blob_auth = Depends(_authorizer(impl, "deleteBlob", (("cbToken",),)))
+    auth_delete_blob = Depends(_authorizer(impl, "deleteBlob", (("cbToken",),)))
 
     @app.api_route("/blobs/{blob_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_blob(
+    async def route_delete_blob(
         request: Request,
         blob_id: Annotated[int, Path(alias="blob_id")],
-        auth: Credentials = delete_blob_auth,
+        auth: Credentials = auth_delete_blob,
     ) -> Response:
         result = await impl.delete_blob(
             auth=auth,
@@ -4951,10 +4951,10 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_custom_objects_auth = Depends(_authorizer(impl, "listCustomObjects", (("cbToken",),)))
+    auth_list_custom_objects = Depends(_authorizer(impl, "listCustomObjects", (("cbToken",),)))
 
     @app.api_route("/data/{class_name}", methods=["GET"], include_in_schema=False)
-    async def list_custom_objects(
+    async def route_list_custom_objects(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
@@ -5010,7 +5010,7 @@ def create_app(
         updated_at_all: Annotated[str | None, Query(alias="updated_at[all]")] = None,
         updated_at_or: Annotated[str | None, Query(alias="updated_at[or]")] = None,
         updated_at_ctn: Annotated[int | None, Query(alias="updated_at[ctn]")] = None,
-        auth: Credentials = list_custom_objects_auth,
+        auth: Credentials = auth_list_custom_objects,
     ) -> Response:
         result = await impl.list_custom_objects(
             auth=auth,
@@ -5082,18 +5082,18 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_custom_object_auth = Depends(_authorizer(impl, "createCustomObject", (("cbToken",),)))
+    auth_create_custom_object = Depends(_authorizer(impl, "createCustomObject", (("cbToken",),)))
 
     @app.api_route("/data/{class_name}", methods=["POST"], include_in_schema=False)
-    async def create_custom_object(
+    async def route_create_custom_object(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        auth: Credentials = create_custom_object_auth,
+        auth: Credentials = auth_create_custom_object,
     ) -> Response:
         body = await read_body(
             request,
             models.CreateCustomObjectRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
+            ("application/json",),
             True,
             schemas,
             "/paths/~1data~1{class_name}/post/requestBody/content/application~1json/schema",
@@ -5125,13 +5125,13 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_meeting_auth = Depends(_authorizer(impl, "updateMeeting", (("cbToken",),)))
+    auth_update_meeting = Depends(_authorizer(impl, "updateMeeting", (("cbToken",),)))
 
     @app.api_route("/meetings/{meeting_id}", methods=["PUT"], include_in_schema=False)
-    async def update_meeting(
+    async def route_update_meeting(
         request: Request,
         meeting_id: Annotated[str, Path(alias="meeting_id")],
-        auth: Credentials = update_meeting_auth,
+        auth: Credentials = auth_update_meeting,
     ) -> Response:
         body = await read_body(
             request,
@@ -5159,13 +5159,13 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_meeting_auth = Depends(_authorizer(impl, "deleteMeeting", (("cbToken",),)))
+    auth_delete_meeting = Depends(_authorizer(impl, "deleteMeeting", (("cbToken",),)))
 
     @app.api_route("/meetings/{meeting_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_meeting(
+    async def route_delete_meeting(
         request: Request,
         meeting_id: Annotated[str, Path(alias="meeting_id")],
-        auth: Credentials = delete_meeting_auth,
+        auth: Credentials = auth_delete_meeting,
     ) -> Response:
         result = await impl.delete_meeting(
             auth=auth,
@@ -5191,13 +5191,13 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_subscription_auth = Depends(_authorizer(impl, "deleteSubscription", (("cbToken",),)))
+    auth_delete_subscription = Depends(_authorizer(impl, "deleteSubscription", (("cbToken",),)))
 
     @app.api_route("/subscriptions/{subscription_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_subscription(
+    async def route_delete_subscription(
         request: Request,
         subscription_id: Annotated[int, Path(alias="subscription_id")],
-        auth: Credentials = delete_subscription_auth,
+        auth: Credentials = auth_delete_subscription,
     ) -> Response:
         result = await impl.delete_subscription(
             auth=auth,
@@ -5223,13 +5223,13 @@ def create_app(
         return _method_not_allowed(request, "DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_auth = Depends(_authorizer(impl, "getUser", (("cbToken",),)))
+    auth_get_user = Depends(_authorizer(impl, "getUser", (("cbToken",),)))
 
     @app.api_route("/users/{user_id}", methods=["GET"], include_in_schema=False)
-    async def get_user(
+    async def route_get_user(
         request: Request,
         user_id: Annotated[int, Path(alias="user_id")],
-        auth: Credentials = get_user_auth,
+        auth: Credentials = auth_get_user,
     ) -> Response:
         result = await impl.get_user(
             auth=auth,
@@ -5246,13 +5246,13 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_user_auth = Depends(_authorizer(impl, "updateUser", (("cbToken",),)))
+    auth_update_user = Depends(_authorizer(impl, "updateUser", (("cbToken",),)))
 
     @app.api_route("/users/{user_id}", methods=["PUT"], include_in_schema=False)
-    async def update_user(
+    async def route_update_user(
         request: Request,
         user_id: Annotated[int, Path(alias="user_id")],
-        auth: Credentials = update_user_auth,
+        auth: Credentials = auth_update_user,
     ) -> Response:
         body = await read_body(
             request,
@@ -5280,13 +5280,13 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_user_auth = Depends(_authorizer(impl, "deleteUser", (("cbToken",),)))
+    auth_delete_user = Depends(_authorizer(impl, "deleteUser", (("cbToken",),)))
 
     @app.api_route("/users/{user_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_user(
+    async def route_delete_user(
         request: Request,
         user_id: Annotated[int, Path(alias="user_id")],
-        auth: Credentials = delete_user_auth,
+        auth: Credentials = auth_delete_user,
     ) -> Response:
         result = await impl.delete_user(
             auth=auth,
@@ -5310,13 +5310,13 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_whiteboard_auth = Depends(_authorizer(impl, "updateWhiteboard", (("cbToken",),)))
+    auth_update_whiteboard = Depends(_authorizer(impl, "updateWhiteboard", (("cbToken",),)))
 
     @app.api_route("/whiteboards/{whiteboard_id}", methods=["PUT"], include_in_schema=False)
-    async def update_whiteboard(
+    async def route_update_whiteboard(
         request: Request,
         whiteboard_id: Annotated[str, Path(alias="whiteboard_id")],
-        auth: Credentials = update_whiteboard_auth,
+        auth: Credentials = auth_update_whiteboard,
     ) -> Response:
         body = await read_body(
             request,
@@ -5344,13 +5344,13 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_whiteboard_auth = Depends(_authorizer(impl, "deleteWhiteboard", (("cbToken",),)))
+    auth_delete_whiteboard = Depends(_authorizer(impl, "deleteWhiteboard", (("cbToken",),)))
 
     @app.api_route("/whiteboards/{whiteboard_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_whiteboard(
+    async def route_delete_whiteboard(
         request: Request,
         whiteboard_id: Annotated[str, Path(alias="whiteboard_id")],
-        auth: Credentials = delete_whiteboard_auth,
+        auth: Credentials = auth_delete_whiteboard,
     ) -> Response:
         result = await impl.delete_whiteboard(
             auth=auth,
@@ -5376,13 +5376,13 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    complete_blob_upload_auth = Depends(_authorizer(impl, "completeBlobUpload", (("cbToken",),)))
+    auth_complete_blob_upload = Depends(_authorizer(impl, "completeBlobUpload", (("cbToken",),)))
 
     @app.api_route("/blobs/{blob_id}/complete", methods=["PUT"], include_in_schema=False)
-    async def complete_blob_upload(
+    async def route_complete_blob_upload(
         request: Request,
         blob_id: Annotated[int, Path(alias="blob_id")],
-        auth: Credentials = complete_blob_upload_auth,
+        auth: Credentials = auth_complete_blob_upload,
     ) -> Response:
         body = await read_body(
             request,
@@ -5418,13 +5418,13 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_blob_auth = Depends(_authorizer(impl, "downloadBlob", (("cbToken",), ())))
+    auth_download_blob = Depends(_authorizer(impl, "downloadBlob", (("cbToken",), ())))
 
     @app.api_route("/blobs/{blob_uid}/download", methods=["GET"], include_in_schema=False)
-    async def download_blob(
+    async def route_download_blob(
         request: Request,
         blob_uid: Annotated[str, Path(alias="blob_uid")],
-        auth: Credentials = download_blob_auth,
+        auth: Credentials = auth_download_blob,
     ) -> Response:
         result = await impl.download_blob(
             auth=auth,
@@ -5451,14 +5451,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_blob_object_auth = Depends(_authorizer(impl, "getBlobObject", (("cbToken",),)))
+    auth_get_blob_object = Depends(_authorizer(impl, "getBlobObject", (("cbToken",),)))
 
     @app.api_route("/blobs/{blob_uid}/object", methods=["GET"], include_in_schema=False)
-    async def get_blob_object(
+    async def route_get_blob_object(
         request: Request,
         blob_uid: Annotated[str, Path(alias="blob_uid")],
         download_url: Annotated[int | str | None, Query(alias="download_url")] = None,
-        auth: Credentials = get_blob_object_auth,
+        auth: Credentials = auth_get_blob_object,
     ) -> Response:
         result = await impl.get_blob_object(
             auth=auth,
@@ -5484,20 +5484,20 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_custom_objects_by_criteria_auth = Depends(
+    auth_update_custom_objects_by_criteria = Depends(
         _authorizer(impl, "updateCustomObjectsByCriteria", (("cbToken",),))
     )
 
     @app.api_route("/data/{class_name}/by_criteria", methods=["PUT"], include_in_schema=False)
-    async def update_custom_objects_by_criteria(
+    async def route_update_custom_objects_by_criteria(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        auth: Credentials = update_custom_objects_by_criteria_auth,
+        auth: Credentials = auth_update_custom_objects_by_criteria,
     ) -> Response:
         body = await read_body(
             request,
             models.UpdateCustomObjectsByCriteriaRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
+            ("application/json",),
             True,
             schemas,
             "/paths/~1data~1{class_name}~1by_criteria/put/requestBody/content/application~1json/schema",
@@ -5520,12 +5520,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_custom_objects_by_criteria_auth = Depends(
+    auth_delete_custom_objects_by_criteria = Depends(
         _authorizer(impl, "deleteCustomObjectsByCriteria", (("cbToken",),))
     )
 
     @app.api_route("/data/{class_name}/by_criteria", methods=["DELETE"], include_in_schema=False)
-    async def delete_custom_objects_by_criteria(
+    async def route_delete_custom_objects_by_criteria(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         id: Annotated[str | None, Query(alias="_id")] = None,
@@ -5572,7 +5572,7 @@ def create_app(
         updated_at_all: Annotated[str | None, Query(alias="updated_at[all]")] = None,
         updated_at_or: Annotated[str | None, Query(alias="updated_at[or]")] = None,
         updated_at_ctn: Annotated[int | None, Query(alias="updated_at[ctn]")] = None,
-        auth: Credentials = delete_custom_objects_by_criteria_auth,
+        auth: Credentials = auth_delete_custom_objects_by_criteria,
     ) -> Response:
         result = await impl.delete_custom_objects_by_criteria(
             auth=auth,
@@ -5642,18 +5642,18 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_custom_objects_auth = Depends(_authorizer(impl, "updateCustomObjects", (("cbToken",),)))
+    auth_update_custom_objects = Depends(_authorizer(impl, "updateCustomObjects", (("cbToken",),)))
 
     @app.api_route("/data/{class_name}/multi", methods=["PUT"], include_in_schema=False)
-    async def update_custom_objects(
+    async def route_update_custom_objects(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        auth: Credentials = update_custom_objects_auth,
+        auth: Credentials = auth_update_custom_objects,
     ) -> Response:
         body = await read_body(
             request,
             models.UpdateCustomObjectsRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
+            ("application/json",),
             True,
             schemas,
             "/paths/~1data~1{class_name}~1multi/put/requestBody/content/application~1json/schema",
@@ -5676,18 +5676,18 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_custom_objects_auth = Depends(_authorizer(impl, "createCustomObjects", (("cbToken",),)))
+    auth_create_custom_objects = Depends(_authorizer(impl, "createCustomObjects", (("cbToken",),)))
 
     @app.api_route("/data/{class_name}/multi", methods=["POST"], include_in_schema=False)
-    async def create_custom_objects(
+    async def route_create_custom_objects(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        auth: Credentials = create_custom_objects_auth,
+        auth: Credentials = auth_create_custom_objects,
     ) -> Response:
         body = await read_body(
             request,
             models.CreateCustomObjectsRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
+            ("application/json",),
             True,
             schemas,
             "/paths/~1data~1{class_name}~1multi/post/requestBody/content/application~1json/schema",
@@ -5719,15 +5719,15 @@ def create_app(
         return _method_not_allowed(request, "PUT, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_custom_objects_auth = Depends(_authorizer(impl, "getCustomObjects", (("cbToken",),)))
+    auth_get_custom_objects = Depends(_authorizer(impl, "getCustomObjects", (("cbToken",),)))
 
     @app.api_route("/data/{class_name}/{record_id}", methods=["GET"], include_in_schema=False)
-    async def get_custom_objects(
+    async def route_get_custom_objects(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
         permissions: Annotated[int | None, Query(alias="permissions")] = None,
-        auth: Credentials = get_custom_objects_auth,
+        auth: Credentials = auth_get_custom_objects,
     ) -> Response:
         result = await impl.get_custom_objects(
             auth=auth,
@@ -5751,19 +5751,19 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_custom_object_auth = Depends(_authorizer(impl, "updateCustomObject", (("cbToken",),)))
+    auth_update_custom_object = Depends(_authorizer(impl, "updateCustomObject", (("cbToken",),)))
 
     @app.api_route("/data/{class_name}/{record_id}", methods=["PUT"], include_in_schema=False)
-    async def update_custom_object(
+    async def route_update_custom_object(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
-        auth: Credentials = update_custom_object_auth,
+        auth: Credentials = auth_update_custom_object,
     ) -> Response:
         body = await read_body(
             request,
             models.UpdateCustomObjectRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
+            ("application/json",),
             True,
             schemas,
             "/paths/~1data~1{class_name}~1{record_id}/put/requestBody/content/application~1json/schema",
@@ -5787,14 +5787,14 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_custom_objects_auth = Depends(_authorizer(impl, "deleteCustomObjects", (("cbToken",),)))
+    auth_delete_custom_objects = Depends(_authorizer(impl, "deleteCustomObjects", (("cbToken",),)))
 
     @app.api_route("/data/{class_name}/{record_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_custom_objects(
+    async def route_delete_custom_objects(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
-        auth: Credentials = delete_custom_objects_auth,
+        auth: Credentials = auth_delete_custom_objects,
     ) -> Response:
         result = await impl.delete_custom_objects(
             auth=auth,
@@ -5838,12 +5838,12 @@ def _method_not_allowed(request: Request, allow: str) -> Response:
 
 
 def create_webhook_app(impl: WebhooksHandlers, *, prefix: str = "/webhooks") -> FastAPI:
-    """An app that receives the vendor's webhook calls at `{prefix}/<webhook name>`."""
+    """Receives the vendor's webhook calls at `{prefix}/<webhook name>`, callbacks at `{prefix}/callbacks/<name>`."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     install_error_handlers(app, ERROR_ENVELOPE)
 
-    @app.post(prefix + "/recordingDone", include_in_schema=False)
-    async def recording_done(request: Request) -> Response:
+    @app.api_route(prefix + "/recordingDone", methods=["POST"], include_in_schema=False)
+    async def route_recording_done(request: Request) -> Response:
         body = await read_body(request, models.RecordingDoneEvent, ("application/json",), True)
         result = await impl.recording_done(body=body)
         return render(result, {200: Declared(None, None, "empty")}, 200)

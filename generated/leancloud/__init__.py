@@ -6,4 +6,4 @@ Import what you need: `generated.leancloud.models`, `generated.leancloud.client`
 
 SPEC_SOURCE = "specs/leancloud"
 SPEC_VERSION = "1.1"
-SPEC_SHA256 = "af49da244aaed24e2349c122db6265fbd5744603b3d7d9eb72cac4aa514b45f3"
+SPEC_SHA256 = "3cd448596b42f24b09f26829b9690ce1d312a0041141518722fc19d29a2c3e97"

@@ -19,6 +19,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 T = TypeVar("T")
 _log = logging.getLogger("baas_openapi.server")
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def adapter_for(annotation: Any) -> TypeAdapter[Any]:
+    """The `TypeAdapter` of a type, built once: building one costs far more than using it."""
+    try:
+        return _ADAPTERS[annotation]
+    except KeyError:
+        adapter: TypeAdapter[Any] = TypeAdapter(annotation)
+        _ADAPTERS[annotation] = adapter
+        return adapter
+    except TypeError:  # an unhashable annotation: no caching
+        return TypeAdapter(annotation)
+
 
 _STATUS_SITUATION = {
     400: "validation",
@@ -287,6 +301,12 @@ def credentials(request: Request, schemes: Sequence[SchemeSpec]) -> dict[str, An
     """The credential of every scheme present in the request, unwrapped from its header format."""
     found: dict[str, Any] = {}
     for scheme in schemes:
+        if scheme.kind == "mutualTLS":
+            # the TLS server checked the certificate before HTTP began; the ASGI TLS extension,
+            # where the server provides it, says which (else: present, unnamed)
+            chain = request.scope.get("extensions", {}).get("tls", {}).get("client_cert_chain")
+            found[scheme.name] = chain[0] if chain else ""
+            continue
         if scheme.location == "query":
             raw = request.query_params.get(scheme.wire_name)
         elif scheme.location == "cookie":
@@ -480,7 +500,7 @@ async def read_body(
         data = raw.decode("utf-8", "replace")
     else:
         data = raw
-    adapter: TypeAdapter[Any] = TypeAdapter(target)
+    adapter = adapter_for(target)
     try:
         return adapter.validate_python(data)
     except ValidationError as exc:
@@ -530,7 +550,9 @@ def checked_param(location: str, name: str, value: Any, target: Any, is_json: bo
         return None
     try:
         data = json.loads(value) if is_json and isinstance(value, str) else value
-        return TypeAdapter(target).validate_python(data)
+        if location == "path" and isinstance(data, str) and _is_list(target):
+            data = data.split(",") if data else []  # style: simple
+        return adapter_for(target).validate_python(data)
     except (ValueError, ValidationError):
         raise RequestValidationError(
             [
@@ -541,6 +563,60 @@ def checked_param(location: str, name: str, value: Any, target: Any, is_json: bo
                 }
             ]
         ) from None
+
+
+def _is_list(target: Any) -> bool:
+    options = get_args(target) if get_origin(target) is not list else (target,)
+    return get_origin(target) is list or any(get_origin(o) is list for o in options)
+
+
+def deep_object(query: Mapping[str, str], name: str, *, required: bool) -> Any:
+    """`filter[status]=a&filter[tag][]=x` -> `{"status": "a", "tag": ["x"]}` (style: deepObject).
+
+    A parameter that may also be a plain value (`created=5` or `created[gt]=5`) gets that value.
+    """
+    found: dict[str, Any] = {}
+    for key, value in query.multi_items() if hasattr(query, "multi_items") else query.items():
+        if not (key.startswith(name + "[") and key.endswith("]")):
+            continue
+        parts = key[len(name) + 1 : -1].split("][")
+        is_list = parts[-1] == ""
+        parts = parts[:-1] if is_list else parts
+        if not parts or "" in parts:
+            continue
+        node = found
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            if is_list:
+                items = node.setdefault(parts[-1], [])
+                if isinstance(items, list):
+                    items.append(value)
+            else:
+                node[parts[-1]] = value
+    if not found and name in query:
+        return query[name]
+    found = _listify(found)
+    if not found:
+        if required:
+            raise RequestValidationError(
+                [{"loc": ("query", name), "type": "missing", "msg": "Field required"}]
+            )
+        return None
+    return found
+
+
+def _listify(node: Any) -> Any:
+    """`{"0": a, "1": b}` -> `[a, b]`: indexed deepObject keys (`items[0][id]=1`) are lists."""
+    if not isinstance(node, dict):
+        return node
+    items = {key: _listify(value) for key, value in node.items()}
+    if items and all(key.isdigit() for key in items):
+        return [items[key] for key in sorted(items, key=int)]
+    return items
 
 
 @dataclass(frozen=True)
@@ -575,7 +651,7 @@ def render(result: Any, declared: Mapping[int, Declared], default_status: int) -
         return Response(
             content=str(body), status_code=status, media_type=spec.media_type, headers=headers
         )
-    adapter: TypeAdapter[Any] = TypeAdapter(spec.annotation)
+    adapter = adapter_for(spec.annotation)
     if (
         isinstance(body, BaseModel)
         and isinstance(spec.annotation, type)
@@ -592,5 +668,11 @@ def render(result: Any, declared: Mapping[int, Declared], default_status: int) -
             value = adapter.validate_python(plain)
         except ValidationError as exc:  # the implementation broke its contract: a server error
             raise ResponseContractError(str(exc)) from None
-    content = adapter.dump_python(value, mode="json", by_alias=True, exclude_unset=True)
-    return JSONResponse(content, status_code=status, media_type=spec.media_type, headers=headers)
+    # straight to JSON bytes in pydantic's serializer: no intermediate Python data, no json.dumps
+    content = adapter.dump_json(value, by_alias=True, exclude_unset=True)
+    return Response(
+        content=content,
+        status_code=status,
+        media_type=spec.media_type or "application/json",
+        headers=headers,
+    )

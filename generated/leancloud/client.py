@@ -3920,8 +3920,8 @@ class Client:
         return_acl: bool | None = None,
     ) -> Iterator[models.LcObject]:
         """Every item of `query_objects`, page after page."""
-        adapter = TypeAdapter(list[models.LcObject])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.LcObject])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -3933,7 +3933,7 @@ class Client:
                         "where": where,
                         "order": order,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "keys": keys,
                         "include": include,
                         "count": count,
@@ -3942,11 +3942,13 @@ class Client:
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def create_object(
         self,
@@ -4045,7 +4047,7 @@ class Client:
         where: models.WhereClause | None = None,
     ) -> models.EmptyObject:
         """Delete an object
-        Deletes the object. A `where` in the query string makes the delete conditional (error 305 when unmet). Friend requests are deleted through `/1.1/classes/_FriendshipRequest/{objectId}`.
+        Deletes the object. A `where` in the query string makes the delete conditional (error 305 when unmet). The `objectId` may be a comma-separated list (`id1,id2`) to delete several objects of the class at once, as the JavaScript SDK's `AV.Object.destroyAll` does inside a batch. Friend requests are deleted through `/1.1/classes/_FriendshipRequest/{objectId}`.
         `DELETE /1.1/classes/{className}/{objectId}` (deleteObject)
         """
         response = self._send(
@@ -4259,8 +4261,8 @@ class Client:
         return_acl: bool | None = None,
     ) -> Iterator[models.User]:
         """Every item of `query_users`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -4269,7 +4271,7 @@ class Client:
                         "where": where,
                         "order": order,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "keys": keys,
                         "include": include,
                         "count": count,
@@ -4278,11 +4280,13 @@ class Client:
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def sign_up(
         self, body: models.SignUpRequest, *, fail_on_not_exist: bool | None = None
@@ -4761,8 +4765,8 @@ class Client:
         return_acl: bool | None = None,
     ) -> Iterator[models.FollowRow]:
         """Every item of `list_followers`, page after page."""
-        adapter = TypeAdapter(list[models.FollowRow])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.FollowRow])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -4774,7 +4778,7 @@ class Client:
                         "where": where,
                         "order": order,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "keys": keys,
                         "include": include,
                         "count": count,
@@ -4783,11 +4787,13 @@ class Client:
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def list_followees(
         self,
@@ -4842,8 +4848,8 @@ class Client:
         return_acl: bool | None = None,
     ) -> Iterator[models.FollowRow]:
         """Every item of `list_followees`, page after page."""
-        adapter = TypeAdapter(list[models.FollowRow])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.FollowRow])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -4855,7 +4861,7 @@ class Client:
                         "where": where,
                         "order": order,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "keys": keys,
                         "include": include,
                         "count": count,
@@ -4864,11 +4870,13 @@ class Client:
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def list_mutual_followees(
         self,
@@ -4923,8 +4931,8 @@ class Client:
         return_acl: bool | None = None,
     ) -> Iterator[models.FollowRow]:
         """Every item of `list_mutual_followees`, page after page."""
-        adapter = TypeAdapter(list[models.FollowRow])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.FollowRow])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -4936,7 +4944,7 @@ class Client:
                         "where": where,
                         "order": order,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "keys": keys,
                         "include": include,
                         "count": count,
@@ -4945,11 +4953,13 @@ class Client:
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def list_followers_and_followees(
         self,
@@ -5142,8 +5152,8 @@ class Client:
         return_acl: bool | None = None,
     ) -> Iterator[models.Role]:
         """Every item of `query_roles`, page after page."""
-        adapter = TypeAdapter(list[models.Role])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Role])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -5152,7 +5162,7 @@ class Client:
                         "where": where,
                         "order": order,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "keys": keys,
                         "include": include,
                         "count": count,
@@ -5161,11 +5171,13 @@ class Client:
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def create_role(self, body: models.CreateRoleRequest) -> models.CreatedObject:
         """Create a role
@@ -5364,8 +5376,8 @@ class Client:
         return_acl: bool | None = None,
     ) -> Iterator[models.Installation]:
         """Every item of `query_installations`, page after page."""
-        adapter = TypeAdapter(list[models.Installation])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Installation])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -5374,7 +5386,7 @@ class Client:
                         "where": where,
                         "order": order,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "keys": keys,
                         "include": include,
                         "count": count,
@@ -5383,11 +5395,13 @@ class Client:
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def create_installation(self, body: models.CreateInstallationRequest) -> models.CreatedObject:
         """Register a device for push
@@ -5547,8 +5561,8 @@ class Client:
         return_acl: bool | None = None,
     ) -> Iterator[models.Notification]:
         """Every item of `list_notifications`, page after page."""
-        adapter = TypeAdapter(list[models.Notification])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Notification])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -5557,7 +5571,7 @@ class Client:
                         "where": where,
                         "order": order,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "keys": keys,
                         "include": include,
                         "count": count,
@@ -5566,11 +5580,13 @@ class Client:
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def get_notification(self, notification_id: str) -> models.Notification:
         """Get a push record
@@ -5727,15 +5743,15 @@ class Client:
         sort: models.AnyObject | list[models.AnyObject] | None = None,
     ) -> Iterator[models.SearchHit]:
         """Every item of `search_objects`, page after page."""
-        adapter = TypeAdapter(list[models.SearchHit])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.SearchHit])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
                     _SEARCH_OBJECTS,
                     query={
                         "q": q,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                         "sid": sid,
                         "fields": fields,
@@ -5748,11 +5764,13 @@ class Client:
                     json_params=frozenset(["sort"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def search_more_like_this(
         self,
@@ -5910,8 +5928,8 @@ class Client:
         self, statistic_name: str, *, limit: int | None = None
     ) -> Iterator[models.LeaderboardArchive]:
         """Every item of `list_leaderboard_archives`, page after page."""
-        adapter = TypeAdapter(list[models.LeaderboardArchive])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.LeaderboardArchive])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -5920,16 +5938,18 @@ class Client:
                         "statisticName": statistic_name,
                     },
                     query={
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def get_current_user_statistics(
         self, *, statistics: str | None = None, include_user: str | None = None
@@ -6262,8 +6282,8 @@ class Client:
         count: int | None = None,
     ) -> Iterator[models.Ranking]:
         """Every item of `get_user_leaderboard_ranks`, page after page."""
-        adapter = TypeAdapter(list[models.Ranking])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Ranking])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -6272,7 +6292,7 @@ class Client:
                         "statisticName": statistic_name,
                     },
                     query={
-                        "startPosition": cursor,
+                        "startPosition": page_cursor,
                         "maxResultsCount": max_results_count,
                         "selectKeys": select_keys,
                         "includeKeys": include_keys,
@@ -6282,11 +6302,15 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (max_results_count is not None and len(items) < max_results_count):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (
+                max_results_count is not None and len(page_items) < max_results_count
+            ):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def get_user_leaderboard_ranks_around(
         self,
@@ -6370,8 +6394,8 @@ class Client:
         count: int | None = None,
     ) -> Iterator[models.Ranking]:
         """Every item of `get_object_leaderboard_ranks`, page after page."""
-        adapter = TypeAdapter(list[models.Ranking])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Ranking])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -6380,7 +6404,7 @@ class Client:
                         "statisticName": statistic_name,
                     },
                     query={
-                        "startPosition": cursor,
+                        "startPosition": page_cursor,
                         "maxResultsCount": max_results_count,
                         "selectKeys": select_keys,
                         "includeKeys": include_keys,
@@ -6390,11 +6414,15 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (max_results_count is not None and len(items) < max_results_count):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (
+                max_results_count is not None and len(page_items) < max_results_count
+            ):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def get_object_leaderboard_ranks_around(
         self,
@@ -6478,8 +6506,8 @@ class Client:
         count: int | None = None,
     ) -> Iterator[models.Ranking]:
         """Every item of `get_entity_leaderboard_ranks`, page after page."""
-        adapter = TypeAdapter(list[models.Ranking])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Ranking])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -6488,7 +6516,7 @@ class Client:
                         "statisticName": statistic_name,
                     },
                     query={
-                        "startPosition": cursor,
+                        "startPosition": page_cursor,
                         "maxResultsCount": max_results_count,
                         "selectKeys": select_keys,
                         "includeKeys": include_keys,
@@ -6498,11 +6526,15 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (max_results_count is not None and len(items) < max_results_count):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (
+                max_results_count is not None and len(page_items) < max_results_count
+            ):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def get_entity_leaderboard_ranks_around(
         self,
@@ -6593,8 +6625,8 @@ class Client:
         max_results_count: int | None = None,
     ) -> Iterator[models.Ranking]:
         """Every item of `get_leaderboard_ranks`, page after page."""
-        adapter = TypeAdapter(list[models.Ranking])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Ranking])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -6603,7 +6635,7 @@ class Client:
                         "statisticName": statistic_name,
                     },
                     query={
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                         "selectUserKeys": select_user_keys,
                         "includeUser": include_user,
@@ -6615,11 +6647,13 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def get_leaderboard_ranks_around_user(
         self,
@@ -6692,25 +6726,27 @@ class Client:
         self, *, where: models.WhereClause | None = None, limit: int | None = None
     ) -> Iterator[models.Conversation]:
         """Every item of `query_conversations`, page after page."""
-        adapter = TypeAdapter(list[models.Conversation])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Conversation])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
                     _QUERY_CONVERSATIONS,
                     query={
                         "where": where,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                     },
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def create_conversation(self, body: models.CreateConversationRequest) -> models.Conversation:
         """Create a conversation
@@ -7084,8 +7120,8 @@ class Client:
         role: Literal["Owner", "Manager", "Member"] | None = None,
     ) -> Iterator[models.MemberInfo]:
         """Every item of `list_conversation_member_infos`, page after page."""
-        adapter = TypeAdapter(list[models.MemberInfo])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.MemberInfo])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -7094,17 +7130,19 @@ class Client:
                         "conv_id": conv_id,
                     },
                     query={
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                         "role": role,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def add_conversation_member_info(
         self, conv_id: str, body: models.MemberInfoRequest
@@ -7320,25 +7358,27 @@ class Client:
         self, *, where: models.WhereClause | None = None, limit: int | None = None
     ) -> Iterator[models.Conversation]:
         """Every item of `query_chatrooms`, page after page."""
-        adapter = TypeAdapter(list[models.Conversation])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Conversation])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
                     _QUERY_CHATROOMS,
                     query={
                         "where": where,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                     },
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def create_chatroom(self, body: models.CreateConversationRequest) -> models.Conversation:
         """Create a chatroom
@@ -7774,8 +7814,8 @@ class Client:
         role: Literal["Owner", "Manager", "Member"] | None = None,
     ) -> Iterator[models.MemberInfo]:
         """Every item of `list_chatroom_member_infos`, page after page."""
-        adapter = TypeAdapter(list[models.MemberInfo])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.MemberInfo])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -7784,17 +7824,19 @@ class Client:
                         "chatroom_id": chatroom_id,
                     },
                     query={
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                         "role": role,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def add_chatroom_member_info(
         self, chatroom_id: str, body: models.MemberInfoRequest
@@ -7877,25 +7919,27 @@ class Client:
         self, *, where: models.WhereClause | None = None, limit: int | None = None
     ) -> Iterator[models.Conversation]:
         """Every item of `query_service_conversations`, page after page."""
-        adapter = TypeAdapter(list[models.Conversation])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Conversation])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
                     _QUERY_SERVICE_CONVERSATIONS,
                     query={
                         "where": where,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                     },
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def create_service_conversation(
         self, body: models.CreateConversationRequest
@@ -8480,25 +8524,27 @@ class Client:
         self, *, where: models.WhereClause | None = None, limit: int | None = None
     ) -> Iterator[models.Conversation]:
         """Every item of `query_all_conversations`, page after page."""
-        adapter = TypeAdapter(list[models.Conversation])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Conversation])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
                     _QUERY_ALL_CONVERSATIONS,
                     query={
                         "where": where,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                     },
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def list_broadcasts(
         self, *, conv_id: str, limit: int | None = None, skip: int | None = None
@@ -8892,8 +8938,8 @@ class AsyncClient:
         return_acl: bool | None = None,
     ) -> AsyncIterator[models.LcObject]:
         """Every item of `query_objects`, page after page."""
-        adapter = TypeAdapter(list[models.LcObject])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.LcObject])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -8905,7 +8951,7 @@ class AsyncClient:
                         "where": where,
                         "order": order,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "keys": keys,
                         "include": include,
                         "count": count,
@@ -8914,12 +8960,14 @@ class AsyncClient:
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def create_object(
         self,
@@ -9018,7 +9066,7 @@ class AsyncClient:
         where: models.WhereClause | None = None,
     ) -> models.EmptyObject:
         """Delete an object
-        Deletes the object. A `where` in the query string makes the delete conditional (error 305 when unmet). Friend requests are deleted through `/1.1/classes/_FriendshipRequest/{objectId}`.
+        Deletes the object. A `where` in the query string makes the delete conditional (error 305 when unmet). The `objectId` may be a comma-separated list (`id1,id2`) to delete several objects of the class at once, as the JavaScript SDK's `AV.Object.destroyAll` does inside a batch. Friend requests are deleted through `/1.1/classes/_FriendshipRequest/{objectId}`.
         `DELETE /1.1/classes/{className}/{objectId}` (deleteObject)
         """
         response = await self._send(
@@ -9234,8 +9282,8 @@ class AsyncClient:
         return_acl: bool | None = None,
     ) -> AsyncIterator[models.User]:
         """Every item of `query_users`, page after page."""
-        adapter = TypeAdapter(list[models.User])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.User])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -9244,7 +9292,7 @@ class AsyncClient:
                         "where": where,
                         "order": order,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "keys": keys,
                         "include": include,
                         "count": count,
@@ -9253,12 +9301,14 @@ class AsyncClient:
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def sign_up(
         self, body: models.SignUpRequest, *, fail_on_not_exist: bool | None = None
@@ -9745,8 +9795,8 @@ class AsyncClient:
         return_acl: bool | None = None,
     ) -> AsyncIterator[models.FollowRow]:
         """Every item of `list_followers`, page after page."""
-        adapter = TypeAdapter(list[models.FollowRow])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.FollowRow])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -9758,7 +9808,7 @@ class AsyncClient:
                         "where": where,
                         "order": order,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "keys": keys,
                         "include": include,
                         "count": count,
@@ -9767,12 +9817,14 @@ class AsyncClient:
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def list_followees(
         self,
@@ -9827,8 +9879,8 @@ class AsyncClient:
         return_acl: bool | None = None,
     ) -> AsyncIterator[models.FollowRow]:
         """Every item of `list_followees`, page after page."""
-        adapter = TypeAdapter(list[models.FollowRow])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.FollowRow])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -9840,7 +9892,7 @@ class AsyncClient:
                         "where": where,
                         "order": order,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "keys": keys,
                         "include": include,
                         "count": count,
@@ -9849,12 +9901,14 @@ class AsyncClient:
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def list_mutual_followees(
         self,
@@ -9909,8 +9963,8 @@ class AsyncClient:
         return_acl: bool | None = None,
     ) -> AsyncIterator[models.FollowRow]:
         """Every item of `list_mutual_followees`, page after page."""
-        adapter = TypeAdapter(list[models.FollowRow])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.FollowRow])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -9922,7 +9976,7 @@ class AsyncClient:
                         "where": where,
                         "order": order,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "keys": keys,
                         "include": include,
                         "count": count,
@@ -9931,12 +9985,14 @@ class AsyncClient:
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def list_followers_and_followees(
         self,
@@ -10129,8 +10185,8 @@ class AsyncClient:
         return_acl: bool | None = None,
     ) -> AsyncIterator[models.Role]:
         """Every item of `query_roles`, page after page."""
-        adapter = TypeAdapter(list[models.Role])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Role])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -10139,7 +10195,7 @@ class AsyncClient:
                         "where": where,
                         "order": order,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "keys": keys,
                         "include": include,
                         "count": count,
@@ -10148,12 +10204,14 @@ class AsyncClient:
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def create_role(self, body: models.CreateRoleRequest) -> models.CreatedObject:
         """Create a role
@@ -10352,8 +10410,8 @@ class AsyncClient:
         return_acl: bool | None = None,
     ) -> AsyncIterator[models.Installation]:
         """Every item of `query_installations`, page after page."""
-        adapter = TypeAdapter(list[models.Installation])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Installation])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -10362,7 +10420,7 @@ class AsyncClient:
                         "where": where,
                         "order": order,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "keys": keys,
                         "include": include,
                         "count": count,
@@ -10371,12 +10429,14 @@ class AsyncClient:
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def create_installation(
         self, body: models.CreateInstallationRequest
@@ -10538,8 +10598,8 @@ class AsyncClient:
         return_acl: bool | None = None,
     ) -> AsyncIterator[models.Notification]:
         """Every item of `list_notifications`, page after page."""
-        adapter = TypeAdapter(list[models.Notification])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Notification])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -10548,7 +10608,7 @@ class AsyncClient:
                         "where": where,
                         "order": order,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "keys": keys,
                         "include": include,
                         "count": count,
@@ -10557,12 +10617,14 @@ class AsyncClient:
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def get_notification(self, notification_id: str) -> models.Notification:
         """Get a push record
@@ -10719,15 +10781,15 @@ class AsyncClient:
         sort: models.AnyObject | list[models.AnyObject] | None = None,
     ) -> AsyncIterator[models.SearchHit]:
         """Every item of `search_objects`, page after page."""
-        adapter = TypeAdapter(list[models.SearchHit])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.SearchHit])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
                     _SEARCH_OBJECTS,
                     query={
                         "q": q,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                         "sid": sid,
                         "fields": fields,
@@ -10740,12 +10802,14 @@ class AsyncClient:
                     json_params=frozenset(["sort"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def search_more_like_this(
         self,
@@ -10903,8 +10967,8 @@ class AsyncClient:
         self, statistic_name: str, *, limit: int | None = None
     ) -> AsyncIterator[models.LeaderboardArchive]:
         """Every item of `list_leaderboard_archives`, page after page."""
-        adapter = TypeAdapter(list[models.LeaderboardArchive])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.LeaderboardArchive])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -10913,17 +10977,19 @@ class AsyncClient:
                         "statisticName": statistic_name,
                     },
                     query={
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def get_current_user_statistics(
         self, *, statistics: str | None = None, include_user: str | None = None
@@ -11260,8 +11326,8 @@ class AsyncClient:
         count: int | None = None,
     ) -> AsyncIterator[models.Ranking]:
         """Every item of `get_user_leaderboard_ranks`, page after page."""
-        adapter = TypeAdapter(list[models.Ranking])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Ranking])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -11270,7 +11336,7 @@ class AsyncClient:
                         "statisticName": statistic_name,
                     },
                     query={
-                        "startPosition": cursor,
+                        "startPosition": page_cursor,
                         "maxResultsCount": max_results_count,
                         "selectKeys": select_keys,
                         "includeKeys": include_keys,
@@ -11280,12 +11346,16 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (max_results_count is not None and len(items) < max_results_count):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (
+                max_results_count is not None and len(page_items) < max_results_count
+            ):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def get_user_leaderboard_ranks_around(
         self,
@@ -11369,8 +11439,8 @@ class AsyncClient:
         count: int | None = None,
     ) -> AsyncIterator[models.Ranking]:
         """Every item of `get_object_leaderboard_ranks`, page after page."""
-        adapter = TypeAdapter(list[models.Ranking])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Ranking])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -11379,7 +11449,7 @@ class AsyncClient:
                         "statisticName": statistic_name,
                     },
                     query={
-                        "startPosition": cursor,
+                        "startPosition": page_cursor,
                         "maxResultsCount": max_results_count,
                         "selectKeys": select_keys,
                         "includeKeys": include_keys,
@@ -11389,12 +11459,16 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (max_results_count is not None and len(items) < max_results_count):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (
+                max_results_count is not None and len(page_items) < max_results_count
+            ):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def get_object_leaderboard_ranks_around(
         self,
@@ -11478,8 +11552,8 @@ class AsyncClient:
         count: int | None = None,
     ) -> AsyncIterator[models.Ranking]:
         """Every item of `get_entity_leaderboard_ranks`, page after page."""
-        adapter = TypeAdapter(list[models.Ranking])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Ranking])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -11488,7 +11562,7 @@ class AsyncClient:
                         "statisticName": statistic_name,
                     },
                     query={
-                        "startPosition": cursor,
+                        "startPosition": page_cursor,
                         "maxResultsCount": max_results_count,
                         "selectKeys": select_keys,
                         "includeKeys": include_keys,
@@ -11498,12 +11572,16 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (max_results_count is not None and len(items) < max_results_count):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (
+                max_results_count is not None and len(page_items) < max_results_count
+            ):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def get_entity_leaderboard_ranks_around(
         self,
@@ -11594,8 +11672,8 @@ class AsyncClient:
         max_results_count: int | None = None,
     ) -> AsyncIterator[models.Ranking]:
         """Every item of `get_leaderboard_ranks`, page after page."""
-        adapter = TypeAdapter(list[models.Ranking])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Ranking])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -11604,7 +11682,7 @@ class AsyncClient:
                         "statisticName": statistic_name,
                     },
                     query={
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                         "selectUserKeys": select_user_keys,
                         "includeUser": include_user,
@@ -11616,12 +11694,14 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def get_leaderboard_ranks_around_user(
         self,
@@ -11694,26 +11774,28 @@ class AsyncClient:
         self, *, where: models.WhereClause | None = None, limit: int | None = None
     ) -> AsyncIterator[models.Conversation]:
         """Every item of `query_conversations`, page after page."""
-        adapter = TypeAdapter(list[models.Conversation])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Conversation])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
                     _QUERY_CONVERSATIONS,
                     query={
                         "where": where,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                     },
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def create_conversation(
         self, body: models.CreateConversationRequest
@@ -12089,8 +12171,8 @@ class AsyncClient:
         role: Literal["Owner", "Manager", "Member"] | None = None,
     ) -> AsyncIterator[models.MemberInfo]:
         """Every item of `list_conversation_member_infos`, page after page."""
-        adapter = TypeAdapter(list[models.MemberInfo])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.MemberInfo])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -12099,18 +12181,20 @@ class AsyncClient:
                         "conv_id": conv_id,
                     },
                     query={
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                         "role": role,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def add_conversation_member_info(
         self, conv_id: str, body: models.MemberInfoRequest
@@ -12328,26 +12412,28 @@ class AsyncClient:
         self, *, where: models.WhereClause | None = None, limit: int | None = None
     ) -> AsyncIterator[models.Conversation]:
         """Every item of `query_chatrooms`, page after page."""
-        adapter = TypeAdapter(list[models.Conversation])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Conversation])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
                     _QUERY_CHATROOMS,
                     query={
                         "where": where,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                     },
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def create_chatroom(self, body: models.CreateConversationRequest) -> models.Conversation:
         """Create a chatroom
@@ -12783,8 +12869,8 @@ class AsyncClient:
         role: Literal["Owner", "Manager", "Member"] | None = None,
     ) -> AsyncIterator[models.MemberInfo]:
         """Every item of `list_chatroom_member_infos`, page after page."""
-        adapter = TypeAdapter(list[models.MemberInfo])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.MemberInfo])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -12793,18 +12879,20 @@ class AsyncClient:
                         "chatroom_id": chatroom_id,
                     },
                     query={
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                         "role": role,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def add_chatroom_member_info(
         self, chatroom_id: str, body: models.MemberInfoRequest
@@ -12889,26 +12977,28 @@ class AsyncClient:
         self, *, where: models.WhereClause | None = None, limit: int | None = None
     ) -> AsyncIterator[models.Conversation]:
         """Every item of `query_service_conversations`, page after page."""
-        adapter = TypeAdapter(list[models.Conversation])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Conversation])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
                     _QUERY_SERVICE_CONVERSATIONS,
                     query={
                         "where": where,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                     },
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def create_service_conversation(
         self, body: models.CreateConversationRequest
@@ -13495,26 +13585,28 @@ class AsyncClient:
         self, *, where: models.WhereClause | None = None, limit: int | None = None
     ) -> AsyncIterator[models.Conversation]:
         """Every item of `query_all_conversations`, page after page."""
-        adapter = TypeAdapter(list[models.Conversation])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Conversation])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
                     _QUERY_ALL_CONVERSATIONS,
                     query={
                         "where": where,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "limit": limit,
                     },
                     json_params=frozenset(["where"]),
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/results") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/results") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def list_broadcasts(
         self, *, conv_id: str, limit: int | None = None, skip: int | None = None

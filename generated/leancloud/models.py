@@ -4,7 +4,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, RootModel
+from pydantic import (
+    AnyUrl,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    RootModel,
+    StringConstraints,
+)
 
 
 class ACLEntry(BaseModel):
@@ -301,7 +310,7 @@ class ChangePhoneNumberRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    mobilePhoneNumber: str
+    mobilePhoneNumber: Annotated[str, Field(pattern="^\\+?[0-9]{5,20}$")]
     """
     New number.
     """
@@ -1101,15 +1110,15 @@ class LegacyPatchMessageRequest(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    from_peer: str | None = None
+    from_peer: str
     """
     Original sender.
     """
-    conv_id: str | None = None
+    conv_id: str
     """
     Conversation id.
     """
-    msg_id: str | None = None
+    msg_id: str
     """
     Message id.
     """
@@ -1207,7 +1216,7 @@ class LoginRequest(BaseModel):
     """
     E-mail.
     """
-    mobilePhoneNumber: str | None = None
+    mobilePhoneNumber: Annotated[str | None, Field(pattern="^\\+?[0-9]{5,20}$")] = None
     """
     Mobile number.
     """
@@ -1433,7 +1442,7 @@ class PhoneCodeRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    mobilePhoneNumber: str
+    mobilePhoneNumber: Annotated[str, Field(pattern="^\\+?[0-9]{5,20}$")]
     """
     Mobile number.
     """
@@ -1455,7 +1464,7 @@ class PhoneNumberRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    mobilePhoneNumber: str | None = None
+    mobilePhoneNumber: Annotated[str | None, Field(pattern="^\\+?[0-9]{5,20}$")] = None
     """
     Mobile number.
     """
@@ -1542,6 +1551,10 @@ class PushAlert(BaseModel):
     """
     Summary argument count.
     """
+
+
+class PushRequestChannelsOption2(RootModel[list[str]]):
+    root: list[str]
 
 
 class PushSound(BaseModel):
@@ -1659,7 +1672,7 @@ class RequestChangePhoneNumberRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    mobilePhoneNumber: str
+    mobilePhoneNumber: Annotated[str, Field(pattern="^\\+?[0-9]{5,20}$")]
     """
     Number that receives the code and becomes the user's number.
     """
@@ -1682,7 +1695,7 @@ class RequestSmsCodeRequest(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    mobilePhoneNumber: str
+    mobilePhoneNumber: Annotated[str, Field(pattern="^\\+?[0-9]{5,20}$")]
     """
     Target number (E.123; without country code `+86` is assumed).
     """
@@ -1728,7 +1741,7 @@ class ResetPasswordBySmsCodeRequest(BaseModel):
     """
     New password.
     """
-    mobilePhoneNumber: str | None = None
+    mobilePhoneNumber: Annotated[str | None, Field(pattern="^\\+?[0-9]{5,20}$")] = None
     """
     Mobile number.
     """
@@ -3344,7 +3357,12 @@ class ConversationAttributes(BaseModel):
         populate_by_name=True,
     )
     __annotations__ = {
-        "__pydantic_extra__": dict[str, UpdateValue],
+        "__pydantic_extra__": dict[
+            Annotated[
+                str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+            ],
+            UpdateValue,
+        ],
     }
     name: str | None = None
     """
@@ -3376,7 +3394,9 @@ class CreateConversationRequest(BaseModel):
         populate_by_name=True,
     )
     __annotations__ = {
-        "__pydantic_extra__": dict[str, UpdateValue],
+        "__pydantic_extra__": dict[
+            Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")], UpdateValue
+        ],
     }
     name: str | None = None
     """
@@ -3402,7 +3422,9 @@ class CreateInstallationRequest(BaseModel):
         populate_by_name=True,
     )
     __annotations__ = {
-        "__pydantic_extra__": dict[str, UpdateValue],
+        "__pydantic_extra__": dict[
+            Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")], UpdateValue
+        ],
     }
     deviceType: Literal["ios", "android"]
     """
@@ -3464,9 +3486,11 @@ class CreateRoleRequest(BaseModel):
         populate_by_name=True,
     )
     __annotations__ = {
-        "__pydantic_extra__": dict[str, UpdateValue],
+        "__pydantic_extra__": dict[
+            Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")], UpdateValue
+        ],
     }
-    name: str
+    name: Annotated[str, Field(pattern="^[A-Za-z0-9_ -]+$")]
     """
     Role name (cannot be changed later).
     """
@@ -3510,7 +3534,12 @@ class FollowAttributes(BaseModel):
         populate_by_name=True,
     )
     __annotations__ = {
-        "__pydantic_extra__": dict[str, UpdateValue],
+        "__pydantic_extra__": dict[
+            Annotated[
+                str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+            ],
+            UpdateValue,
+        ],
     }
     friendship: AnyObject | None = None
     """
@@ -3546,9 +3575,11 @@ class MobileSignUpRequest(BaseModel):
         populate_by_name=True,
     )
     __annotations__ = {
-        "__pydantic_extra__": dict[str, UpdateValue],
+        "__pydantic_extra__": dict[
+            Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")], UpdateValue
+        ],
     }
-    mobilePhoneNumber: str
+    mobilePhoneNumber: Annotated[str, Field(pattern="^\\+?[0-9]{5,20}$")]
     """
     Mobile number.
     """
@@ -3576,7 +3607,12 @@ class ObjectFields(BaseModel):
         populate_by_name=True,
     )
     __annotations__ = {
-        "__pydantic_extra__": dict[str, UpdateValue],
+        "__pydantic_extra__": dict[
+            Annotated[
+                str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+            ],
+            UpdateValue,
+        ],
     }
     ACL_1: Annotated[ACL | None, Field(alias="ACL")] = None
 
@@ -3686,7 +3722,7 @@ class PushRequest(BaseModel):
     """
     Query on `_Installation`.
     """
-    channels: str | list[str] | None = None
+    channels: str | PushRequestChannelsOption2 | None = None
     """
     Channels to push to (added to `where`). The docs' example sends a single string, the SDKs an array.
     """
@@ -3796,13 +3832,13 @@ class WhereClause(BaseModel):
         populate_by_name=True,
     )
     __annotations__ = {
-        "__pydantic_extra__": dict[str, Union["WhereOperators", FieldValue]],
+        "__pydantic_extra__": dict[str, Union["WhereOperators", FieldValue, Any]],
     }
-    or_: Annotated[list[WhereClause] | None, Field(alias="$or")] = None
+    or_: Annotated[list[WhereClause] | None, Field(alias="$or", min_length=1)] = None
     """
     Match any of these clauses.
     """
-    and_: Annotated[list[WhereClause] | None, Field(alias="$and")] = None
+    and_: Annotated[list[WhereClause] | None, Field(alias="$and", min_length=1)] = None
     """
     Match all of these clauses.
     """

@@ -34,26 +34,26 @@ from ._server_runtime import (
     satisfied,
 )
 
-__all__ = [  # noqa: RUF022 (grouped: runtime names, then one handler class per tag)
+__all__ = [
     "ApiProblem",
     "Credentials",
-    "Handlers",
-    "NotImplementedOperation",
-    "Reply",
-    "create_app",
-    "ObjectsHandlers",
-    "UsersHandlers",
-    "SocialHandlers",
-    "RolesHandlers",
     "FilesHandlers",
-    "InstallationsHandlers",
-    "PushHandlers",
     "FunctionsHandlers",
-    "SmsHandlers",
-    "SearchHandlers",
+    "Handlers",
+    "InstallationsHandlers",
     "LeaderboardHandlers",
     "MiscHandlers",
+    "NotImplementedOperation",
+    "ObjectsHandlers",
+    "PushHandlers",
+    "Reply",
+    "RolesHandlers",
     "RtmHandlers",
+    "SearchHandlers",
+    "SmsHandlers",
+    "SocialHandlers",
+    "UsersHandlers",
+    "create_app",
 ]
 
 T = TypeVar("T")
@@ -88,7 +88,7 @@ SCHEMES = (
 class Credentials:
     """The credentials a request carried, one attribute per security scheme (None when absent)."""
 
-    __slots__ = (
+    __slots__: tuple[str, ...] = (
         "lc_id",
         "lc_key",
         "lc_master_key",
@@ -203,7 +203,7 @@ class ObjectsHandlers:
         body: models.DeleteObjectRequest | None = None,
     ) -> Result[models.EmptyObject]:
         """Delete an object
-        Deletes the object. A `where` in the query string makes the delete conditional (error 305 when unmet). Friend requests are deleted through `/1.1/classes/_FriendshipRequest/{objectId}`.
+        Deletes the object. A `where` in the query string makes the delete conditional (error 305 when unmet). The `objectId` may be a comma-separated list (`id1,id2`) to delete several objects of the class at once, as the JavaScript SDK's `AV.Object.destroyAll` does inside a batch. Friend requests are deleted through `/1.1/classes/_FriendshipRequest/{objectId}`.
         `DELETE /1.1/classes/{className}/{objectId}` (deleteObject)
         """
         raise NotImplementedOperation("deleteObject")
@@ -3157,7 +3157,7 @@ DECLARED_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     ("POST", "/1.1/usersByMobilePhone"): frozenset([200, 400, 401]),
     ("POST", "/1.1/login"): frozenset([200, 400, 401]),
     ("GET", "/1.1/users/me"): frozenset([200, 400, 401, 403]),
-    ("POST", "/1.1/users/friendshipRequests"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/users/friendshipRequests"): frozenset([200, 400, 401, 403, 404]),
     ("GET", "/1.1/users/{objectId}"): frozenset([200, 400, 401, 403]),
     ("PUT", "/1.1/users/{objectId}"): frozenset([200, 400, 401, 403]),
     ("DELETE", "/1.1/users/{objectId}"): frozenset([200, 400, 401, 403]),
@@ -3187,7 +3187,7 @@ DECLARED_STATUSES: dict[tuple[str, str], frozenset[int]] = {
         [200, 400, 401, 403, 404]
     ),
     ("PUT", "/1.1/users/friendshipRequests/{requestId}/decline"): frozenset([200, 401, 403, 404]),
-    ("POST", "/1.1/statuses"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/statuses"): frozenset([200, 400, 401, 403, 404]),
     ("DELETE", "/1.1/statuses/{statusId}"): frozenset([200, 401, 403, 404]),
     ("GET", "/1.1/subscribe/statuses"): frozenset([200, 400, 401, 403]),
     ("GET", "/1.1/subscribe/statuses/count"): frozenset([200, 400, 401, 403]),
@@ -3208,7 +3208,7 @@ DECLARED_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     ("PUT", "/1.1/installations/{objectId}"): frozenset([200, 400, 401, 403, 404]),
     ("DELETE", "/1.1/installations/{objectId}"): frozenset([200, 401, 403, 404]),
     ("POST", "/1.1/push"): frozenset([200, 400, 401, 403, 429]),
-    ("POST", "/1.1/push/devices"): frozenset([200, 400, 401, 403, 429]),
+    ("POST", "/1.1/push/devices"): frozenset([200, 400, 401, 403, 429, 404]),
     ("GET", "/1.1/tables/Notifications/{objectId}"): frozenset([200, 401, 403, 404]),
     ("GET", "/1.1/notifications"): frozenset([200, 400, 401, 403]),
     ("GET", "/1.1/notifications/{notification_id}"): frozenset([200, 401, 403, 404]),
@@ -3231,20 +3231,32 @@ DECLARED_STATUSES: dict[tuple[str, str], frozenset[int]] = {
         [200, 401, 403, 404]
     ),
     ("GET", "/1.1/leaderboard/users/self/statistics"): frozenset([200, 400, 401, 403]),
-    ("POST", "/1.1/leaderboard/users/self/statistics"): frozenset([200, 400, 401, 403]),
-    ("DELETE", "/1.1/leaderboard/users/self/statistics"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.1/leaderboard/users/self/statistics"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/1.1/leaderboard/users/self/statistics"): frozenset([200, 400, 401, 403, 404]),
     ("GET", "/1.1/leaderboard/users/{objectId}/statistics"): frozenset([200, 400, 401, 404]),
-    ("POST", "/1.1/leaderboard/users/{objectId}/statistics"): frozenset([200, 400, 401, 403]),
-    ("DELETE", "/1.1/leaderboard/users/{objectId}/statistics"): frozenset([200, 400, 401, 403]),
-    ("POST", "/1.1/leaderboard/users/statistics/{statisticName}"): frozenset([200, 400, 401]),
+    ("POST", "/1.1/leaderboard/users/{objectId}/statistics"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/1.1/leaderboard/users/{objectId}/statistics"): frozenset(
+        [200, 400, 401, 403, 404]
+    ),
+    ("POST", "/1.1/leaderboard/users/statistics/{statisticName}"): frozenset([200, 400, 401, 404]),
     ("GET", "/1.1/leaderboard/objects/{objectId}/statistics"): frozenset([200, 400, 401, 404]),
-    ("POST", "/1.1/leaderboard/objects/{objectId}/statistics"): frozenset([200, 400, 401, 403]),
-    ("DELETE", "/1.1/leaderboard/objects/{objectId}/statistics"): frozenset([200, 400, 401, 403]),
-    ("POST", "/1.1/leaderboard/objects/statistics/{statisticName}"): frozenset([200, 400, 401]),
+    ("POST", "/1.1/leaderboard/objects/{objectId}/statistics"): frozenset(
+        [200, 400, 401, 403, 404]
+    ),
+    ("DELETE", "/1.1/leaderboard/objects/{objectId}/statistics"): frozenset(
+        [200, 400, 401, 403, 404]
+    ),
+    ("POST", "/1.1/leaderboard/objects/statistics/{statisticName}"): frozenset(
+        [200, 400, 401, 404]
+    ),
     ("GET", "/1.1/leaderboard/entities/{entity}/statistics"): frozenset([200, 400, 401, 404]),
-    ("POST", "/1.1/leaderboard/entities/{entity}/statistics"): frozenset([200, 400, 401, 403]),
-    ("DELETE", "/1.1/leaderboard/entities/{entity}/statistics"): frozenset([200, 400, 401, 403]),
-    ("POST", "/1.1/leaderboard/entities/statistics/{statisticName}"): frozenset([200, 400, 401]),
+    ("POST", "/1.1/leaderboard/entities/{entity}/statistics"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/1.1/leaderboard/entities/{entity}/statistics"): frozenset(
+        [200, 400, 401, 403, 404]
+    ),
+    ("POST", "/1.1/leaderboard/entities/statistics/{statisticName}"): frozenset(
+        [200, 400, 401, 404]
+    ),
     ("GET", "/1.1/leaderboard/leaderboards/user/{statisticName}/ranks"): frozenset(
         [200, 400, 401, 404]
     ),
@@ -3277,41 +3289,47 @@ DECLARED_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     ("GET", "/1.2/rtm/conversations/{conv_id}/mutes"): frozenset([200, 401, 403, 404]),
     ("POST", "/1.2/rtm/conversations/{conv_id}/mutes"): frozenset([200, 400, 401, 403, 404]),
     ("DELETE", "/1.2/rtm/conversations/{conv_id}/mutes"): frozenset([200, 400, 401, 403, 404]),
-    ("GET", "/1.2/rtm/conversations/{conv_id}/temporary-silenceds"): frozenset([200, 401, 403]),
+    ("GET", "/1.2/rtm/conversations/{conv_id}/temporary-silenceds"): frozenset(
+        [200, 401, 403, 404]
+    ),
     ("POST", "/1.2/rtm/conversations/{conv_id}/temporary-silenceds"): frozenset(
-        [200, 400, 401, 403]
+        [200, 400, 401, 403, 404]
     ),
     ("DELETE", "/1.2/rtm/conversations/{conv_id}/temporary-silenceds"): frozenset(
-        [200, 400, 401, 403]
+        [200, 400, 401, 403, 404]
     ),
-    ("GET", "/1.2/rtm/conversations/{conv_id}/permanent-silenceds"): frozenset([200, 401, 403]),
+    ("GET", "/1.2/rtm/conversations/{conv_id}/permanent-silenceds"): frozenset(
+        [200, 401, 403, 404]
+    ),
     ("POST", "/1.2/rtm/conversations/{conv_id}/permanent-silenceds"): frozenset(
-        [200, 400, 401, 403]
+        [200, 400, 401, 403, 404]
     ),
     ("DELETE", "/1.2/rtm/conversations/{conv_id}/permanent-silenceds"): frozenset(
-        [200, 400, 401, 403]
+        [200, 400, 401, 403, 404]
     ),
-    ("GET", "/1.2/rtm/conversations/{conv_id}/blacklists"): frozenset([200, 401, 403]),
-    ("POST", "/1.2/rtm/conversations/{conv_id}/blacklists"): frozenset([200, 400, 401, 403]),
-    ("DELETE", "/1.2/rtm/conversations/{conv_id}/blacklists"): frozenset([200, 400, 401, 403]),
-    ("GET", "/1.2/rtm/conversations/{conv_id}/member-infos"): frozenset([200, 401, 403]),
-    ("POST", "/1.2/rtm/conversations/{conv_id}/member-infos"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.2/rtm/conversations/{conv_id}/blacklists"): frozenset([200, 401, 403, 404]),
+    ("POST", "/1.2/rtm/conversations/{conv_id}/blacklists"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/1.2/rtm/conversations/{conv_id}/blacklists"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/1.2/rtm/conversations/{conv_id}/member-infos"): frozenset([200, 401, 403, 404]),
+    ("POST", "/1.2/rtm/conversations/{conv_id}/member-infos"): frozenset([200, 400, 401, 403, 404]),
     ("PUT", "/1.2/rtm/conversations/{conv_id}/member-infos/{info_id}"): frozenset(
         [200, 400, 401, 403, 404]
     ),
     ("DELETE", "/1.2/rtm/conversations/{conv_id}/member-infos/{info_id}"): frozenset(
         [200, 401, 403, 404]
     ),
-    ("GET", "/1.2/rtm/conversations/{conv_id}/messages"): frozenset([200, 400, 401, 403]),
-    ("POST", "/1.2/rtm/conversations/{conv_id}/messages"): frozenset([200, 400, 401, 403, 429]),
+    ("GET", "/1.2/rtm/conversations/{conv_id}/messages"): frozenset([200, 400, 401, 403, 404]),
+    ("POST", "/1.2/rtm/conversations/{conv_id}/messages"): frozenset(
+        [200, 400, 401, 403, 429, 404]
+    ),
     ("PUT", "/1.2/rtm/conversations/{conv_id}/messages/{message_id}"): frozenset(
-        [200, 400, 401, 403, 429]
+        [200, 400, 401, 403, 429, 404]
     ),
     ("DELETE", "/1.2/rtm/conversations/{conv_id}/messages/{message_id}"): frozenset(
-        [200, 400, 401, 403]
+        [200, 400, 401, 403, 404]
     ),
     ("PUT", "/1.2/rtm/conversations/{conv_id}/messages/{message_id}/recall"): frozenset(
-        [200, 400, 401, 403, 429]
+        [200, 400, 401, 403, 429, 404]
     ),
     ("GET", "/1.2/rtm/chatrooms"): frozenset([200, 400, 401, 403]),
     ("POST", "/1.2/rtm/chatrooms"): frozenset([200, 400, 401, 403]),
@@ -3321,36 +3339,42 @@ DECLARED_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/members/online-count"): frozenset(
         [200, 401, 403, 404]
     ),
-    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/messages"): frozenset([200, 400, 401, 403]),
-    ("POST", "/1.2/rtm/chatrooms/{chatroom_id}/messages"): frozenset([200, 400, 401, 403, 429]),
+    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/messages"): frozenset([200, 400, 401, 403, 404]),
+    ("POST", "/1.2/rtm/chatrooms/{chatroom_id}/messages"): frozenset(
+        [200, 400, 401, 403, 429, 404]
+    ),
     ("PUT", "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}"): frozenset(
-        [200, 400, 401, 403, 429]
+        [200, 400, 401, 403, 429, 404]
     ),
     ("DELETE", "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}"): frozenset(
-        [200, 400, 401, 403]
+        [200, 400, 401, 403, 404]
     ),
     ("PUT", "/1.2/rtm/chatrooms/{chatroom_id}/messages/{message_id}/recall"): frozenset(
-        [200, 400, 401, 403, 429]
+        [200, 400, 401, 403, 429, 404]
     ),
-    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds"): frozenset([200, 401, 403]),
+    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds"): frozenset(
+        [200, 401, 403, 404]
+    ),
     ("POST", "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds"): frozenset(
-        [200, 400, 401, 403]
+        [200, 400, 401, 403, 404]
     ),
     ("DELETE", "/1.2/rtm/chatrooms/{chatroom_id}/temporary-silenceds"): frozenset(
-        [200, 400, 401, 403]
+        [200, 400, 401, 403, 404]
     ),
-    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds"): frozenset([200, 401, 403]),
+    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds"): frozenset(
+        [200, 401, 403, 404]
+    ),
     ("POST", "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds"): frozenset(
-        [200, 400, 401, 403]
+        [200, 400, 401, 403, 404]
     ),
     ("DELETE", "/1.2/rtm/chatrooms/{chatroom_id}/permanent-silenceds"): frozenset(
-        [200, 400, 401, 403]
+        [200, 400, 401, 403, 404]
     ),
-    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/blacklists"): frozenset([200, 401, 403]),
-    ("POST", "/1.2/rtm/chatrooms/{chatroom_id}/blacklists"): frozenset([200, 400, 401, 403]),
-    ("DELETE", "/1.2/rtm/chatrooms/{chatroom_id}/blacklists"): frozenset([200, 400, 401, 403]),
-    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/member-infos"): frozenset([200, 401, 403]),
-    ("POST", "/1.2/rtm/chatrooms/{chatroom_id}/member-infos"): frozenset([200, 400, 401, 403]),
+    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/blacklists"): frozenset([200, 401, 403, 404]),
+    ("POST", "/1.2/rtm/chatrooms/{chatroom_id}/blacklists"): frozenset([200, 400, 401, 403, 404]),
+    ("DELETE", "/1.2/rtm/chatrooms/{chatroom_id}/blacklists"): frozenset([200, 400, 401, 403, 404]),
+    ("GET", "/1.2/rtm/chatrooms/{chatroom_id}/member-infos"): frozenset([200, 401, 403, 404]),
+    ("POST", "/1.2/rtm/chatrooms/{chatroom_id}/member-infos"): frozenset([200, 400, 401, 403, 404]),
     ("PUT", "/1.2/rtm/chatrooms/{chatroom_id}/member-infos/{info_id}"): frozenset(
         [200, 400, 401, 403, 404]
     ),
@@ -3374,30 +3398,30 @@ DECLARED_STATUSES: dict[tuple[str, str], frozenset[int]] = {
         [200, 401, 403, 404]
     ),
     ("GET", "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}/messages"): frozenset(
-        [200, 400, 401, 403]
+        [200, 400, 401, 403, 404]
     ),
     (
         "DELETE",
         "/1.2/rtm/service-conversations/{conv_id}/subscribers/{client_id}/messages/{message_id}",
-    ): frozenset([200, 400, 401, 403]),
+    ): frozenset([200, 400, 401, 403, 404]),
     ("POST", "/1.2/rtm/service-conversations/{conv_id}/broadcasts"): frozenset(
-        [200, 400, 401, 403, 429]
+        [200, 400, 401, 403, 429, 404]
     ),
     ("POST", "/1.2/rtm/service-conversations/{conv_id}/messages"): frozenset(
-        [200, 400, 401, 403, 429]
+        [200, 400, 401, 403, 429, 404]
     ),
     ("PUT", "/1.2/rtm/service-conversations/{conv_id}/messages/{message_id}"): frozenset(
-        [200, 400, 401, 403, 429]
+        [200, 400, 401, 403, 429, 404]
     ),
     ("PUT", "/1.2/rtm/service-conversations/{conv_id}/messages/{message_id}/recall"): frozenset(
-        [200, 400, 401, 403, 429]
+        [200, 400, 401, 403, 429, 404]
     ),
-    ("GET", "/1.2/rtm/service-conversations/{conv_id}/blacklists"): frozenset([200, 401, 403]),
+    ("GET", "/1.2/rtm/service-conversations/{conv_id}/blacklists"): frozenset([200, 401, 403, 404]),
     ("POST", "/1.2/rtm/service-conversations/{conv_id}/blacklists"): frozenset(
-        [200, 400, 401, 403]
+        [200, 400, 401, 403, 404]
     ),
     ("DELETE", "/1.2/rtm/service-conversations/{conv_id}/blacklists"): frozenset(
-        [200, 400, 401, 403]
+        [200, 400, 401, 403, 404]
     ),
     ("POST", "/1.2/rtm/clients/check-online"): frozenset([200, 400, 401, 403]),
     ("GET", "/1.2/rtm/clients/sign"): frozenset([200, 400, 401, 403]),
@@ -3406,20 +3430,20 @@ DECLARED_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     ("GET", "/1.2/rtm/clients/{client_id}/service-conversations"): frozenset([200, 400, 401, 403]),
     ("GET", "/1.2/rtm/clients/{client_id}/messages"): frozenset([200, 400, 401, 403]),
     ("GET", "/1.2/rtm/clients/{client_id}/blacklists"): frozenset([200, 401, 403]),
-    ("POST", "/1.2/rtm/clients/{client_id}/blacklists"): frozenset([200, 400, 401, 403]),
+    ("POST", "/1.2/rtm/clients/{client_id}/blacklists"): frozenset([200, 400, 401, 403, 404]),
     ("DELETE", "/1.2/rtm/clients/{client_id}/blacklists"): frozenset([200, 400, 401, 403]),
     ("GET", "/1.2/rtm/stats"): frozenset([200, 401, 403]),
     ("GET", "/1.2/rtm/all-conversations"): frozenset([200, 400, 401, 403]),
     ("GET", "/1.2/rtm/broadcasts"): frozenset([200, 400, 401, 403]),
-    ("POST", "/1.2/rtm/broadcasts"): frozenset([200, 400, 401, 403, 429]),
+    ("POST", "/1.2/rtm/broadcasts"): frozenset([200, 400, 401, 403, 429, 404]),
     ("DELETE", "/1.2/rtm/broadcasts/{message_id}"): frozenset([200, 401, 403, 404]),
     ("GET", "/1.2/rtm/messages"): frozenset([200, 400, 401, 403]),
     ("GET", "/1.1/rtm/messages/logs"): frozenset([200, 400, 401, 403]),
     ("GET", "/1.1/rtm/messages/history"): frozenset([200, 400, 401, 403]),
-    ("POST", "/1.1/rtm/messages"): frozenset([200, 400, 401, 403, 429]),
-    ("POST", "/1.1/rtm/broadcast"): frozenset([200, 400, 401, 403, 429]),
-    ("PUT", "/1.1/rtm/patch/message"): frozenset([200, 400, 401, 403, 429]),
-    ("POST", "/1.1/rtm/broadcast/subscriber"): frozenset([200, 400, 401, 403, 429]),
+    ("POST", "/1.1/rtm/messages"): frozenset([200, 400, 401, 403, 429, 404]),
+    ("POST", "/1.1/rtm/broadcast"): frozenset([200, 400, 401, 403, 429, 404]),
+    ("PUT", "/1.1/rtm/patch/message"): frozenset([200, 400, 401, 403, 429, 404]),
+    ("POST", "/1.1/rtm/broadcast/subscriber"): frozenset([200, 400, 401, 403, 429, 404]),
     ("GET", "/1.1/rtm/transient_group/onlines"): frozenset([200, 400, 401]),
 }
 
@@ -3440,14 +3464,14 @@ def create_app(
             return Response(json.dumps(document, ensure_ascii=False), media_type="application/json")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    batch_auth = Depends(
+    auth_batch = Depends(
         _authorizer(impl, "batch", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")))
     )
 
     @app.api_route("/1.1/batch", methods=["POST"], include_in_schema=False)
-    async def batch(
+    async def route_batch(
         request: Request,
-        auth: Credentials = batch_auth,
+        auth: Credentials = auth_batch,
     ) -> Response:
         body = await read_body(
             request,
@@ -3480,18 +3504,18 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    cloud_query_auth = Depends(
+    auth_cloud_query = Depends(
         _authorizer(
             impl, "cloudQuery", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/cloudQuery", methods=["GET"], include_in_schema=False)
-    async def cloud_query(
+    async def route_cloud_query(
         request: Request,
         cql: Annotated[str, Query(alias="cql")],
         pvalues: Annotated[str | None, Query(alias="pvalues")] = None,
-        auth: Credentials = cloud_query_auth,
+        auth: Credentials = auth_cloud_query,
     ) -> Response:
         result = await impl.cloud_query(
             auth=auth,
@@ -3518,14 +3542,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_schemas_auth = Depends(
+    auth_list_schemas = Depends(
         _authorizer(impl, "listSchemas", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/schemas", methods=["GET"], include_in_schema=False)
-    async def list_schemas(
+    async def route_list_schemas(
         request: Request,
-        auth: Credentials = list_schemas_auth,
+        auth: Credentials = auth_list_schemas,
     ) -> Response:
         result = await impl.list_schemas(
             auth=auth,
@@ -3549,16 +3573,16 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_server_date_auth = Depends(
+    auth_get_server_date = Depends(
         _authorizer(
             impl, "getServerDate", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/date", methods=["GET"], include_in_schema=False)
-    async def get_server_date(
+    async def route_get_server_date(
         request: Request,
-        auth: Credentials = get_server_date_auth,
+        auth: Credentials = auth_get_server_date,
     ) -> Response:
         result = await impl.get_server_date(
             auth=auth,
@@ -3581,14 +3605,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    export_data_auth = Depends(
+    auth_export_data = Depends(
         _authorizer(impl, "exportData", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/exportData", methods=["POST"], include_in_schema=False)
-    async def export_data(
+    async def route_export_data(
         request: Request,
-        auth: Credentials = export_data_auth,
+        auth: Credentials = auth_export_data,
     ) -> Response:
         body = await read_body(
             request,
@@ -3622,7 +3646,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    collect_analytics_auth = Depends(
+    auth_collect_analytics = Depends(
         _authorizer(
             impl,
             "collectAnalytics",
@@ -3631,9 +3655,9 @@ def create_app(
     )
 
     @app.api_route("/1.1/collect", methods=["POST"], include_in_schema=False)
-    async def collect_analytics(
+    async def route_collect_analytics(
         request: Request,
-        auth: Credentials = collect_analytics_auth,
+        auth: Credentials = auth_collect_analytics,
     ) -> Response:
         body = await read_body(
             request,
@@ -3666,14 +3690,14 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    query_users_auth = Depends(
+    auth_query_users = Depends(
         _authorizer(
             impl, "queryUsers", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/users", methods=["GET"], include_in_schema=False)
-    async def query_users(
+    async def route_query_users(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
@@ -3683,7 +3707,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = query_users_auth,
+        auth: Credentials = auth_query_users,
     ) -> Response:
         result = await impl.query_users(
             auth=auth,
@@ -3708,17 +3732,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    sign_up_auth = Depends(
+    auth_sign_up = Depends(
         _authorizer(
             impl, "signUp", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/users", methods=["POST"], include_in_schema=False)
-    async def sign_up(
+    async def route_sign_up(
         request: Request,
         fail_on_not_exist: Annotated[bool | None, Query(alias="failOnNotExist")] = None,
-        auth: Credentials = sign_up_auth,
+        auth: Credentials = auth_sign_up,
     ) -> Response:
         body = await read_body(
             request,
@@ -3753,7 +3777,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    sign_up_or_log_in_with_mobile_phone_auth = Depends(
+    auth_sign_up_or_log_in_with_mobile_phone = Depends(
         _authorizer(
             impl,
             "signUpOrLogInWithMobilePhone",
@@ -3762,9 +3786,9 @@ def create_app(
     )
 
     @app.api_route("/1.1/usersByMobilePhone", methods=["POST"], include_in_schema=False)
-    async def sign_up_or_log_in_with_mobile_phone(
+    async def route_sign_up_or_log_in_with_mobile_phone(
         request: Request,
-        auth: Credentials = sign_up_or_log_in_with_mobile_phone_auth,
+        auth: Credentials = auth_sign_up_or_log_in_with_mobile_phone,
     ) -> Response:
         body = await read_body(
             request,
@@ -3797,14 +3821,14 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    log_in_auth = Depends(
+    auth_log_in = Depends(
         _authorizer(impl, "logIn", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey")))
     )
 
     @app.api_route("/1.1/login", methods=["POST"], include_in_schema=False)
-    async def log_in(
+    async def route_log_in(
         request: Request,
-        auth: Credentials = log_in_auth,
+        auth: Credentials = auth_log_in,
     ) -> Response:
         body = await read_body(
             request,
@@ -3837,7 +3861,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_password_reset_auth = Depends(
+    auth_request_password_reset = Depends(
         _authorizer(
             impl,
             "requestPasswordReset",
@@ -3846,9 +3870,9 @@ def create_app(
     )
 
     @app.api_route("/1.1/requestPasswordReset", methods=["POST"], include_in_schema=False)
-    async def request_password_reset(
+    async def route_request_password_reset(
         request: Request,
-        auth: Credentials = request_password_reset_auth,
+        auth: Credentials = auth_request_password_reset,
     ) -> Response:
         body = await read_body(
             request,
@@ -3881,7 +3905,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_email_verify_auth = Depends(
+    auth_request_email_verify = Depends(
         _authorizer(
             impl,
             "requestEmailVerify",
@@ -3890,9 +3914,9 @@ def create_app(
     )
 
     @app.api_route("/1.1/requestEmailVerify", methods=["POST"], include_in_schema=False)
-    async def request_email_verify(
+    async def route_request_email_verify(
         request: Request,
-        auth: Credentials = request_email_verify_auth,
+        auth: Credentials = auth_request_email_verify,
     ) -> Response:
         body = await read_body(
             request,
@@ -3925,7 +3949,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_mobile_phone_verify_auth = Depends(
+    auth_request_mobile_phone_verify = Depends(
         _authorizer(
             impl,
             "requestMobilePhoneVerify",
@@ -3934,9 +3958,9 @@ def create_app(
     )
 
     @app.api_route("/1.1/requestMobilePhoneVerify", methods=["POST"], include_in_schema=False)
-    async def request_mobile_phone_verify(
+    async def route_request_mobile_phone_verify(
         request: Request,
-        auth: Credentials = request_mobile_phone_verify_auth,
+        auth: Credentials = auth_request_mobile_phone_verify,
     ) -> Response:
         body = await read_body(
             request,
@@ -3970,7 +3994,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_login_sms_code_auth = Depends(
+    auth_request_login_sms_code = Depends(
         _authorizer(
             impl,
             "requestLoginSmsCode",
@@ -3979,9 +4003,9 @@ def create_app(
     )
 
     @app.api_route("/1.1/requestLoginSmsCode", methods=["POST"], include_in_schema=False)
-    async def request_login_sms_code(
+    async def route_request_login_sms_code(
         request: Request,
-        auth: Credentials = request_login_sms_code_auth,
+        auth: Credentials = auth_request_login_sms_code,
     ) -> Response:
         body = await read_body(
             request,
@@ -4015,7 +4039,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_password_reset_by_sms_code_auth = Depends(
+    auth_request_password_reset_by_sms_code = Depends(
         _authorizer(
             impl,
             "requestPasswordResetBySmsCode",
@@ -4024,9 +4048,9 @@ def create_app(
     )
 
     @app.api_route("/1.1/requestPasswordResetBySmsCode", methods=["POST"], include_in_schema=False)
-    async def request_password_reset_by_sms_code(
+    async def route_request_password_reset_by_sms_code(
         request: Request,
-        auth: Credentials = request_password_reset_by_sms_code_auth,
+        auth: Credentials = auth_request_password_reset_by_sms_code,
     ) -> Response:
         body = await read_body(
             request,
@@ -4060,7 +4084,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_change_phone_number_auth = Depends(
+    auth_request_change_phone_number = Depends(
         _authorizer(
             impl,
             "requestChangePhoneNumber",
@@ -4073,9 +4097,9 @@ def create_app(
     )
 
     @app.api_route("/1.1/requestChangePhoneNumber", methods=["POST"], include_in_schema=False)
-    async def request_change_phone_number(
+    async def route_request_change_phone_number(
         request: Request,
-        auth: Credentials = request_change_phone_number_auth,
+        auth: Credentials = auth_request_change_phone_number,
     ) -> Response:
         body = await read_body(
             request,
@@ -4110,7 +4134,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    change_phone_number_auth = Depends(
+    auth_change_phone_number = Depends(
         _authorizer(
             impl,
             "changePhoneNumber",
@@ -4123,9 +4147,9 @@ def create_app(
     )
 
     @app.api_route("/1.1/changePhoneNumber", methods=["POST"], include_in_schema=False)
-    async def change_phone_number(
+    async def route_change_phone_number(
         request: Request,
-        auth: Credentials = change_phone_number_auth,
+        auth: Credentials = auth_change_phone_number,
     ) -> Response:
         body = await read_body(
             request,
@@ -4159,16 +4183,16 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_sms_code_auth = Depends(
+    auth_request_sms_code = Depends(
         _authorizer(
             impl, "requestSmsCode", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/requestSmsCode", methods=["POST"], include_in_schema=False)
-    async def request_sms_code(
+    async def route_request_sms_code(
         request: Request,
-        auth: Credentials = request_sms_code_auth,
+        auth: Credentials = auth_request_sms_code,
     ) -> Response:
         body = await read_body(
             request,
@@ -4202,20 +4226,20 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    request_captcha_auth = Depends(
+    auth_request_captcha = Depends(
         _authorizer(
             impl, "requestCaptcha", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/requestCaptcha", methods=["GET"], include_in_schema=False)
-    async def request_captcha(
+    async def route_request_captcha(
         request: Request,
         width: Annotated[int | None, Query(alias="width", le=200, ge=60)] = None,
         height: Annotated[int | None, Query(alias="height", le=100, ge=30)] = None,
         size: Annotated[int | None, Query(alias="size", le=6, ge=3)] = None,
         ttl: Annotated[int | None, Query(alias="ttl", le=180, ge=10)] = None,
-        auth: Credentials = request_captcha_auth,
+        auth: Credentials = auth_request_captcha,
     ) -> Response:
         result = await impl.request_captcha(
             auth=auth,
@@ -4243,16 +4267,16 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    verify_captcha_auth = Depends(
+    auth_verify_captcha = Depends(
         _authorizer(
             impl, "verifyCaptcha", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/verifyCaptcha", methods=["POST"], include_in_schema=False)
-    async def verify_captcha(
+    async def route_verify_captcha(
         request: Request,
-        auth: Credentials = verify_captcha_auth,
+        auth: Credentials = auth_verify_captcha,
     ) -> Response:
         body = await read_body(
             request,
@@ -4285,7 +4309,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    publish_status_auth = Depends(
+    auth_publish_status = Depends(
         _authorizer(
             impl,
             "publishStatus",
@@ -4298,9 +4322,9 @@ def create_app(
     )
 
     @app.api_route("/1.1/statuses", methods=["POST"], include_in_schema=False)
-    async def publish_status(
+    async def route_publish_status(
         request: Request,
-        auth: Credentials = publish_status_auth,
+        auth: Credentials = auth_publish_status,
     ) -> Response:
         body = await read_body(
             request,
@@ -4321,6 +4345,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -4334,14 +4359,14 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    query_roles_auth = Depends(
+    auth_query_roles = Depends(
         _authorizer(
             impl, "queryRoles", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/roles", methods=["GET"], include_in_schema=False)
-    async def query_roles(
+    async def route_query_roles(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
@@ -4351,7 +4376,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = query_roles_auth,
+        auth: Credentials = auth_query_roles,
     ) -> Response:
         result = await impl.query_roles(
             auth=auth,
@@ -4376,16 +4401,16 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_role_auth = Depends(
+    auth_create_role = Depends(
         _authorizer(
             impl, "createRole", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/roles", methods=["POST"], include_in_schema=False)
-    async def create_role(
+    async def route_create_role(
         request: Request,
-        auth: Credentials = create_role_auth,
+        auth: Credentials = auth_create_role,
     ) -> Response:
         body = await read_body(
             request,
@@ -4419,7 +4444,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_file_token_auth = Depends(
+    auth_create_file_token = Depends(
         _authorizer(
             impl,
             "createFileToken",
@@ -4428,9 +4453,9 @@ def create_app(
     )
 
     @app.api_route("/1.1/fileTokens", methods=["POST"], include_in_schema=False)
-    async def create_file_token(
+    async def route_create_file_token(
         request: Request,
-        auth: Credentials = create_file_token_auth,
+        auth: Credentials = auth_create_file_token,
     ) -> Response:
         body = await read_body(
             request,
@@ -4464,16 +4489,16 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    file_callback_auth = Depends(
+    auth_file_callback = Depends(
         _authorizer(
             impl, "fileCallback", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/fileCallback", methods=["POST"], include_in_schema=False)
-    async def file_callback(
+    async def route_file_callback(
         request: Request,
-        auth: Credentials = file_callback_auth,
+        auth: Credentials = auth_file_callback,
     ) -> Response:
         body = await read_body(
             request,
@@ -4506,16 +4531,16 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_file_auth = Depends(
+    auth_create_file = Depends(
         _authorizer(
             impl, "createFile", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/files", methods=["POST"], include_in_schema=False)
-    async def create_file(
+    async def route_create_file(
         request: Request,
-        auth: Credentials = create_file_auth,
+        auth: Credentials = auth_create_file,
     ) -> Response:
         body = await read_body(
             request,
@@ -4549,12 +4574,12 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    query_installations_auth = Depends(
+    auth_query_installations = Depends(
         _authorizer(impl, "queryInstallations", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/installations", methods=["GET"], include_in_schema=False)
-    async def query_installations(
+    async def route_query_installations(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
@@ -4564,7 +4589,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = query_installations_auth,
+        auth: Credentials = auth_query_installations,
     ) -> Response:
         result = await impl.query_installations(
             auth=auth,
@@ -4589,7 +4614,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_installation_auth = Depends(
+    auth_create_installation = Depends(
         _authorizer(
             impl,
             "createInstallation",
@@ -4598,9 +4623,9 @@ def create_app(
     )
 
     @app.api_route("/1.1/installations", methods=["POST"], include_in_schema=False)
-    async def create_installation(
+    async def route_create_installation(
         request: Request,
-        auth: Credentials = create_installation_auth,
+        auth: Credentials = auth_create_installation,
     ) -> Response:
         body = await read_body(
             request,
@@ -4633,19 +4658,19 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_push_auth = Depends(
+    auth_send_push = Depends(
         _authorizer(
             impl, "sendPush", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/push", methods=["POST"], include_in_schema=False)
-    async def send_push(
+    async def route_send_push(
         request: Request,
         x_lc_prod: Annotated[
             int | None, Header(alias="X-LC-Prod", convert_underscores=False, le=1, ge=0)
         ] = None,
-        auth: Credentials = send_push_auth,
+        auth: Credentials = auth_send_push,
     ) -> Response:
         body = await read_body(
             request,
@@ -4681,12 +4706,12 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_notifications_auth = Depends(
+    auth_list_notifications = Depends(
         _authorizer(impl, "listNotifications", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/notifications", methods=["GET"], include_in_schema=False)
-    async def list_notifications(
+    async def route_list_notifications(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
@@ -4696,7 +4721,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = list_notifications_auth,
+        auth: Credentials = auth_list_notifications,
     ) -> Response:
         result = await impl.list_notifications(
             auth=auth,
@@ -4729,14 +4754,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_scheduled_pushes_auth = Depends(
+    auth_list_scheduled_pushes = Depends(
         _authorizer(impl, "listScheduledPushes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/scheduledPushMessages", methods=["GET"], include_in_schema=False)
-    async def list_scheduled_pushes(
+    async def route_list_scheduled_pushes(
         request: Request,
-        auth: Credentials = list_scheduled_pushes_auth,
+        auth: Credentials = auth_list_scheduled_pushes,
     ) -> Response:
         result = await impl.list_scheduled_pushes(
             auth=auth,
@@ -4760,7 +4785,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_current_user_auth = Depends(
+    auth_get_current_user = Depends(
         _authorizer(
             impl,
             "getCurrentUser",
@@ -4775,10 +4800,10 @@ def create_app(
     )
 
     @app.api_route("/1.1/users/me", methods=["GET"], include_in_schema=False)
-    async def get_current_user(
+    async def route_get_current_user(
         request: Request,
         session_token: Annotated[str | None, Query(alias="session_token")] = None,
-        auth: Credentials = get_current_user_auth,
+        auth: Credentials = auth_get_current_user,
     ) -> Response:
         result = await impl.get_current_user(
             auth=auth,
@@ -4804,7 +4829,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_friendship_request_auth = Depends(
+    auth_create_friendship_request = Depends(
         _authorizer(
             impl,
             "createFriendshipRequest",
@@ -4817,9 +4842,9 @@ def create_app(
     )
 
     @app.api_route("/1.1/users/friendshipRequests", methods=["POST"], include_in_schema=False)
-    async def create_friendship_request(
+    async def route_create_friendship_request(
         request: Request,
-        auth: Credentials = create_friendship_request_auth,
+        auth: Credentials = auth_create_friendship_request,
     ) -> Response:
         body = await read_body(
             request,
@@ -4840,6 +4865,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -4853,7 +4879,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_inbox_statuses_auth = Depends(
+    auth_list_inbox_statuses = Depends(
         _authorizer(
             impl,
             "listInboxStatuses",
@@ -4866,7 +4892,7 @@ def create_app(
     )
 
     @app.api_route("/1.1/subscribe/statuses", methods=["GET"], include_in_schema=False)
-    async def list_inbox_statuses(
+    async def route_list_inbox_statuses(
         request: Request,
         owner: Annotated[str, Query(alias="owner")],
         inbox_type: Annotated[str | None, Query(alias="inboxType")] = None,
@@ -4877,7 +4903,7 @@ def create_app(
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         include: Annotated[str | None, Query(alias="include")] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
-        auth: Credentials = list_inbox_statuses_auth,
+        auth: Credentials = auth_list_inbox_statuses,
     ) -> Response:
         result = await impl.list_inbox_statuses(
             auth=auth,
@@ -4911,14 +4937,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_push_to_devices_auth = Depends(
+    auth_send_push_to_devices = Depends(
         _authorizer(impl, "sendPushToDevices", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/push/devices", methods=["POST"], include_in_schema=False)
-    async def send_push_to_devices(
+    async def route_send_push_to_devices(
         request: Request,
-        auth: Credentials = send_push_to_devices_auth,
+        auth: Credentials = auth_send_push_to_devices,
     ) -> Response:
         body = await read_body(
             request,
@@ -4940,6 +4966,7 @@ def create_app(
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -4953,14 +4980,14 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    search_objects_auth = Depends(
+    auth_search_objects = Depends(
         _authorizer(
             impl, "searchObjects", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/search/select", methods=["GET"], include_in_schema=False)
-    async def search_objects(
+    async def route_search_objects(
         request: Request,
         q: Annotated[str, Query(alias="q")],
         skip: Annotated[int | None, Query(alias="skip")] = None,
@@ -4972,7 +4999,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
         sort: Annotated[str | None, Query(alias="sort")] = None,
-        auth: Credentials = search_objects_auth,
+        auth: Credentials = auth_search_objects,
     ) -> Response:
         result = await impl.search_objects(
             auth=auth,
@@ -5008,7 +5035,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    search_more_like_this_auth = Depends(
+    auth_search_more_like_this = Depends(
         _authorizer(
             impl,
             "searchMoreLikeThis",
@@ -5017,7 +5044,7 @@ def create_app(
     )
 
     @app.api_route("/1.1/search/mlt", methods=["GET"], include_in_schema=False)
-    async def search_more_like_this(
+    async def route_search_more_like_this(
         request: Request,
         clazz: Annotated[str, Query(alias="clazz")],
         like: Annotated[str | None, Query(alias="like")] = None,
@@ -5029,7 +5056,7 @@ def create_app(
         limit: Annotated[int | None, Query(alias="limit")] = None,
         fields: Annotated[str | None, Query(alias="fields")] = None,
         include: Annotated[str | None, Query(alias="include")] = None,
-        auth: Credentials = search_more_like_this_auth,
+        auth: Credentials = auth_search_more_like_this,
     ) -> Response:
         result = await impl.search_more_like_this(
             auth=auth,
@@ -5063,16 +5090,16 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    analyze_text_auth = Depends(
+    auth_analyze_text = Depends(
         _authorizer(impl, "analyzeText", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/search/analyze", methods=["GET"], include_in_schema=False)
-    async def analyze_text(
+    async def route_analyze_text(
         request: Request,
         clazz: Annotated[str, Query(alias="clazz")],
         text: Annotated[str, Query(alias="text")],
-        auth: Credentials = analyze_text_auth,
+        auth: Credentials = auth_analyze_text,
     ) -> Response:
         result = await impl.analyze_text(
             auth=auth,
@@ -5099,14 +5126,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_leaderboard_auth = Depends(
+    auth_create_leaderboard = Depends(
         _authorizer(impl, "createLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/leaderboard/leaderboards", methods=["POST"], include_in_schema=False)
-    async def create_leaderboard(
+    async def route_create_leaderboard(
         request: Request,
-        auth: Credentials = create_leaderboard_auth,
+        auth: Credentials = auth_create_leaderboard,
     ) -> Response:
         body = await read_body(
             request,
@@ -5140,17 +5167,17 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    query_conversations_auth = Depends(
+    auth_query_conversations = Depends(
         _authorizer(impl, "queryConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.2/rtm/conversations", methods=["GET"], include_in_schema=False)
-    async def query_conversations(
+    async def route_query_conversations(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        auth: Credentials = query_conversations_auth,
+        auth: Credentials = auth_query_conversations,
     ) -> Response:
         result = await impl.query_conversations(
             auth=auth,
@@ -5170,14 +5197,14 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_conversation_auth = Depends(
+    auth_create_conversation = Depends(
         _authorizer(impl, "createConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.2/rtm/conversations", methods=["POST"], include_in_schema=False)
-    async def create_conversation(
+    async def route_create_conversation(
         request: Request,
-        auth: Credentials = create_conversation_auth,
+        auth: Credentials = auth_create_conversation,
     ) -> Response:
         body = await read_body(
             request,
@@ -5211,17 +5238,17 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    query_chatrooms_auth = Depends(
+    auth_query_chatrooms = Depends(
         _authorizer(impl, "queryChatrooms", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.2/rtm/chatrooms", methods=["GET"], include_in_schema=False)
-    async def query_chatrooms(
+    async def route_query_chatrooms(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        auth: Credentials = query_chatrooms_auth,
+        auth: Credentials = auth_query_chatrooms,
     ) -> Response:
         result = await impl.query_chatrooms(
             auth=auth,
@@ -5241,14 +5268,14 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_chatroom_auth = Depends(
+    auth_create_chatroom = Depends(
         _authorizer(impl, "createChatroom", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.2/rtm/chatrooms", methods=["POST"], include_in_schema=False)
-    async def create_chatroom(
+    async def route_create_chatroom(
         request: Request,
-        auth: Credentials = create_chatroom_auth,
+        auth: Credentials = auth_create_chatroom,
     ) -> Response:
         body = await read_body(
             request,
@@ -5282,19 +5309,19 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    query_service_conversations_auth = Depends(
+    auth_query_service_conversations = Depends(
         _authorizer(
             impl, "queryServiceConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
     )
 
     @app.api_route("/1.2/rtm/service-conversations", methods=["GET"], include_in_schema=False)
-    async def query_service_conversations(
+    async def route_query_service_conversations(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        auth: Credentials = query_service_conversations_auth,
+        auth: Credentials = auth_query_service_conversations,
     ) -> Response:
         result = await impl.query_service_conversations(
             auth=auth,
@@ -5314,16 +5341,16 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_service_conversation_auth = Depends(
+    auth_create_service_conversation = Depends(
         _authorizer(
             impl, "createServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
     )
 
     @app.api_route("/1.2/rtm/service-conversations", methods=["POST"], include_in_schema=False)
-    async def create_service_conversation(
+    async def route_create_service_conversation(
         request: Request,
-        auth: Credentials = create_service_conversation_auth,
+        auth: Credentials = auth_create_service_conversation,
     ) -> Response:
         body = await read_body(
             request,
@@ -5357,14 +5384,14 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_rtm_stats_auth = Depends(
+    auth_get_rtm_stats = Depends(
         _authorizer(impl, "getRtmStats", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.2/rtm/stats", methods=["GET"], include_in_schema=False)
-    async def get_rtm_stats(
+    async def route_get_rtm_stats(
         request: Request,
-        auth: Credentials = get_rtm_stats_auth,
+        auth: Credentials = auth_get_rtm_stats,
     ) -> Response:
         result = await impl.get_rtm_stats(
             auth=auth,
@@ -5388,17 +5415,17 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    query_all_conversations_auth = Depends(
+    auth_query_all_conversations = Depends(
         _authorizer(impl, "queryAllConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.2/rtm/all-conversations", methods=["GET"], include_in_schema=False)
-    async def query_all_conversations(
+    async def route_query_all_conversations(
         request: Request,
         where: Annotated[str | None, Query(alias="where")] = None,
         skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        auth: Credentials = query_all_conversations_auth,
+        auth: Credentials = auth_query_all_conversations,
     ) -> Response:
         result = await impl.query_all_conversations(
             auth=auth,
@@ -5426,17 +5453,17 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_broadcasts_auth = Depends(
+    auth_list_broadcasts = Depends(
         _authorizer(impl, "listBroadcasts", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.2/rtm/broadcasts", methods=["GET"], include_in_schema=False)
-    async def list_broadcasts(
+    async def route_list_broadcasts(
         request: Request,
         conv_id: Annotated[str, Query(alias="conv_id")],
         limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
         skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
-        auth: Credentials = list_broadcasts_auth,
+        auth: Credentials = auth_list_broadcasts,
     ) -> Response:
         result = await impl.list_broadcasts(
             auth=auth,
@@ -5456,14 +5483,14 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_broadcast_auth = Depends(
+    auth_create_broadcast = Depends(
         _authorizer(impl, "createBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.2/rtm/broadcasts", methods=["POST"], include_in_schema=False)
-    async def create_broadcast(
+    async def route_create_broadcast(
         request: Request,
-        auth: Credentials = create_broadcast_auth,
+        auth: Credentials = auth_create_broadcast,
     ) -> Response:
         body = await read_body(
             request,
@@ -5485,6 +5512,7 @@ def create_app(
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -5498,26 +5526,33 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_all_messages_auth = Depends(
+    auth_list_all_messages = Depends(
         _authorizer(impl, "listAllMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.2/rtm/messages", methods=["GET"], include_in_schema=False)
-    async def list_all_messages(
+    async def route_list_all_messages(
         request: Request,
         msgid: Annotated[str | None, Query(alias="msgid")] = None,
-        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
+        timestamp: Annotated[
+            int | None, Query(alias="timestamp", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         till_msgid: Annotated[str | None, Query(alias="till_msgid")] = None,
-        till_timestamp: Annotated[int | None, Query(alias="till_timestamp")] = None,
+        till_timestamp: Annotated[
+            int | None,
+            Query(alias="till_timestamp", le=9223372036854775807, ge=-9223372036854775808),
+        ] = None,
         include_start: Annotated[bool | None, Query(alias="include_start")] = None,
         include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
         reversed: Annotated[bool | None, Query(alias="reversed")] = None,
         limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
         client_id: Annotated[str | None, Query(alias="client_id")] = None,
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
-        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
+        signature_ts: Annotated[
+            int | None, Query(alias="signature_ts", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         signature: Annotated[str | None, Query(alias="signature")] = None,
-        auth: Credentials = list_all_messages_auth,
+        auth: Credentials = auth_list_all_messages,
     ) -> Response:
         result = await impl.list_all_messages(
             auth=auth,
@@ -5554,14 +5589,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_legacy_message_auth = Depends(
+    auth_send_legacy_message = Depends(
         _authorizer(impl, "sendLegacyMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/rtm/messages", methods=["POST"], include_in_schema=False)
-    async def send_legacy_message(
+    async def route_send_legacy_message(
         request: Request,
-        auth: Credentials = send_legacy_message_auth,
+        auth: Credentials = auth_send_legacy_message,
     ) -> Response:
         body = await read_body(
             request,
@@ -5583,6 +5618,7 @@ def create_app(
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -5596,14 +5632,14 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_legacy_broadcast_auth = Depends(
+    auth_send_legacy_broadcast = Depends(
         _authorizer(impl, "sendLegacyBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/rtm/broadcast", methods=["POST"], include_in_schema=False)
-    async def send_legacy_broadcast(
+    async def route_send_legacy_broadcast(
         request: Request,
-        auth: Credentials = send_legacy_broadcast_auth,
+        auth: Credentials = auth_send_legacy_broadcast,
     ) -> Response:
         body = await read_body(
             request,
@@ -5625,6 +5661,7 @@ def create_app(
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -5638,7 +5675,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    count_inbox_statuses_auth = Depends(
+    auth_count_inbox_statuses = Depends(
         _authorizer(
             impl,
             "countInboxStatuses",
@@ -5651,11 +5688,11 @@ def create_app(
     )
 
     @app.api_route("/1.1/subscribe/statuses/count", methods=["GET"], include_in_schema=False)
-    async def count_inbox_statuses(
+    async def route_count_inbox_statuses(
         request: Request,
         owner: Annotated[str, Query(alias="owner")],
         inbox_type: Annotated[str | None, Query(alias="inboxType")] = None,
-        auth: Credentials = count_inbox_statuses_auth,
+        auth: Credentials = auth_count_inbox_statuses,
     ) -> Response:
         result = await impl.count_inbox_statuses(
             auth=auth,
@@ -5682,14 +5719,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    check_clients_online_auth = Depends(
+    auth_check_clients_online = Depends(
         _authorizer(impl, "checkClientsOnline", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.2/rtm/clients/check-online", methods=["POST"], include_in_schema=False)
-    async def check_clients_online(
+    async def route_check_clients_online(
         request: Request,
-        auth: Credentials = check_clients_online_auth,
+        auth: Credentials = auth_check_clients_online,
     ) -> Response:
         body = await read_body(
             request,
@@ -5723,7 +5760,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_client_login_signature_auth = Depends(
+    auth_get_client_login_signature = Depends(
         _authorizer(
             impl,
             "getClientLoginSignature",
@@ -5732,10 +5769,10 @@ def create_app(
     )
 
     @app.api_route("/1.2/rtm/clients/sign", methods=["GET"], include_in_schema=False)
-    async def get_client_login_signature(
+    async def route_get_client_login_signature(
         request: Request,
         session_token: Annotated[str, Query(alias="session_token")],
-        auth: Credentials = get_client_login_signature_auth,
+        auth: Credentials = auth_get_client_login_signature,
     ) -> Response:
         result = await impl.get_client_login_signature(
             auth=auth,
@@ -5761,25 +5798,31 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_legacy_message_logs_auth = Depends(
+    auth_list_legacy_message_logs = Depends(
         _authorizer(impl, "listLegacyMessageLogs", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/rtm/messages/logs", methods=["GET"], include_in_schema=False)
-    async def list_legacy_message_logs(
+    async def route_list_legacy_message_logs(
         request: Request,
         convid: Annotated[str | None, Query(alias="convid")] = None,
         from_: Annotated[str | None, Query(alias="from")] = None,
-        max_ts: Annotated[int | None, Query(alias="max_ts")] = None,
+        max_ts: Annotated[
+            int | None, Query(alias="max_ts", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         msgid: Annotated[str | None, Query(alias="msgid")] = None,
-        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
+        timestamp: Annotated[
+            int | None, Query(alias="timestamp", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
         reversed: Annotated[bool | None, Query(alias="reversed")] = None,
         peerid: Annotated[str | None, Query(alias="peerid")] = None,
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
-        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
+        signature_ts: Annotated[
+            int | None, Query(alias="signature_ts", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         signature: Annotated[str | None, Query(alias="signature")] = None,
-        auth: Credentials = list_legacy_message_logs_auth,
+        auth: Credentials = auth_list_legacy_message_logs,
     ) -> Response:
         result = await impl.list_legacy_message_logs(
             auth=auth,
@@ -5815,25 +5858,31 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_legacy_message_history_auth = Depends(
+    auth_list_legacy_message_history = Depends(
         _authorizer(impl, "listLegacyMessageHistory", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/rtm/messages/history", methods=["GET"], include_in_schema=False)
-    async def list_legacy_message_history(
+    async def route_list_legacy_message_history(
         request: Request,
         convid: Annotated[str | None, Query(alias="convid")] = None,
         from_: Annotated[str | None, Query(alias="from")] = None,
-        max_ts: Annotated[int | None, Query(alias="max_ts")] = None,
+        max_ts: Annotated[
+            int | None, Query(alias="max_ts", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         msgid: Annotated[str | None, Query(alias="msgid")] = None,
-        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
+        timestamp: Annotated[
+            int | None, Query(alias="timestamp", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
         reversed: Annotated[bool | None, Query(alias="reversed")] = None,
         peerid: Annotated[str | None, Query(alias="peerid")] = None,
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
-        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
+        signature_ts: Annotated[
+            int | None, Query(alias="signature_ts", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         signature: Annotated[str | None, Query(alias="signature")] = None,
-        auth: Credentials = list_legacy_message_history_auth,
+        auth: Credentials = auth_list_legacy_message_history,
     ) -> Response:
         result = await impl.list_legacy_message_history(
             auth=auth,
@@ -5869,14 +5918,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    patch_legacy_message_auth = Depends(
+    auth_patch_legacy_message = Depends(
         _authorizer(impl, "patchLegacyMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/rtm/patch/message", methods=["PUT"], include_in_schema=False)
-    async def patch_legacy_message(
+    async def route_patch_legacy_message(
         request: Request,
-        auth: Credentials = patch_legacy_message_auth,
+        auth: Credentials = auth_patch_legacy_message,
     ) -> Response:
         body = await read_body(
             request,
@@ -5898,6 +5947,7 @@ def create_app(
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -5911,16 +5961,16 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_legacy_subscriber_broadcast_auth = Depends(
+    auth_send_legacy_subscriber_broadcast = Depends(
         _authorizer(
             impl, "sendLegacySubscriberBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
     )
 
     @app.api_route("/1.1/rtm/broadcast/subscriber", methods=["POST"], include_in_schema=False)
-    async def send_legacy_subscriber_broadcast(
+    async def route_send_legacy_subscriber_broadcast(
         request: Request,
-        auth: Credentials = send_legacy_subscriber_broadcast_auth,
+        auth: Credentials = auth_send_legacy_subscriber_broadcast,
     ) -> Response:
         body = await read_body(
             request,
@@ -5942,6 +5992,7 @@ def create_app(
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -5955,7 +6006,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    count_legacy_transient_group_onlines_auth = Depends(
+    auth_count_legacy_transient_group_onlines = Depends(
         _authorizer(
             impl,
             "countLegacyTransientGroupOnlines",
@@ -5964,10 +6015,10 @@ def create_app(
     )
 
     @app.api_route("/1.1/rtm/transient_group/onlines", methods=["GET"], include_in_schema=False)
-    async def count_legacy_transient_group_onlines(
+    async def route_count_legacy_transient_group_onlines(
         request: Request,
         gid: Annotated[str, Query(alias="gid")],
-        auth: Credentials = count_legacy_transient_group_onlines_auth,
+        auth: Credentials = auth_count_legacy_transient_group_onlines,
     ) -> Response:
         result = await impl.count_legacy_transient_group_onlines(
             auth=auth,
@@ -5992,7 +6043,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_current_user_statistics_auth = Depends(
+    auth_get_current_user_statistics = Depends(
         _authorizer(
             impl,
             "getCurrentUserStatistics",
@@ -6007,11 +6058,11 @@ def create_app(
     @app.api_route(
         "/1.1/leaderboard/users/self/statistics", methods=["GET"], include_in_schema=False
     )
-    async def get_current_user_statistics(
+    async def route_get_current_user_statistics(
         request: Request,
         statistics: Annotated[str | None, Query(alias="statistics")] = None,
         include_user: Annotated[str | None, Query(alias="includeUser")] = None,
-        auth: Credentials = get_current_user_statistics_auth,
+        auth: Credentials = auth_get_current_user_statistics,
     ) -> Response:
         result = await impl.get_current_user_statistics(
             auth=auth,
@@ -6030,7 +6081,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_current_user_statistics_auth = Depends(
+    auth_update_current_user_statistics = Depends(
         _authorizer(
             impl,
             "updateCurrentUserStatistics",
@@ -6045,9 +6096,9 @@ def create_app(
     @app.api_route(
         "/1.1/leaderboard/users/self/statistics", methods=["POST"], include_in_schema=False
     )
-    async def update_current_user_statistics(
+    async def route_update_current_user_statistics(
         request: Request,
-        auth: Credentials = update_current_user_statistics_auth,
+        auth: Credentials = auth_update_current_user_statistics,
     ) -> Response:
         body = await read_body(
             request,
@@ -6068,12 +6119,13 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_current_user_statistics_auth = Depends(
+    auth_delete_current_user_statistics = Depends(
         _authorizer(
             impl,
             "deleteCurrentUserStatistics",
@@ -6088,10 +6140,10 @@ def create_app(
     @app.api_route(
         "/1.1/leaderboard/users/self/statistics", methods=["DELETE"], include_in_schema=False
     )
-    async def delete_current_user_statistics(
+    async def route_delete_current_user_statistics(
         request: Request,
         statistics: Annotated[str, Query(alias="statistics")],
-        auth: Credentials = delete_current_user_statistics_auth,
+        auth: Credentials = auth_delete_current_user_statistics,
     ) -> Response:
         result = await impl.delete_current_user_statistics(
             auth=auth,
@@ -6104,6 +6156,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -6117,7 +6170,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_users_statistics_by_ids_auth = Depends(
+    auth_get_users_statistics_by_ids = Depends(
         _authorizer(
             impl,
             "getUsersStatisticsByIds",
@@ -6130,10 +6183,10 @@ def create_app(
         methods=["POST"],
         include_in_schema=False,
     )
-    async def get_users_statistics_by_ids(
+    async def route_get_users_statistics_by_ids(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
-        auth: Credentials = get_users_statistics_by_ids_auth,
+        auth: Credentials = auth_get_users_statistics_by_ids,
     ) -> Response:
         body = await read_body(
             request,
@@ -6154,6 +6207,7 @@ def create_app(
                 200: Declared(models.StatisticList, "application/json", "json"),
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -6167,7 +6221,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_objects_statistics_by_ids_auth = Depends(
+    auth_get_objects_statistics_by_ids = Depends(
         _authorizer(
             impl,
             "getObjectsStatisticsByIds",
@@ -6180,10 +6234,10 @@ def create_app(
         methods=["POST"],
         include_in_schema=False,
     )
-    async def get_objects_statistics_by_ids(
+    async def route_get_objects_statistics_by_ids(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
-        auth: Credentials = get_objects_statistics_by_ids_auth,
+        auth: Credentials = auth_get_objects_statistics_by_ids,
     ) -> Response:
         body = await read_body(
             request,
@@ -6204,6 +6258,7 @@ def create_app(
                 200: Declared(models.StatisticList, "application/json", "json"),
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -6217,7 +6272,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_entities_statistics_by_ids_auth = Depends(
+    auth_get_entities_statistics_by_ids = Depends(
         _authorizer(
             impl,
             "getEntitiesStatisticsByIds",
@@ -6230,10 +6285,10 @@ def create_app(
         methods=["POST"],
         include_in_schema=False,
     )
-    async def get_entities_statistics_by_ids(
+    async def route_get_entities_statistics_by_ids(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
-        auth: Credentials = get_entities_statistics_by_ids_auth,
+        auth: Credentials = auth_get_entities_statistics_by_ids,
     ) -> Response:
         body = await read_body(
             request,
@@ -6254,6 +6309,7 @@ def create_app(
                 200: Declared(models.StatisticList, "application/json", "json"),
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -6267,7 +6323,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_leaderboard_ranks_auth = Depends(
+    auth_get_user_leaderboard_ranks = Depends(
         _authorizer(
             impl,
             "getUserLeaderboardRanks",
@@ -6280,7 +6336,7 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def get_user_leaderboard_ranks(
+    async def route_get_user_leaderboard_ranks(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
         start_position: Annotated[int | None, Query(alias="startPosition")] = None,
@@ -6290,7 +6346,7 @@ def create_app(
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        auth: Credentials = get_user_leaderboard_ranks_auth,
+        auth: Credentials = auth_get_user_leaderboard_ranks,
     ) -> Response:
         result = await impl.get_user_leaderboard_ranks(
             auth=auth,
@@ -6323,7 +6379,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_object_leaderboard_ranks_auth = Depends(
+    auth_get_object_leaderboard_ranks = Depends(
         _authorizer(
             impl,
             "getObjectLeaderboardRanks",
@@ -6336,7 +6392,7 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def get_object_leaderboard_ranks(
+    async def route_get_object_leaderboard_ranks(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
         start_position: Annotated[int | None, Query(alias="startPosition")] = None,
@@ -6346,7 +6402,7 @@ def create_app(
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        auth: Credentials = get_object_leaderboard_ranks_auth,
+        auth: Credentials = auth_get_object_leaderboard_ranks,
     ) -> Response:
         result = await impl.get_object_leaderboard_ranks(
             auth=auth,
@@ -6379,7 +6435,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_entity_leaderboard_ranks_auth = Depends(
+    auth_get_entity_leaderboard_ranks = Depends(
         _authorizer(
             impl,
             "getEntityLeaderboardRanks",
@@ -6392,7 +6448,7 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def get_entity_leaderboard_ranks(
+    async def route_get_entity_leaderboard_ranks(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
         start_position: Annotated[int | None, Query(alias="startPosition")] = None,
@@ -6402,7 +6458,7 @@ def create_app(
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        auth: Credentials = get_entity_leaderboard_ranks_auth,
+        auth: Credentials = auth_get_entity_leaderboard_ranks,
     ) -> Response:
         result = await impl.get_entity_leaderboard_ranks(
             auth=auth,
@@ -6435,7 +6491,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_leaderboard_ranks_around_auth = Depends(
+    auth_get_user_leaderboard_ranks_around = Depends(
         _authorizer(
             impl,
             "getUserLeaderboardRanksAround",
@@ -6448,7 +6504,7 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def get_user_leaderboard_ranks_around(
+    async def route_get_user_leaderboard_ranks_around(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
         member_id: Annotated[str, Path(alias="memberId")],
@@ -6459,7 +6515,7 @@ def create_app(
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        auth: Credentials = get_user_leaderboard_ranks_around_auth,
+        auth: Credentials = auth_get_user_leaderboard_ranks_around,
     ) -> Response:
         result = await impl.get_user_leaderboard_ranks_around(
             auth=auth,
@@ -6493,7 +6549,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_object_leaderboard_ranks_around_auth = Depends(
+    auth_get_object_leaderboard_ranks_around = Depends(
         _authorizer(
             impl,
             "getObjectLeaderboardRanksAround",
@@ -6506,7 +6562,7 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def get_object_leaderboard_ranks_around(
+    async def route_get_object_leaderboard_ranks_around(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
         member_id: Annotated[str, Path(alias="memberId")],
@@ -6517,7 +6573,7 @@ def create_app(
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        auth: Credentials = get_object_leaderboard_ranks_around_auth,
+        auth: Credentials = auth_get_object_leaderboard_ranks_around,
     ) -> Response:
         result = await impl.get_object_leaderboard_ranks_around(
             auth=auth,
@@ -6551,7 +6607,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_entity_leaderboard_ranks_around_auth = Depends(
+    auth_get_entity_leaderboard_ranks_around = Depends(
         _authorizer(
             impl,
             "getEntityLeaderboardRanksAround",
@@ -6564,7 +6620,7 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def get_entity_leaderboard_ranks_around(
+    async def route_get_entity_leaderboard_ranks_around(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
         member_id: Annotated[str, Path(alias="memberId")],
@@ -6575,7 +6631,7 @@ def create_app(
         include_statistics: Annotated[str | None, Query(alias="includeStatistics")] = None,
         version: Annotated[int | None, Query(alias="version")] = None,
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        auth: Credentials = get_entity_leaderboard_ranks_around_auth,
+        auth: Credentials = auth_get_entity_leaderboard_ranks_around,
     ) -> Response:
         result = await impl.get_entity_leaderboard_ranks_around(
             auth=auth,
@@ -6609,21 +6665,27 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    scan_objects_auth = Depends(
+    auth_scan_objects = Depends(
         _authorizer(impl, "scanObjects", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/scan/classes/{className}", methods=["GET"], include_in_schema=False)
-    async def scan_objects(
+    async def route_scan_objects(
         request: Request,
-        class_name: Annotated[str, Path(alias="className")],
+        class_name: Annotated[
+            str,
+            Path(
+                alias="className",
+                pattern="^([A-Za-z][A-Za-z0-9_]{0,127}|_User|_Role|_Installation|_File|_Conversation|_Followee|_Follower|_Status|_FriendshipRequest)$",
+            ),
+        ],
         limit: Annotated[int | None, Query(alias="limit", le=1000, ge=1)] = None,
         cursor: Annotated[str | None, Query(alias="cursor")] = None,
         where: Annotated[str | None, Query(alias="where")] = None,
         scan_key: Annotated[str | None, Query(alias="scan_key")] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = scan_objects_auth,
+        auth: Credentials = auth_scan_objects,
     ) -> Response:
         result = await impl.scan_objects(
             auth=auth,
@@ -6656,17 +6718,17 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_push_record_auth = Depends(
+    auth_get_push_record = Depends(
         _authorizer(
             impl, "getPushRecord", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/tables/Notifications/{objectId}", methods=["GET"], include_in_schema=False)
-    async def get_push_record(
+    async def route_get_push_record(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = get_push_record_auth,
+        auth: Credentials = auth_get_push_record,
     ) -> Response:
         result = await impl.get_push_record(
             auth=auth,
@@ -6692,7 +6754,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_leaderboard_auth = Depends(
+    auth_get_leaderboard = Depends(
         _authorizer(
             impl, "getLeaderboard", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
@@ -6701,10 +6763,10 @@ def create_app(
     @app.api_route(
         "/1.1/leaderboard/leaderboards/{statisticName}", methods=["GET"], include_in_schema=False
     )
-    async def get_leaderboard(
+    async def route_get_leaderboard(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
-        auth: Credentials = get_leaderboard_auth,
+        auth: Credentials = auth_get_leaderboard,
     ) -> Response:
         result = await impl.get_leaderboard(
             auth=auth,
@@ -6722,17 +6784,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_leaderboard_auth = Depends(
+    auth_update_leaderboard = Depends(
         _authorizer(impl, "updateLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.1/leaderboard/leaderboards/{statisticName}", methods=["PUT"], include_in_schema=False
     )
-    async def update_leaderboard(
+    async def route_update_leaderboard(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
-        auth: Credentials = update_leaderboard_auth,
+        auth: Credentials = auth_update_leaderboard,
     ) -> Response:
         body = await read_body(
             request,
@@ -6760,17 +6822,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_leaderboard_auth = Depends(
+    auth_delete_leaderboard = Depends(
         _authorizer(impl, "deleteLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.1/leaderboard/leaderboards/{statisticName}", methods=["DELETE"], include_in_schema=False
     )
-    async def delete_leaderboard(
+    async def route_delete_leaderboard(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
-        auth: Credentials = delete_leaderboard_auth,
+        auth: Credentials = auth_delete_leaderboard,
     ) -> Response:
         result = await impl.delete_leaderboard(
             auth=auth,
@@ -6796,15 +6858,15 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_conversation_auth = Depends(
+    auth_update_conversation = Depends(
         _authorizer(impl, "updateConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.2/rtm/conversations/{conv_id}", methods=["PUT"], include_in_schema=False)
-    async def update_conversation(
+    async def route_update_conversation(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = update_conversation_auth,
+        auth: Credentials = auth_update_conversation,
     ) -> Response:
         body = await read_body(
             request,
@@ -6832,15 +6894,15 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_conversation_auth = Depends(
+    auth_delete_conversation = Depends(
         _authorizer(impl, "deleteConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.2/rtm/conversations/{conv_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_conversation(
+    async def route_delete_conversation(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = delete_conversation_auth,
+        auth: Credentials = auth_delete_conversation,
     ) -> Response:
         result = await impl.delete_conversation(
             auth=auth,
@@ -6866,15 +6928,15 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_chatroom_auth = Depends(
+    auth_update_chatroom = Depends(
         _authorizer(impl, "updateChatroom", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.2/rtm/chatrooms/{chatroom_id}", methods=["PUT"], include_in_schema=False)
-    async def update_chatroom(
+    async def route_update_chatroom(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = update_chatroom_auth,
+        auth: Credentials = auth_update_chatroom,
     ) -> Response:
         body = await read_body(
             request,
@@ -6902,15 +6964,15 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_chatroom_auth = Depends(
+    auth_delete_chatroom = Depends(
         _authorizer(impl, "deleteChatroom", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.2/rtm/chatrooms/{chatroom_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_chatroom(
+    async def route_delete_chatroom(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = delete_chatroom_auth,
+        auth: Credentials = auth_delete_chatroom,
     ) -> Response:
         result = await impl.delete_chatroom(
             auth=auth,
@@ -6936,7 +6998,7 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_service_conversation_auth = Depends(
+    auth_update_service_conversation = Depends(
         _authorizer(
             impl, "updateServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -6945,10 +7007,10 @@ def create_app(
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}", methods=["PUT"], include_in_schema=False
     )
-    async def update_service_conversation(
+    async def route_update_service_conversation(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = update_service_conversation_auth,
+        auth: Credentials = auth_update_service_conversation,
     ) -> Response:
         body = await read_body(
             request,
@@ -6976,7 +7038,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_service_conversation_auth = Depends(
+    auth_delete_service_conversation = Depends(
         _authorizer(
             impl, "deleteServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -6985,10 +7047,10 @@ def create_app(
     @app.api_route(
         "/1.2/rtm/service-conversations/{conv_id}", methods=["DELETE"], include_in_schema=False
     )
-    async def delete_service_conversation(
+    async def route_delete_service_conversation(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = delete_service_conversation_auth,
+        auth: Credentials = auth_delete_service_conversation,
     ) -> Response:
         result = await impl.delete_service_conversation(
             auth=auth,
@@ -7014,15 +7076,15 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_broadcast_auth = Depends(
+    auth_delete_broadcast = Depends(
         _authorizer(impl, "deleteBroadcast", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.2/rtm/broadcasts/{message_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_broadcast(
+    async def route_delete_broadcast(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = delete_broadcast_auth,
+        auth: Credentials = auth_delete_broadcast,
     ) -> Response:
         result = await impl.delete_broadcast(
             auth=auth,
@@ -7048,7 +7110,7 @@ def create_app(
         return _method_not_allowed(request, "DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    accept_friendship_request_auth = Depends(
+    auth_accept_friendship_request = Depends(
         _authorizer(
             impl,
             "acceptFriendshipRequest",
@@ -7063,10 +7125,10 @@ def create_app(
     @app.api_route(
         "/1.1/users/friendshipRequests/{requestId}/accept", methods=["PUT"], include_in_schema=False
     )
-    async def accept_friendship_request(
+    async def route_accept_friendship_request(
         request: Request,
         request_id: Annotated[str, Path(alias="requestId")],
-        auth: Credentials = accept_friendship_request_auth,
+        auth: Credentials = auth_accept_friendship_request,
     ) -> Response:
         body = await read_body(
             request,
@@ -7102,7 +7164,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    decline_friendship_request_auth = Depends(
+    auth_decline_friendship_request = Depends(
         _authorizer(
             impl,
             "declineFriendshipRequest",
@@ -7119,10 +7181,10 @@ def create_app(
         methods=["PUT"],
         include_in_schema=False,
     )
-    async def decline_friendship_request(
+    async def route_decline_friendship_request(
         request: Request,
         request_id: Annotated[str, Path(alias="requestId")],
-        auth: Credentials = decline_friendship_request_auth,
+        auth: Credentials = auth_decline_friendship_request,
     ) -> Response:
         result = await impl.decline_friendship_request(
             auth=auth,
@@ -7148,7 +7210,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    reset_leaderboard_auth = Depends(
+    auth_reset_leaderboard = Depends(
         _authorizer(impl, "resetLeaderboard", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
@@ -7157,10 +7219,10 @@ def create_app(
         methods=["PUT"],
         include_in_schema=False,
     )
-    async def reset_leaderboard(
+    async def route_reset_leaderboard(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
-        auth: Credentials = reset_leaderboard_auth,
+        auth: Credentials = auth_reset_leaderboard,
     ) -> Response:
         result = await impl.reset_leaderboard(
             auth=auth,
@@ -7186,7 +7248,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_leaderboard_archives_auth = Depends(
+    auth_list_leaderboard_archives = Depends(
         _authorizer(impl, "listLeaderboardArchives", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
@@ -7195,12 +7257,12 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def list_leaderboard_archives(
+    async def route_list_leaderboard_archives(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
         skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
-        auth: Credentials = list_leaderboard_archives_auth,
+        auth: Credentials = auth_list_leaderboard_archives,
     ) -> Response:
         result = await impl.list_leaderboard_archives(
             auth=auth,
@@ -7228,7 +7290,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_statistics_auth = Depends(
+    auth_get_user_statistics = Depends(
         _authorizer(
             impl,
             "getUserStatistics",
@@ -7239,12 +7301,12 @@ def create_app(
     @app.api_route(
         "/1.1/leaderboard/users/{objectId}/statistics", methods=["GET"], include_in_schema=False
     )
-    async def get_user_statistics(
+    async def route_get_user_statistics(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         statistics: Annotated[str | None, Query(alias="statistics")] = None,
         include_user: Annotated[str | None, Query(alias="includeUser")] = None,
-        auth: Credentials = get_user_statistics_auth,
+        auth: Credentials = auth_get_user_statistics,
     ) -> Response:
         result = await impl.get_user_statistics(
             auth=auth,
@@ -7264,7 +7326,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_user_statistics_auth = Depends(
+    auth_update_user_statistics = Depends(
         _authorizer(
             impl,
             "updateUserStatistics",
@@ -7279,11 +7341,11 @@ def create_app(
     @app.api_route(
         "/1.1/leaderboard/users/{objectId}/statistics", methods=["POST"], include_in_schema=False
     )
-    async def update_user_statistics(
+    async def route_update_user_statistics(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         overwrite: Annotated[int | None, Query(alias="overwrite", le=1, ge=1)] = None,
-        auth: Credentials = update_user_statistics_auth,
+        auth: Credentials = auth_update_user_statistics,
     ) -> Response:
         body = await read_body(
             request,
@@ -7306,12 +7368,13 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_user_statistics_auth = Depends(
+    auth_delete_user_statistics = Depends(
         _authorizer(
             impl,
             "deleteUserStatistics",
@@ -7326,11 +7389,11 @@ def create_app(
     @app.api_route(
         "/1.1/leaderboard/users/{objectId}/statistics", methods=["DELETE"], include_in_schema=False
     )
-    async def delete_user_statistics(
+    async def route_delete_user_statistics(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         statistics: Annotated[str, Query(alias="statistics")],
-        auth: Credentials = delete_user_statistics_auth,
+        auth: Credentials = auth_delete_user_statistics,
     ) -> Response:
         result = await impl.delete_user_statistics(
             auth=auth,
@@ -7344,6 +7407,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -7357,7 +7421,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_object_statistics_auth = Depends(
+    auth_get_object_statistics = Depends(
         _authorizer(
             impl,
             "getObjectStatistics",
@@ -7368,11 +7432,11 @@ def create_app(
     @app.api_route(
         "/1.1/leaderboard/objects/{objectId}/statistics", methods=["GET"], include_in_schema=False
     )
-    async def get_object_statistics(
+    async def route_get_object_statistics(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         statistics: Annotated[str | None, Query(alias="statistics")] = None,
-        auth: Credentials = get_object_statistics_auth,
+        auth: Credentials = auth_get_object_statistics,
     ) -> Response:
         result = await impl.get_object_statistics(
             auth=auth,
@@ -7391,18 +7455,18 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_object_statistics_auth = Depends(
+    auth_update_object_statistics = Depends(
         _authorizer(impl, "updateObjectStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.1/leaderboard/objects/{objectId}/statistics", methods=["POST"], include_in_schema=False
     )
-    async def update_object_statistics(
+    async def route_update_object_statistics(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         overwrite: Annotated[int | None, Query(alias="overwrite", le=1, ge=1)] = None,
-        auth: Credentials = update_object_statistics_auth,
+        auth: Credentials = auth_update_object_statistics,
     ) -> Response:
         body = await read_body(
             request,
@@ -7425,12 +7489,13 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_object_statistics_auth = Depends(
+    auth_delete_object_statistics = Depends(
         _authorizer(impl, "deleteObjectStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
@@ -7439,11 +7504,11 @@ def create_app(
         methods=["DELETE"],
         include_in_schema=False,
     )
-    async def delete_object_statistics(
+    async def route_delete_object_statistics(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         statistics: Annotated[str, Query(alias="statistics")],
-        auth: Credentials = delete_object_statistics_auth,
+        auth: Credentials = auth_delete_object_statistics,
     ) -> Response:
         result = await impl.delete_object_statistics(
             auth=auth,
@@ -7457,6 +7522,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -7470,7 +7536,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_entity_statistics_auth = Depends(
+    auth_get_entity_statistics = Depends(
         _authorizer(
             impl,
             "getEntityStatistics",
@@ -7481,11 +7547,11 @@ def create_app(
     @app.api_route(
         "/1.1/leaderboard/entities/{entity}/statistics", methods=["GET"], include_in_schema=False
     )
-    async def get_entity_statistics(
+    async def route_get_entity_statistics(
         request: Request,
         entity: Annotated[str, Path(alias="entity")],
         statistics: Annotated[str | None, Query(alias="statistics")] = None,
-        auth: Credentials = get_entity_statistics_auth,
+        auth: Credentials = auth_get_entity_statistics,
     ) -> Response:
         result = await impl.get_entity_statistics(
             auth=auth,
@@ -7504,18 +7570,18 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_entity_statistics_auth = Depends(
+    auth_update_entity_statistics = Depends(
         _authorizer(impl, "updateEntityStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.1/leaderboard/entities/{entity}/statistics", methods=["POST"], include_in_schema=False
     )
-    async def update_entity_statistics(
+    async def route_update_entity_statistics(
         request: Request,
         entity: Annotated[str, Path(alias="entity")],
         overwrite: Annotated[int | None, Query(alias="overwrite", le=1, ge=1)] = None,
-        auth: Credentials = update_entity_statistics_auth,
+        auth: Credentials = auth_update_entity_statistics,
     ) -> Response:
         body = await read_body(
             request,
@@ -7538,23 +7604,24 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_entity_statistics_auth = Depends(
+    auth_delete_entity_statistics = Depends(
         _authorizer(impl, "deleteEntityStatistics", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.1/leaderboard/entities/{entity}/statistics", methods=["DELETE"], include_in_schema=False
     )
-    async def delete_entity_statistics(
+    async def route_delete_entity_statistics(
         request: Request,
         entity: Annotated[str, Path(alias="entity")],
         statistics: Annotated[str, Query(alias="statistics")],
-        auth: Credentials = delete_entity_statistics_auth,
+        auth: Credentials = auth_delete_entity_statistics,
     ) -> Response:
         result = await impl.delete_entity_statistics(
             auth=auth,
@@ -7568,6 +7635,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -7581,7 +7649,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_leaderboard_ranks_auth = Depends(
+    auth_get_leaderboard_ranks = Depends(
         _authorizer(
             impl,
             "getLeaderboardRanks",
@@ -7594,7 +7662,7 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def get_leaderboard_ranks(
+    async def route_get_leaderboard_ranks(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
         skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
@@ -7606,7 +7674,7 @@ def create_app(
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         start_position: Annotated[int | None, Query(alias="startPosition")] = None,
         max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
-        auth: Credentials = get_leaderboard_ranks_auth,
+        auth: Credentials = auth_get_leaderboard_ranks,
     ) -> Response:
         result = await impl.get_leaderboard_ranks(
             auth=auth,
@@ -7641,17 +7709,17 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_conversation_members_auth = Depends(
+    auth_list_conversation_members = Depends(
         _authorizer(impl, "listConversationMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/members", methods=["GET"], include_in_schema=False
     )
-    async def list_conversation_members(
+    async def route_list_conversation_members(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = list_conversation_members_auth,
+        auth: Credentials = auth_list_conversation_members,
     ) -> Response:
         result = await impl.list_conversation_members(
             auth=auth,
@@ -7669,17 +7737,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_conversation_members_auth = Depends(
+    auth_add_conversation_members = Depends(
         _authorizer(impl, "addConversationMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/members", methods=["POST"], include_in_schema=False
     )
-    async def add_conversation_members(
+    async def route_add_conversation_members(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = add_conversation_members_auth,
+        auth: Credentials = auth_add_conversation_members,
     ) -> Response:
         body = await read_body(
             request,
@@ -7707,7 +7775,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_conversation_members_auth = Depends(
+    auth_remove_conversation_members = Depends(
         _authorizer(
             impl, "removeConversationMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -7716,10 +7784,10 @@ def create_app(
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/members", methods=["DELETE"], include_in_schema=False
     )
-    async def remove_conversation_members(
+    async def route_remove_conversation_members(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = remove_conversation_members_auth,
+        auth: Credentials = auth_remove_conversation_members,
     ) -> Response:
         body = await read_body(
             request,
@@ -7755,17 +7823,17 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_conversation_mutes_auth = Depends(
+    auth_list_conversation_mutes = Depends(
         _authorizer(impl, "listConversationMutes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/mutes", methods=["GET"], include_in_schema=False
     )
-    async def list_conversation_mutes(
+    async def route_list_conversation_mutes(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = list_conversation_mutes_auth,
+        auth: Credentials = auth_list_conversation_mutes,
     ) -> Response:
         result = await impl.list_conversation_mutes(
             auth=auth,
@@ -7783,17 +7851,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_conversation_mutes_auth = Depends(
+    auth_add_conversation_mutes = Depends(
         _authorizer(impl, "addConversationMutes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/mutes", methods=["POST"], include_in_schema=False
     )
-    async def add_conversation_mutes(
+    async def route_add_conversation_mutes(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = add_conversation_mutes_auth,
+        auth: Credentials = auth_add_conversation_mutes,
     ) -> Response:
         body = await read_body(
             request,
@@ -7821,17 +7889,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_conversation_mutes_auth = Depends(
+    auth_remove_conversation_mutes = Depends(
         _authorizer(impl, "removeConversationMutes", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/mutes", methods=["DELETE"], include_in_schema=False
     )
-    async def remove_conversation_mutes(
+    async def route_remove_conversation_mutes(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = remove_conversation_mutes_auth,
+        auth: Credentials = auth_remove_conversation_mutes,
     ) -> Response:
         body = await read_body(
             request,
@@ -7867,7 +7935,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_conversation_temporary_silences_auth = Depends(
+    auth_list_conversation_temporary_silences = Depends(
         _authorizer(
             impl, "listConversationTemporarySilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -7878,12 +7946,12 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def list_conversation_temporary_silences(
+    async def route_list_conversation_temporary_silences(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         next: Annotated[str | None, Query(alias="next")] = None,
-        auth: Credentials = list_conversation_temporary_silences_auth,
+        auth: Credentials = auth_list_conversation_temporary_silences,
     ) -> Response:
         result = await impl.list_conversation_temporary_silences(
             auth=auth,
@@ -7897,12 +7965,13 @@ def create_app(
                 200: Declared(models.ClientIdPage, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_conversation_temporary_silence_auth = Depends(
+    auth_add_conversation_temporary_silence = Depends(
         _authorizer(
             impl, "addConversationTemporarySilence", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -7913,10 +7982,10 @@ def create_app(
         methods=["POST"],
         include_in_schema=False,
     )
-    async def add_conversation_temporary_silence(
+    async def route_add_conversation_temporary_silence(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = add_conversation_temporary_silence_auth,
+        auth: Credentials = auth_add_conversation_temporary_silence,
     ) -> Response:
         body = await read_body(
             request,
@@ -7938,12 +8007,13 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_conversation_temporary_silence_auth = Depends(
+    auth_remove_conversation_temporary_silence = Depends(
         _authorizer(
             impl,
             "removeConversationTemporarySilence",
@@ -7956,11 +8026,11 @@ def create_app(
         methods=["DELETE"],
         include_in_schema=False,
     )
-    async def remove_conversation_temporary_silence(
+    async def route_remove_conversation_temporary_silence(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         client_id: Annotated[str, Query(alias="client_id")],
-        auth: Credentials = remove_conversation_temporary_silence_auth,
+        auth: Credentials = auth_remove_conversation_temporary_silence,
     ) -> Response:
         result = await impl.remove_conversation_temporary_silence(
             auth=auth,
@@ -7974,6 +8044,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -7987,7 +8058,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_conversation_permanent_silences_auth = Depends(
+    auth_list_conversation_permanent_silences = Depends(
         _authorizer(
             impl, "listConversationPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -7998,12 +8069,12 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def list_conversation_permanent_silences(
+    async def route_list_conversation_permanent_silences(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         next: Annotated[str | None, Query(alias="next")] = None,
-        auth: Credentials = list_conversation_permanent_silences_auth,
+        auth: Credentials = auth_list_conversation_permanent_silences,
     ) -> Response:
         result = await impl.list_conversation_permanent_silences(
             auth=auth,
@@ -8017,12 +8088,13 @@ def create_app(
                 200: Declared(models.ClientIdPage, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_conversation_permanent_silences_auth = Depends(
+    auth_add_conversation_permanent_silences = Depends(
         _authorizer(
             impl, "addConversationPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -8033,10 +8105,10 @@ def create_app(
         methods=["POST"],
         include_in_schema=False,
     )
-    async def add_conversation_permanent_silences(
+    async def route_add_conversation_permanent_silences(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = add_conversation_permanent_silences_auth,
+        auth: Credentials = auth_add_conversation_permanent_silences,
     ) -> Response:
         body = await read_body(
             request,
@@ -8058,12 +8130,13 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_conversation_permanent_silences_auth = Depends(
+    auth_remove_conversation_permanent_silences = Depends(
         _authorizer(
             impl,
             "removeConversationPermanentSilences",
@@ -8076,10 +8149,10 @@ def create_app(
         methods=["DELETE"],
         include_in_schema=False,
     )
-    async def remove_conversation_permanent_silences(
+    async def route_remove_conversation_permanent_silences(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = remove_conversation_permanent_silences_auth,
+        auth: Credentials = auth_remove_conversation_permanent_silences,
     ) -> Response:
         body = await read_body(
             request,
@@ -8101,6 +8174,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -8114,7 +8188,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_conversation_blacklist_auth = Depends(
+    auth_list_conversation_blacklist = Depends(
         _authorizer(
             impl, "listConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -8123,12 +8197,12 @@ def create_app(
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/blacklists", methods=["GET"], include_in_schema=False
     )
-    async def list_conversation_blacklist(
+    async def route_list_conversation_blacklist(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         next: Annotated[str | None, Query(alias="next")] = None,
-        auth: Credentials = list_conversation_blacklist_auth,
+        auth: Credentials = auth_list_conversation_blacklist,
     ) -> Response:
         result = await impl.list_conversation_blacklist(
             auth=auth,
@@ -8142,22 +8216,23 @@ def create_app(
                 200: Declared(models.ClientIdPage, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_conversation_blacklist_auth = Depends(
+    auth_add_conversation_blacklist = Depends(
         _authorizer(impl, "addConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/blacklists", methods=["POST"], include_in_schema=False
     )
-    async def add_conversation_blacklist(
+    async def route_add_conversation_blacklist(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = add_conversation_blacklist_auth,
+        auth: Credentials = auth_add_conversation_blacklist,
     ) -> Response:
         body = await read_body(
             request,
@@ -8179,12 +8254,13 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_conversation_blacklist_auth = Depends(
+    auth_remove_conversation_blacklist = Depends(
         _authorizer(
             impl, "removeConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -8193,10 +8269,10 @@ def create_app(
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/blacklists", methods=["DELETE"], include_in_schema=False
     )
-    async def remove_conversation_blacklist(
+    async def route_remove_conversation_blacklist(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = remove_conversation_blacklist_auth,
+        auth: Credentials = auth_remove_conversation_blacklist,
     ) -> Response:
         body = await read_body(
             request,
@@ -8218,6 +8294,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -8231,7 +8308,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_conversation_member_infos_auth = Depends(
+    auth_list_conversation_member_infos = Depends(
         _authorizer(
             impl, "listConversationMemberInfos", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -8240,13 +8317,13 @@ def create_app(
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/member-infos", methods=["GET"], include_in_schema=False
     )
-    async def list_conversation_member_infos(
+    async def route_list_conversation_member_infos(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
         role: Annotated[Literal["Owner", "Manager", "Member"] | None, Query(alias="role")] = None,
-        auth: Credentials = list_conversation_member_infos_auth,
+        auth: Credentials = auth_list_conversation_member_infos,
     ) -> Response:
         result = await impl.list_conversation_member_infos(
             auth=auth,
@@ -8261,12 +8338,13 @@ def create_app(
                 200: Declared(models.MemberInfoList, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_conversation_member_info_auth = Depends(
+    auth_add_conversation_member_info = Depends(
         _authorizer(
             impl, "addConversationMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -8275,10 +8353,10 @@ def create_app(
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/member-infos", methods=["POST"], include_in_schema=False
     )
-    async def add_conversation_member_info(
+    async def route_add_conversation_member_info(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = add_conversation_member_info_auth,
+        auth: Credentials = auth_add_conversation_member_info,
     ) -> Response:
         body = await read_body(
             request,
@@ -8300,6 +8378,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -8313,29 +8392,36 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_conversation_messages_auth = Depends(
+    auth_list_conversation_messages = Depends(
         _authorizer(impl, "listConversationMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/messages", methods=["GET"], include_in_schema=False
     )
-    async def list_conversation_messages(
+    async def route_list_conversation_messages(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         msgid: Annotated[str | None, Query(alias="msgid")] = None,
-        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
+        timestamp: Annotated[
+            int | None, Query(alias="timestamp", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         till_msgid: Annotated[str | None, Query(alias="till_msgid")] = None,
-        till_timestamp: Annotated[int | None, Query(alias="till_timestamp")] = None,
+        till_timestamp: Annotated[
+            int | None,
+            Query(alias="till_timestamp", le=9223372036854775807, ge=-9223372036854775808),
+        ] = None,
         include_start: Annotated[bool | None, Query(alias="include_start")] = None,
         include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
         reversed: Annotated[bool | None, Query(alias="reversed")] = None,
         limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
         client_id: Annotated[str | None, Query(alias="client_id")] = None,
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
-        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
+        signature_ts: Annotated[
+            int | None, Query(alias="signature_ts", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         signature: Annotated[str | None, Query(alias="signature")] = None,
-        auth: Credentials = list_conversation_messages_auth,
+        auth: Credentials = auth_list_conversation_messages,
     ) -> Response:
         result = await impl.list_conversation_messages(
             auth=auth,
@@ -8360,22 +8446,23 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_conversation_message_auth = Depends(
+    auth_send_conversation_message = Depends(
         _authorizer(impl, "sendConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/conversations/{conv_id}/messages", methods=["POST"], include_in_schema=False
     )
-    async def send_conversation_message(
+    async def route_send_conversation_message(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = send_conversation_message_auth,
+        auth: Credentials = auth_send_conversation_message,
     ) -> Response:
         body = await read_body(
             request,
@@ -8398,6 +8485,7 @@ def create_app(
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -8411,7 +8499,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_chatroom_online_members_auth = Depends(
+    auth_list_chatroom_online_members = Depends(
         _authorizer(
             impl, "listChatroomOnlineMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -8420,11 +8508,11 @@ def create_app(
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/members", methods=["GET"], include_in_schema=False
     )
-    async def list_chatroom_online_members(
+    async def route_list_chatroom_online_members(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
-        auth: Credentials = list_chatroom_online_members_auth,
+        auth: Credentials = auth_list_chatroom_online_members,
     ) -> Response:
         result = await impl.list_chatroom_online_members(
             auth=auth,
@@ -8451,29 +8539,36 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_chatroom_messages_auth = Depends(
+    auth_list_chatroom_messages = Depends(
         _authorizer(impl, "listChatroomMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/messages", methods=["GET"], include_in_schema=False
     )
-    async def list_chatroom_messages(
+    async def route_list_chatroom_messages(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         msgid: Annotated[str | None, Query(alias="msgid")] = None,
-        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
+        timestamp: Annotated[
+            int | None, Query(alias="timestamp", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         till_msgid: Annotated[str | None, Query(alias="till_msgid")] = None,
-        till_timestamp: Annotated[int | None, Query(alias="till_timestamp")] = None,
+        till_timestamp: Annotated[
+            int | None,
+            Query(alias="till_timestamp", le=9223372036854775807, ge=-9223372036854775808),
+        ] = None,
         include_start: Annotated[bool | None, Query(alias="include_start")] = None,
         include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
         reversed: Annotated[bool | None, Query(alias="reversed")] = None,
         limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
         client_id: Annotated[str | None, Query(alias="client_id")] = None,
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
-        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
+        signature_ts: Annotated[
+            int | None, Query(alias="signature_ts", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         signature: Annotated[str | None, Query(alias="signature")] = None,
-        auth: Credentials = list_chatroom_messages_auth,
+        auth: Credentials = auth_list_chatroom_messages,
     ) -> Response:
         result = await impl.list_chatroom_messages(
             auth=auth,
@@ -8498,22 +8593,23 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_chatroom_message_auth = Depends(
+    auth_send_chatroom_message = Depends(
         _authorizer(impl, "sendChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/messages", methods=["POST"], include_in_schema=False
     )
-    async def send_chatroom_message(
+    async def route_send_chatroom_message(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = send_chatroom_message_auth,
+        auth: Credentials = auth_send_chatroom_message,
     ) -> Response:
         body = await read_body(
             request,
@@ -8536,6 +8632,7 @@ def create_app(
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -8549,7 +8646,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_chatroom_temporary_silences_auth = Depends(
+    auth_list_chatroom_temporary_silences = Depends(
         _authorizer(
             impl, "listChatroomTemporarySilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -8560,12 +8657,12 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def list_chatroom_temporary_silences(
+    async def route_list_chatroom_temporary_silences(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         next: Annotated[str | None, Query(alias="next")] = None,
-        auth: Credentials = list_chatroom_temporary_silences_auth,
+        auth: Credentials = auth_list_chatroom_temporary_silences,
     ) -> Response:
         result = await impl.list_chatroom_temporary_silences(
             auth=auth,
@@ -8579,12 +8676,13 @@ def create_app(
                 200: Declared(models.ClientIdPage, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_chatroom_temporary_silence_auth = Depends(
+    auth_add_chatroom_temporary_silence = Depends(
         _authorizer(
             impl, "addChatroomTemporarySilence", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -8595,10 +8693,10 @@ def create_app(
         methods=["POST"],
         include_in_schema=False,
     )
-    async def add_chatroom_temporary_silence(
+    async def route_add_chatroom_temporary_silence(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = add_chatroom_temporary_silence_auth,
+        auth: Credentials = auth_add_chatroom_temporary_silence,
     ) -> Response:
         body = await read_body(
             request,
@@ -8620,12 +8718,13 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_chatroom_temporary_silence_auth = Depends(
+    auth_remove_chatroom_temporary_silence = Depends(
         _authorizer(
             impl, "removeChatroomTemporarySilence", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -8636,11 +8735,11 @@ def create_app(
         methods=["DELETE"],
         include_in_schema=False,
     )
-    async def remove_chatroom_temporary_silence(
+    async def route_remove_chatroom_temporary_silence(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         client_id: Annotated[str, Query(alias="client_id")],
-        auth: Credentials = remove_chatroom_temporary_silence_auth,
+        auth: Credentials = auth_remove_chatroom_temporary_silence,
     ) -> Response:
         result = await impl.remove_chatroom_temporary_silence(
             auth=auth,
@@ -8654,6 +8753,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -8667,7 +8767,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_chatroom_permanent_silences_auth = Depends(
+    auth_list_chatroom_permanent_silences = Depends(
         _authorizer(
             impl, "listChatroomPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -8678,12 +8778,12 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def list_chatroom_permanent_silences(
+    async def route_list_chatroom_permanent_silences(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         next: Annotated[str | None, Query(alias="next")] = None,
-        auth: Credentials = list_chatroom_permanent_silences_auth,
+        auth: Credentials = auth_list_chatroom_permanent_silences,
     ) -> Response:
         result = await impl.list_chatroom_permanent_silences(
             auth=auth,
@@ -8697,12 +8797,13 @@ def create_app(
                 200: Declared(models.ClientIdPage, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_chatroom_permanent_silences_auth = Depends(
+    auth_add_chatroom_permanent_silences = Depends(
         _authorizer(
             impl, "addChatroomPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -8713,10 +8814,10 @@ def create_app(
         methods=["POST"],
         include_in_schema=False,
     )
-    async def add_chatroom_permanent_silences(
+    async def route_add_chatroom_permanent_silences(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = add_chatroom_permanent_silences_auth,
+        auth: Credentials = auth_add_chatroom_permanent_silences,
     ) -> Response:
         body = await read_body(
             request,
@@ -8738,12 +8839,13 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_chatroom_permanent_silences_auth = Depends(
+    auth_remove_chatroom_permanent_silences = Depends(
         _authorizer(
             impl, "removeChatroomPermanentSilences", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -8754,10 +8856,10 @@ def create_app(
         methods=["DELETE"],
         include_in_schema=False,
     )
-    async def remove_chatroom_permanent_silences(
+    async def route_remove_chatroom_permanent_silences(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = remove_chatroom_permanent_silences_auth,
+        auth: Credentials = auth_remove_chatroom_permanent_silences,
     ) -> Response:
         body = await read_body(
             request,
@@ -8779,6 +8881,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -8792,19 +8895,19 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_chatroom_blacklist_auth = Depends(
+    auth_list_chatroom_blacklist = Depends(
         _authorizer(impl, "listChatroomBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/blacklists", methods=["GET"], include_in_schema=False
     )
-    async def list_chatroom_blacklist(
+    async def route_list_chatroom_blacklist(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         next: Annotated[str | None, Query(alias="next")] = None,
-        auth: Credentials = list_chatroom_blacklist_auth,
+        auth: Credentials = auth_list_chatroom_blacklist,
     ) -> Response:
         result = await impl.list_chatroom_blacklist(
             auth=auth,
@@ -8818,22 +8921,23 @@ def create_app(
                 200: Declared(models.ClientIdPage, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_chatroom_blacklist_auth = Depends(
+    auth_add_chatroom_blacklist = Depends(
         _authorizer(impl, "addChatroomBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/blacklists", methods=["POST"], include_in_schema=False
     )
-    async def add_chatroom_blacklist(
+    async def route_add_chatroom_blacklist(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = add_chatroom_blacklist_auth,
+        auth: Credentials = auth_add_chatroom_blacklist,
     ) -> Response:
         body = await read_body(
             request,
@@ -8855,22 +8959,23 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_chatroom_blacklist_auth = Depends(
+    auth_remove_chatroom_blacklist = Depends(
         _authorizer(impl, "removeChatroomBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/blacklists", methods=["DELETE"], include_in_schema=False
     )
-    async def remove_chatroom_blacklist(
+    async def route_remove_chatroom_blacklist(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = remove_chatroom_blacklist_auth,
+        auth: Credentials = auth_remove_chatroom_blacklist,
     ) -> Response:
         body = await read_body(
             request,
@@ -8892,6 +8997,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -8905,20 +9011,20 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_chatroom_member_infos_auth = Depends(
+    auth_list_chatroom_member_infos = Depends(
         _authorizer(impl, "listChatroomMemberInfos", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/member-infos", methods=["GET"], include_in_schema=False
     )
-    async def list_chatroom_member_infos(
+    async def route_list_chatroom_member_infos(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
         limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
         role: Annotated[Literal["Owner", "Manager", "Member"] | None, Query(alias="role")] = None,
-        auth: Credentials = list_chatroom_member_infos_auth,
+        auth: Credentials = auth_list_chatroom_member_infos,
     ) -> Response:
         result = await impl.list_chatroom_member_infos(
             auth=auth,
@@ -8933,22 +9039,23 @@ def create_app(
                 200: Declared(models.MemberInfoList, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_chatroom_member_info_auth = Depends(
+    auth_add_chatroom_member_info = Depends(
         _authorizer(impl, "addChatroomMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/chatrooms/{chatroom_id}/member-infos", methods=["POST"], include_in_schema=False
     )
-    async def add_chatroom_member_info(
+    async def route_add_chatroom_member_info(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = add_chatroom_member_info_auth,
+        auth: Credentials = auth_add_chatroom_member_info,
     ) -> Response:
         body = await read_body(
             request,
@@ -8970,6 +9077,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -8983,7 +9091,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_service_conversation_subscribers_auth = Depends(
+    auth_list_service_conversation_subscribers = Depends(
         _authorizer(
             impl,
             "listServiceConversationSubscribers",
@@ -8996,12 +9104,12 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def list_service_conversation_subscribers(
+    async def route_list_service_conversation_subscribers(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         limit: Annotated[int | None, Query(alias="limit", le=50)] = None,
         client_id: Annotated[str | None, Query(alias="client_id")] = None,
-        auth: Credentials = list_service_conversation_subscribers_auth,
+        auth: Credentials = auth_list_service_conversation_subscribers,
     ) -> Response:
         result = await impl.list_service_conversation_subscribers(
             auth=auth,
@@ -9021,7 +9129,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    subscribe_service_conversation_auth = Depends(
+    auth_subscribe_service_conversation = Depends(
         _authorizer(
             impl, "subscribeServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -9032,10 +9140,10 @@ def create_app(
         methods=["POST"],
         include_in_schema=False,
     )
-    async def subscribe_service_conversation(
+    async def route_subscribe_service_conversation(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = subscribe_service_conversation_auth,
+        auth: Credentials = auth_subscribe_service_conversation,
     ) -> Response:
         body = await read_body(
             request,
@@ -9071,7 +9179,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    broadcast_service_conversation_message_auth = Depends(
+    auth_broadcast_service_conversation_message = Depends(
         _authorizer(
             impl,
             "broadcastServiceConversationMessage",
@@ -9084,10 +9192,10 @@ def create_app(
         methods=["POST"],
         include_in_schema=False,
     )
-    async def broadcast_service_conversation_message(
+    async def route_broadcast_service_conversation_message(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = broadcast_service_conversation_message_auth,
+        auth: Credentials = auth_broadcast_service_conversation_message,
     ) -> Response:
         body = await read_body(
             request,
@@ -9110,6 +9218,7 @@ def create_app(
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -9123,7 +9232,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    send_service_conversation_message_auth = Depends(
+    auth_send_service_conversation_message = Depends(
         _authorizer(
             impl, "sendServiceConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -9134,10 +9243,10 @@ def create_app(
         methods=["POST"],
         include_in_schema=False,
     )
-    async def send_service_conversation_message(
+    async def route_send_service_conversation_message(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = send_service_conversation_message_auth,
+        auth: Credentials = auth_send_service_conversation_message,
     ) -> Response:
         body = await read_body(
             request,
@@ -9160,6 +9269,7 @@ def create_app(
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -9173,7 +9283,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_service_conversation_blacklist_auth = Depends(
+    auth_list_service_conversation_blacklist = Depends(
         _authorizer(
             impl, "listServiceConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -9184,12 +9294,12 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def list_service_conversation_blacklist(
+    async def route_list_service_conversation_blacklist(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         next: Annotated[str | None, Query(alias="next")] = None,
-        auth: Credentials = list_service_conversation_blacklist_auth,
+        auth: Credentials = auth_list_service_conversation_blacklist,
     ) -> Response:
         result = await impl.list_service_conversation_blacklist(
             auth=auth,
@@ -9203,12 +9313,13 @@ def create_app(
                 200: Declared(models.ClientIdPage, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_service_conversation_blacklist_auth = Depends(
+    auth_add_service_conversation_blacklist = Depends(
         _authorizer(
             impl, "addServiceConversationBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -9219,10 +9330,10 @@ def create_app(
         methods=["POST"],
         include_in_schema=False,
     )
-    async def add_service_conversation_blacklist(
+    async def route_add_service_conversation_blacklist(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = add_service_conversation_blacklist_auth,
+        auth: Credentials = auth_add_service_conversation_blacklist,
     ) -> Response:
         body = await read_body(
             request,
@@ -9244,12 +9355,13 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_service_conversation_blacklist_auth = Depends(
+    auth_remove_service_conversation_blacklist = Depends(
         _authorizer(
             impl,
             "removeServiceConversationBlacklist",
@@ -9262,10 +9374,10 @@ def create_app(
         methods=["DELETE"],
         include_in_schema=False,
     )
-    async def remove_service_conversation_blacklist(
+    async def route_remove_service_conversation_blacklist(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = remove_service_conversation_blacklist_auth,
+        auth: Credentials = auth_remove_service_conversation_blacklist,
     ) -> Response:
         body = await read_body(
             request,
@@ -9287,6 +9399,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -9300,7 +9413,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_client_unread_count_auth = Depends(
+    auth_get_client_unread_count = Depends(
         _authorizer(
             impl,
             "getClientUnreadCount",
@@ -9311,11 +9424,11 @@ def create_app(
     @app.api_route(
         "/1.2/rtm/clients/{client_id}/unread-count", methods=["GET"], include_in_schema=False
     )
-    async def get_client_unread_count(
+    async def route_get_client_unread_count(
         request: Request,
         client_id: Annotated[str, Path(alias="client_id")],
         conv_id: Annotated[str | None, Query(alias="conv_id")] = None,
-        auth: Credentials = get_client_unread_count_auth,
+        auth: Credentials = auth_get_client_unread_count,
     ) -> Response:
         result = await impl.get_client_unread_count(
             auth=auth,
@@ -9341,15 +9454,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    kick_client_auth = Depends(
+    auth_kick_client = Depends(
         _authorizer(impl, "kickClient", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.2/rtm/clients/{client_id}/kick", methods=["POST"], include_in_schema=False)
-    async def kick_client(
+    async def route_kick_client(
         request: Request,
         client_id: Annotated[str, Path(alias="client_id")],
-        auth: Credentials = kick_client_auth,
+        auth: Credentials = auth_kick_client,
     ) -> Response:
         body = await read_body(
             request,
@@ -9384,7 +9497,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_client_service_conversations_auth = Depends(
+    auth_list_client_service_conversations = Depends(
         _authorizer(
             impl, "listClientServiceConversations", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -9395,14 +9508,16 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def list_client_service_conversations(
+    async def route_list_client_service_conversations(
         request: Request,
         client_id: Annotated[str, Path(alias="client_id")],
         conv_id: Annotated[str | None, Query(alias="conv_id")] = None,
-        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
+        timestamp: Annotated[
+            int | None, Query(alias="timestamp", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         limit: Annotated[int | None, Query(alias="limit")] = None,
         direction: Annotated[Literal["old", "new"] | None, Query(alias="direction")] = None,
-        auth: Credentials = list_client_service_conversations_auth,
+        auth: Credentials = auth_list_client_service_conversations,
     ) -> Response:
         result = await impl.list_client_service_conversations(
             auth=auth,
@@ -9432,29 +9547,36 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_client_messages_auth = Depends(
+    auth_list_client_messages = Depends(
         _authorizer(impl, "listClientMessages", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/clients/{client_id}/messages", methods=["GET"], include_in_schema=False
     )
-    async def list_client_messages(
+    async def route_list_client_messages(
         request: Request,
         client_id: Annotated[str, Path(alias="client_id")],
         msgid: Annotated[str | None, Query(alias="msgid")] = None,
-        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
+        timestamp: Annotated[
+            int | None, Query(alias="timestamp", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         till_msgid: Annotated[str | None, Query(alias="till_msgid")] = None,
-        till_timestamp: Annotated[int | None, Query(alias="till_timestamp")] = None,
+        till_timestamp: Annotated[
+            int | None,
+            Query(alias="till_timestamp", le=9223372036854775807, ge=-9223372036854775808),
+        ] = None,
         include_start: Annotated[bool | None, Query(alias="include_start")] = None,
         include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
         reversed: Annotated[bool | None, Query(alias="reversed")] = None,
         limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
         client_id_2: Annotated[str | None, Query(alias="client_id")] = None,
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
-        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
+        signature_ts: Annotated[
+            int | None, Query(alias="signature_ts", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         signature: Annotated[str | None, Query(alias="signature")] = None,
-        auth: Credentials = list_client_messages_auth,
+        auth: Credentials = auth_list_client_messages,
     ) -> Response:
         result = await impl.list_client_messages(
             auth=auth,
@@ -9492,19 +9614,19 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_client_blacklist_auth = Depends(
+    auth_list_client_blacklist = Depends(
         _authorizer(impl, "listClientBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/clients/{client_id}/blacklists", methods=["GET"], include_in_schema=False
     )
-    async def list_client_blacklist(
+    async def route_list_client_blacklist(
         request: Request,
         client_id: Annotated[str, Path(alias="client_id")],
         limit: Annotated[int | None, Query(alias="limit")] = None,
         next: Annotated[str | None, Query(alias="next")] = None,
-        auth: Credentials = list_client_blacklist_auth,
+        auth: Credentials = auth_list_client_blacklist,
     ) -> Response:
         result = await impl.list_client_blacklist(
             auth=auth,
@@ -9523,17 +9645,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_client_blacklist_auth = Depends(
+    auth_add_client_blacklist = Depends(
         _authorizer(impl, "addClientBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/clients/{client_id}/blacklists", methods=["POST"], include_in_schema=False
     )
-    async def add_client_blacklist(
+    async def route_add_client_blacklist(
         request: Request,
         client_id: Annotated[str, Path(alias="client_id")],
-        auth: Credentials = add_client_blacklist_auth,
+        auth: Credentials = auth_add_client_blacklist,
     ) -> Response:
         body = await read_body(
             request,
@@ -9555,22 +9677,23 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_client_blacklist_auth = Depends(
+    auth_remove_client_blacklist = Depends(
         _authorizer(impl, "removeClientBlacklist", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.2/rtm/clients/{client_id}/blacklists", methods=["DELETE"], include_in_schema=False
     )
-    async def remove_client_blacklist(
+    async def route_remove_client_blacklist(
         request: Request,
         client_id: Annotated[str, Path(alias="client_id")],
-        auth: Credentials = remove_client_blacklist_auth,
+        auth: Credentials = auth_remove_client_blacklist,
     ) -> Response:
         body = await read_body(
             request,
@@ -9605,7 +9728,7 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    count_chatroom_online_members_auth = Depends(
+    auth_count_chatroom_online_members = Depends(
         _authorizer(
             impl, "countChatroomOnlineMembers", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -9616,10 +9739,10 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def count_chatroom_online_members(
+    async def route_count_chatroom_online_members(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
-        auth: Credentials = count_chatroom_online_members_auth,
+        auth: Credentials = auth_count_chatroom_online_members,
     ) -> Response:
         result = await impl.count_chatroom_online_members(
             auth=auth,
@@ -9645,7 +9768,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    count_service_conversation_subscribers_auth = Depends(
+    auth_count_service_conversation_subscribers = Depends(
         _authorizer(
             impl,
             "countServiceConversationSubscribers",
@@ -9658,10 +9781,10 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def count_service_conversation_subscribers(
+    async def route_count_service_conversation_subscribers(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
-        auth: Credentials = count_service_conversation_subscribers_auth,
+        auth: Credentials = auth_count_service_conversation_subscribers,
     ) -> Response:
         result = await impl.count_service_conversation_subscribers(
             auth=auth,
@@ -9687,7 +9810,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_leaderboard_ranks_around_user_auth = Depends(
+    auth_get_leaderboard_ranks_around_user = Depends(
         _authorizer(
             impl,
             "getLeaderboardRanksAroundUser",
@@ -9706,7 +9829,7 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def get_leaderboard_ranks_around_user(
+    async def route_get_leaderboard_ranks_around_user(
         request: Request,
         statistic_name: Annotated[str, Path(alias="statisticName")],
         user_id: Annotated[str, Path(alias="userId")],
@@ -9719,7 +9842,7 @@ def create_app(
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         start_position: Annotated[int | None, Query(alias="startPosition")] = None,
         max_results_count: Annotated[int | None, Query(alias="maxResultsCount")] = None,
-        auth: Credentials = get_leaderboard_ranks_around_user_auth,
+        auth: Credentials = auth_get_leaderboard_ranks_around_user,
     ) -> Response:
         result = await impl.get_leaderboard_ranks_around_user(
             auth=auth,
@@ -9755,7 +9878,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_conversation_member_info_auth = Depends(
+    auth_update_conversation_member_info = Depends(
         _authorizer(
             impl, "updateConversationMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -9766,11 +9889,11 @@ def create_app(
         methods=["PUT"],
         include_in_schema=False,
     )
-    async def update_conversation_member_info(
+    async def route_update_conversation_member_info(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         info_id: Annotated[str, Path(alias="info_id")],
-        auth: Credentials = update_conversation_member_info_auth,
+        auth: Credentials = auth_update_conversation_member_info,
     ) -> Response:
         body = await read_body(
             request,
@@ -9799,7 +9922,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_conversation_member_info_auth = Depends(
+    auth_delete_conversation_member_info = Depends(
         _authorizer(
             impl, "deleteConversationMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -9810,11 +9933,11 @@ def create_app(
         methods=["DELETE"],
         include_in_schema=False,
     )
-    async def delete_conversation_member_info(
+    async def route_delete_conversation_member_info(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         info_id: Annotated[str, Path(alias="info_id")],
-        auth: Credentials = delete_conversation_member_info_auth,
+        auth: Credentials = auth_delete_conversation_member_info,
     ) -> Response:
         result = await impl.delete_conversation_member_info(
             auth=auth,
@@ -9841,7 +9964,7 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_conversation_message_auth = Depends(
+    auth_update_conversation_message = Depends(
         _authorizer(
             impl, "updateConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -9852,11 +9975,11 @@ def create_app(
         methods=["PUT"],
         include_in_schema=False,
     )
-    async def update_conversation_message(
+    async def route_update_conversation_message(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = update_conversation_message_auth,
+        auth: Credentials = auth_update_conversation_message,
     ) -> Response:
         body = await read_body(
             request,
@@ -9880,12 +10003,13 @@ def create_app(
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_conversation_message_auth = Depends(
+    auth_delete_conversation_message = Depends(
         _authorizer(
             impl, "deleteConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -9896,13 +10020,15 @@ def create_app(
         methods=["DELETE"],
         include_in_schema=False,
     )
-    async def delete_conversation_message(
+    async def route_delete_conversation_message(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         message_id: Annotated[str, Path(alias="message_id")],
         from_client: Annotated[str, Query(alias="from_client")],
-        timestamp: Annotated[int, Query(alias="timestamp")],
-        auth: Credentials = delete_conversation_message_auth,
+        timestamp: Annotated[
+            int, Query(alias="timestamp", le=9223372036854775807, ge=-9223372036854775808)
+        ],
+        auth: Credentials = auth_delete_conversation_message,
     ) -> Response:
         result = await impl.delete_conversation_message(
             auth=auth,
@@ -9918,6 +10044,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -9931,7 +10058,7 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_chatroom_message_auth = Depends(
+    auth_update_chatroom_message = Depends(
         _authorizer(impl, "updateChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
@@ -9940,11 +10067,11 @@ def create_app(
         methods=["PUT"],
         include_in_schema=False,
     )
-    async def update_chatroom_message(
+    async def route_update_chatroom_message(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = update_chatroom_message_auth,
+        auth: Credentials = auth_update_chatroom_message,
     ) -> Response:
         body = await read_body(
             request,
@@ -9968,12 +10095,13 @@ def create_app(
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_chatroom_message_auth = Depends(
+    auth_delete_chatroom_message = Depends(
         _authorizer(impl, "deleteChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
@@ -9982,13 +10110,15 @@ def create_app(
         methods=["DELETE"],
         include_in_schema=False,
     )
-    async def delete_chatroom_message(
+    async def route_delete_chatroom_message(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         message_id: Annotated[str, Path(alias="message_id")],
         from_client: Annotated[str, Query(alias="from_client")],
-        timestamp: Annotated[int, Query(alias="timestamp")],
-        auth: Credentials = delete_chatroom_message_auth,
+        timestamp: Annotated[
+            int, Query(alias="timestamp", le=9223372036854775807, ge=-9223372036854775808)
+        ],
+        auth: Credentials = auth_delete_chatroom_message,
     ) -> Response:
         result = await impl.delete_chatroom_message(
             auth=auth,
@@ -10004,6 +10134,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -10017,7 +10148,7 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_chatroom_member_info_auth = Depends(
+    auth_update_chatroom_member_info = Depends(
         _authorizer(impl, "updateChatroomMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
@@ -10026,11 +10157,11 @@ def create_app(
         methods=["PUT"],
         include_in_schema=False,
     )
-    async def update_chatroom_member_info(
+    async def route_update_chatroom_member_info(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         info_id: Annotated[str, Path(alias="info_id")],
-        auth: Credentials = update_chatroom_member_info_auth,
+        auth: Credentials = auth_update_chatroom_member_info,
     ) -> Response:
         body = await read_body(
             request,
@@ -10059,7 +10190,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_chatroom_member_info_auth = Depends(
+    auth_delete_chatroom_member_info = Depends(
         _authorizer(impl, "deleteChatroomMemberInfo", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
@@ -10068,11 +10199,11 @@ def create_app(
         methods=["DELETE"],
         include_in_schema=False,
     )
-    async def delete_chatroom_member_info(
+    async def route_delete_chatroom_member_info(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         info_id: Annotated[str, Path(alias="info_id")],
-        auth: Credentials = delete_chatroom_member_info_auth,
+        auth: Credentials = auth_delete_chatroom_member_info,
     ) -> Response:
         result = await impl.delete_chatroom_member_info(
             auth=auth,
@@ -10099,7 +10230,7 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    unsubscribe_service_conversation_auth = Depends(
+    auth_unsubscribe_service_conversation = Depends(
         _authorizer(
             impl, "unsubscribeServiceConversation", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -10110,11 +10241,11 @@ def create_app(
         methods=["DELETE"],
         include_in_schema=False,
     )
-    async def unsubscribe_service_conversation(
+    async def route_unsubscribe_service_conversation(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         client_id: Annotated[str, Path(alias="client_id")],
-        auth: Credentials = unsubscribe_service_conversation_auth,
+        auth: Credentials = auth_unsubscribe_service_conversation,
     ) -> Response:
         result = await impl.unsubscribe_service_conversation(
             auth=auth,
@@ -10141,7 +10272,7 @@ def create_app(
         return _method_not_allowed(request, "DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_service_conversation_message_auth = Depends(
+    auth_update_service_conversation_message = Depends(
         _authorizer(
             impl, "updateServiceConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -10152,11 +10283,11 @@ def create_app(
         methods=["PUT"],
         include_in_schema=False,
     )
-    async def update_service_conversation_message(
+    async def route_update_service_conversation_message(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = update_service_conversation_message_auth,
+        auth: Credentials = auth_update_service_conversation_message,
     ) -> Response:
         body = await read_body(
             request,
@@ -10180,6 +10311,7 @@ def create_app(
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -10193,7 +10325,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    recall_conversation_message_auth = Depends(
+    auth_recall_conversation_message = Depends(
         _authorizer(
             impl, "recallConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -10204,11 +10336,11 @@ def create_app(
         methods=["PUT"],
         include_in_schema=False,
     )
-    async def recall_conversation_message(
+    async def route_recall_conversation_message(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = recall_conversation_message_auth,
+        auth: Credentials = auth_recall_conversation_message,
     ) -> Response:
         body = await read_body(
             request,
@@ -10232,6 +10364,7 @@ def create_app(
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -10245,7 +10378,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    recall_chatroom_message_auth = Depends(
+    auth_recall_chatroom_message = Depends(
         _authorizer(impl, "recallChatroomMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
@@ -10254,11 +10387,11 @@ def create_app(
         methods=["PUT"],
         include_in_schema=False,
     )
-    async def recall_chatroom_message(
+    async def route_recall_chatroom_message(
         request: Request,
         chatroom_id: Annotated[str, Path(alias="chatroom_id")],
         message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = recall_chatroom_message_auth,
+        auth: Credentials = auth_recall_chatroom_message,
     ) -> Response:
         body = await read_body(
             request,
@@ -10282,6 +10415,7 @@ def create_app(
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -10295,7 +10429,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_service_conversation_subscriber_messages_auth = Depends(
+    auth_list_service_conversation_subscriber_messages = Depends(
         _authorizer(
             impl,
             "listServiceConversationSubscriberMessages",
@@ -10308,23 +10442,30 @@ def create_app(
         methods=["GET"],
         include_in_schema=False,
     )
-    async def list_service_conversation_subscriber_messages(
+    async def route_list_service_conversation_subscriber_messages(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         client_id: Annotated[str, Path(alias="client_id")],
         msgid: Annotated[str | None, Query(alias="msgid")] = None,
-        timestamp: Annotated[int | None, Query(alias="timestamp")] = None,
+        timestamp: Annotated[
+            int | None, Query(alias="timestamp", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         till_msgid: Annotated[str | None, Query(alias="till_msgid")] = None,
-        till_timestamp: Annotated[int | None, Query(alias="till_timestamp")] = None,
+        till_timestamp: Annotated[
+            int | None,
+            Query(alias="till_timestamp", le=9223372036854775807, ge=-9223372036854775808),
+        ] = None,
         include_start: Annotated[bool | None, Query(alias="include_start")] = None,
         include_stop: Annotated[bool | None, Query(alias="include_stop")] = None,
         reversed: Annotated[bool | None, Query(alias="reversed")] = None,
         limit: Annotated[int | None, Query(alias="limit", le=1000)] = None,
         nonce: Annotated[str | None, Query(alias="nonce")] = None,
-        signature_ts: Annotated[int | None, Query(alias="signature_ts")] = None,
+        signature_ts: Annotated[
+            int | None, Query(alias="signature_ts", le=9223372036854775807, ge=-9223372036854775808)
+        ] = None,
         signature: Annotated[str | None, Query(alias="signature")] = None,
         client_id_2: Annotated[str | None, Query(alias="client_id")] = None,
-        auth: Credentials = list_service_conversation_subscriber_messages_auth,
+        auth: Credentials = auth_list_service_conversation_subscriber_messages,
     ) -> Response:
         result = await impl.list_service_conversation_subscriber_messages(
             auth=auth,
@@ -10350,6 +10491,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -10363,7 +10505,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    recall_service_conversation_message_auth = Depends(
+    auth_recall_service_conversation_message = Depends(
         _authorizer(
             impl, "recallServiceConversationMessage", (("lcId", "lcMasterKey"), ("lcId", "lcSign"))
         )
@@ -10374,11 +10516,11 @@ def create_app(
         methods=["PUT"],
         include_in_schema=False,
     )
-    async def recall_service_conversation_message(
+    async def route_recall_service_conversation_message(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = recall_service_conversation_message_auth,
+        auth: Credentials = auth_recall_service_conversation_message,
     ) -> Response:
         body = await read_body(
             request,
@@ -10402,6 +10544,7 @@ def create_app(
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
                 429: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -10415,7 +10558,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_service_conversation_subscriber_message_auth = Depends(
+    auth_delete_service_conversation_subscriber_message = Depends(
         _authorizer(
             impl,
             "deleteServiceConversationSubscriberMessage",
@@ -10428,14 +10571,16 @@ def create_app(
         methods=["DELETE"],
         include_in_schema=False,
     )
-    async def delete_service_conversation_subscriber_message(
+    async def route_delete_service_conversation_subscriber_message(
         request: Request,
         conv_id: Annotated[str, Path(alias="conv_id")],
         client_id: Annotated[str, Path(alias="client_id")],
         message_id: Annotated[str, Path(alias="message_id")],
         from_client: Annotated[str, Query(alias="from_client")],
-        timestamp: Annotated[int, Query(alias="timestamp")],
-        auth: Credentials = delete_service_conversation_subscriber_message_auth,
+        timestamp: Annotated[
+            int, Query(alias="timestamp", le=9223372036854775807, ge=-9223372036854775808)
+        ],
+        auth: Credentials = auth_delete_service_conversation_subscriber_message,
     ) -> Response:
         result = await impl.delete_service_conversation_subscriber_message(
             auth=auth,
@@ -10452,6 +10597,7 @@ def create_app(
                 400: Declared(models.ErrorResponse, "application/json", "json"),
                 401: Declared(models.ErrorResponse, "application/json", "json"),
                 403: Declared(models.ErrorResponse, "application/json", "json"),
+                404: Declared(models.ErrorResponse, "application/json", "json"),
             },
             200,
         )
@@ -10465,16 +10611,22 @@ def create_app(
         return _method_not_allowed(request, "DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    query_objects_auth = Depends(
+    auth_query_objects = Depends(
         _authorizer(
             impl, "queryObjects", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/classes/{className}", methods=["GET"], include_in_schema=False)
-    async def query_objects(
+    async def route_query_objects(
         request: Request,
-        class_name: Annotated[str, Path(alias="className")],
+        class_name: Annotated[
+            str,
+            Path(
+                alias="className",
+                pattern="^([A-Za-z][A-Za-z0-9_]{0,127}|_User|_Role|_Installation|_File|_Conversation|_Followee|_Follower|_Status|_FriendshipRequest)$",
+            ),
+        ],
         where: Annotated[str | None, Query(alias="where")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
         limit: Annotated[int | None, Query(alias="limit", le=1000, ge=0)] = None,
@@ -10483,7 +10635,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = query_objects_auth,
+        auth: Credentials = auth_query_objects,
     ) -> Response:
         result = await impl.query_objects(
             auth=auth,
@@ -10510,19 +10662,25 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_object_auth = Depends(
+    auth_create_object = Depends(
         _authorizer(
             impl, "createObject", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/classes/{className}", methods=["POST"], include_in_schema=False)
-    async def create_object(
+    async def route_create_object(
         request: Request,
-        class_name: Annotated[str, Path(alias="className")],
+        class_name: Annotated[
+            str,
+            Path(
+                alias="className",
+                pattern="^([A-Za-z][A-Za-z0-9_]{0,127}|_User|_Role|_Installation|_File|_Conversation|_Followee|_Follower|_Status|_FriendshipRequest)$",
+            ),
+        ],
         fetch_when_save: Annotated[bool | None, Query(alias="fetchWhenSave")] = None,
         new: Annotated[bool | None, Query(alias="new")] = None,
-        auth: Credentials = create_object_auth,
+        auth: Credentials = auth_create_object,
     ) -> Response:
         body = await read_body(
             request,
@@ -10559,15 +10717,21 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_class_schema_auth = Depends(
+    auth_get_class_schema = Depends(
         _authorizer(impl, "getClassSchema", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/schemas/{className}", methods=["GET"], include_in_schema=False)
-    async def get_class_schema(
+    async def route_get_class_schema(
         request: Request,
-        class_name: Annotated[str, Path(alias="className")],
-        auth: Credentials = get_class_schema_auth,
+        class_name: Annotated[
+            str,
+            Path(
+                alias="className",
+                pattern="^([A-Za-z][A-Za-z0-9_]{0,127}|_User|_Role|_Installation|_File|_Conversation|_Followee|_Follower|_Status|_FriendshipRequest)$",
+            ),
+        ],
+        auth: Credentials = auth_get_class_schema,
     ) -> Response:
         result = await impl.get_class_schema(
             auth=auth,
@@ -10593,15 +10757,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_export_job_auth = Depends(
+    auth_get_export_job = Depends(
         _authorizer(impl, "getExportJob", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/exportData/{id}", methods=["GET"], include_in_schema=False)
-    async def get_export_job(
+    async def route_get_export_job(
         request: Request,
         id: Annotated[str, Path(alias="id")],
-        auth: Credentials = get_export_job_auth,
+        auth: Credentials = auth_get_export_job,
     ) -> Response:
         result = await impl.get_export_job(
             auth=auth,
@@ -10627,19 +10791,19 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_auth = Depends(
+    auth_get_user = Depends(
         _authorizer(
             impl, "getUser", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/users/{objectId}", methods=["GET"], include_in_schema=False)
-    async def get_user(
+    async def route_get_user(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         include: Annotated[str | None, Query(alias="include")] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
-        auth: Credentials = get_user_auth,
+        auth: Credentials = auth_get_user,
     ) -> Response:
         result = await impl.get_user(
             auth=auth,
@@ -10659,7 +10823,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_user_auth = Depends(
+    auth_update_user = Depends(
         _authorizer(
             impl,
             "updateUser",
@@ -10672,11 +10836,11 @@ def create_app(
     )
 
     @app.api_route("/1.1/users/{objectId}", methods=["PUT"], include_in_schema=False)
-    async def update_user(
+    async def route_update_user(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         fetch_when_save: Annotated[bool | None, Query(alias="fetchWhenSave")] = None,
-        auth: Credentials = update_user_auth,
+        auth: Credentials = auth_update_user,
     ) -> Response:
         body = await read_body(
             request,
@@ -10704,7 +10868,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_user_auth = Depends(
+    auth_delete_user = Depends(
         _authorizer(
             impl,
             "deleteUser",
@@ -10717,10 +10881,10 @@ def create_app(
     )
 
     @app.api_route("/1.1/users/{objectId}", methods=["DELETE"], include_in_schema=False)
-    async def delete_user(
+    async def route_delete_user(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = delete_user_auth,
+        auth: Credentials = auth_delete_user,
     ) -> Response:
         result = await impl.delete_user(
             auth=auth,
@@ -10746,7 +10910,7 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    verify_mobile_phone_auth = Depends(
+    auth_verify_mobile_phone = Depends(
         _authorizer(
             impl,
             "verifyMobilePhone",
@@ -10755,10 +10919,10 @@ def create_app(
     )
 
     @app.api_route("/1.1/verifyMobilePhone/{code}", methods=["POST"], include_in_schema=False)
-    async def verify_mobile_phone(
+    async def route_verify_mobile_phone(
         request: Request,
         code: Annotated[str, Path(alias="code")],
-        auth: Credentials = verify_mobile_phone_auth,
+        auth: Credentials = auth_verify_mobile_phone,
     ) -> Response:
         body = await read_body(
             request,
@@ -10792,7 +10956,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    reset_password_by_sms_code_auth = Depends(
+    auth_reset_password_by_sms_code = Depends(
         _authorizer(
             impl,
             "resetPasswordBySmsCode",
@@ -10801,10 +10965,10 @@ def create_app(
     )
 
     @app.api_route("/1.1/resetPasswordBySmsCode/{code}", methods=["PUT"], include_in_schema=False)
-    async def reset_password_by_sms_code(
+    async def route_reset_password_by_sms_code(
         request: Request,
         code: Annotated[str, Path(alias="code")],
-        auth: Credentials = reset_password_by_sms_code_auth,
+        auth: Credentials = auth_reset_password_by_sms_code,
     ) -> Response:
         body = await read_body(
             request,
@@ -10838,17 +11002,17 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    verify_sms_code_auth = Depends(
+    auth_verify_sms_code = Depends(
         _authorizer(
             impl, "verifySmsCode", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/verifySmsCode/{code}", methods=["POST"], include_in_schema=False)
-    async def verify_sms_code(
+    async def route_verify_sms_code(
         request: Request,
         code: Annotated[str, Path(alias="code")],
-        auth: Credentials = verify_sms_code_auth,
+        auth: Credentials = auth_verify_sms_code,
     ) -> Response:
         body = await read_body(
             request,
@@ -10882,7 +11046,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_status_auth = Depends(
+    auth_delete_status = Depends(
         _authorizer(
             impl,
             "deleteStatus",
@@ -10895,10 +11059,10 @@ def create_app(
     )
 
     @app.api_route("/1.1/statuses/{statusId}", methods=["DELETE"], include_in_schema=False)
-    async def delete_status(
+    async def route_delete_status(
         request: Request,
         status_id: Annotated[str, Path(alias="statusId")],
-        auth: Credentials = delete_status_auth,
+        auth: Credentials = auth_delete_status,
     ) -> Response:
         result = await impl.delete_status(
             auth=auth,
@@ -10924,17 +11088,17 @@ def create_app(
         return _method_not_allowed(request, "DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_role_auth = Depends(
+    auth_get_role = Depends(
         _authorizer(
             impl, "getRole", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/roles/{objectId}", methods=["GET"], include_in_schema=False)
-    async def get_role(
+    async def route_get_role(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = get_role_auth,
+        auth: Credentials = auth_get_role,
     ) -> Response:
         result = await impl.get_role(
             auth=auth,
@@ -10952,7 +11116,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_role_auth = Depends(
+    auth_update_role = Depends(
         _authorizer(
             impl,
             "updateRole",
@@ -10965,10 +11129,10 @@ def create_app(
     )
 
     @app.api_route("/1.1/roles/{objectId}", methods=["PUT"], include_in_schema=False)
-    async def update_role(
+    async def route_update_role(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = update_role_auth,
+        auth: Credentials = auth_update_role,
     ) -> Response:
         body = await read_body(
             request,
@@ -10996,7 +11160,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_role_auth = Depends(
+    auth_delete_role = Depends(
         _authorizer(
             impl,
             "deleteRole",
@@ -11009,10 +11173,10 @@ def create_app(
     )
 
     @app.api_route("/1.1/roles/{objectId}", methods=["DELETE"], include_in_schema=False)
-    async def delete_role(
+    async def route_delete_role(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = delete_role_auth,
+        auth: Credentials = auth_delete_role,
     ) -> Response:
         result = await impl.delete_role(
             auth=auth,
@@ -11038,19 +11202,19 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_file_auth = Depends(
+    auth_get_file = Depends(
         _authorizer(
             impl, "getFile", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/files/{objectId}", methods=["GET"], include_in_schema=False)
-    async def get_file(
+    async def route_get_file(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
         include: Annotated[str | None, Query(alias="include")] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
-        auth: Credentials = get_file_auth,
+        auth: Credentials = auth_get_file,
     ) -> Response:
         result = await impl.get_file(
             auth=auth,
@@ -11070,17 +11234,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_file_auth = Depends(
+    auth_delete_file = Depends(
         _authorizer(
             impl, "deleteFile", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/files/{objectId}", methods=["DELETE"], include_in_schema=False)
-    async def delete_file(
+    async def route_delete_file(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = delete_file_auth,
+        auth: Credentials = auth_delete_file,
     ) -> Response:
         result = await impl.delete_file(
             auth=auth,
@@ -11106,7 +11270,7 @@ def create_app(
         return _method_not_allowed(request, "GET, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_installation_auth = Depends(
+    auth_get_installation = Depends(
         _authorizer(
             impl,
             "getInstallation",
@@ -11115,10 +11279,10 @@ def create_app(
     )
 
     @app.api_route("/1.1/installations/{objectId}", methods=["GET"], include_in_schema=False)
-    async def get_installation(
+    async def route_get_installation(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = get_installation_auth,
+        auth: Credentials = auth_get_installation,
     ) -> Response:
         result = await impl.get_installation(
             auth=auth,
@@ -11136,7 +11300,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_installation_auth = Depends(
+    auth_update_installation = Depends(
         _authorizer(
             impl,
             "updateInstallation",
@@ -11145,10 +11309,10 @@ def create_app(
     )
 
     @app.api_route("/1.1/installations/{objectId}", methods=["PUT"], include_in_schema=False)
-    async def update_installation(
+    async def route_update_installation(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = update_installation_auth,
+        auth: Credentials = auth_update_installation,
     ) -> Response:
         body = await read_body(
             request,
@@ -11176,15 +11340,15 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_installation_auth = Depends(
+    auth_delete_installation = Depends(
         _authorizer(impl, "deleteInstallation", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/installations/{objectId}", methods=["DELETE"], include_in_schema=False)
-    async def delete_installation(
+    async def route_delete_installation(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = delete_installation_auth,
+        auth: Credentials = auth_delete_installation,
     ) -> Response:
         result = await impl.delete_installation(
             auth=auth,
@@ -11210,15 +11374,15 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_notification_auth = Depends(
+    auth_get_notification = Depends(
         _authorizer(impl, "getNotification", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/notifications/{notification_id}", methods=["GET"], include_in_schema=False)
-    async def get_notification(
+    async def route_get_notification(
         request: Request,
         notification_id: Annotated[str, Path(alias="notification_id")],
-        auth: Credentials = get_notification_auth,
+        auth: Credentials = auth_get_notification,
     ) -> Response:
         result = await impl.get_notification(
             auth=auth,
@@ -11236,17 +11400,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_notification_auth = Depends(
+    auth_delete_notification = Depends(
         _authorizer(impl, "deleteNotification", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route(
         "/1.1/notifications/{notification_id}", methods=["DELETE"], include_in_schema=False
     )
-    async def delete_notification(
+    async def route_delete_notification(
         request: Request,
         notification_id: Annotated[str, Path(alias="notification_id")],
-        auth: Credentials = delete_notification_auth,
+        auth: Credentials = auth_delete_notification,
     ) -> Response:
         result = await impl.delete_notification(
             auth=auth,
@@ -11272,15 +11436,15 @@ def create_app(
         return _method_not_allowed(request, "GET, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    cancel_scheduled_push_auth = Depends(
+    auth_cancel_scheduled_push = Depends(
         _authorizer(impl, "cancelScheduledPush", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/scheduledPushMessages/{id}", methods=["DELETE"], include_in_schema=False)
-    async def cancel_scheduled_push(
+    async def route_cancel_scheduled_push(
         request: Request,
         id: Annotated[int, Path(alias="id")],
-        auth: Credentials = cancel_scheduled_push_auth,
+        auth: Credentials = auth_cancel_scheduled_push,
     ) -> Response:
         result = await impl.cancel_scheduled_push(
             auth=auth,
@@ -11306,7 +11470,7 @@ def create_app(
         return _method_not_allowed(request, "DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    run_cloud_function_auth = Depends(
+    auth_run_cloud_function = Depends(
         _authorizer(
             impl,
             "runCloudFunction",
@@ -11321,13 +11485,13 @@ def create_app(
     )
 
     @app.api_route("/1.1/functions/{name}", methods=["POST"], include_in_schema=False)
-    async def run_cloud_function(
+    async def route_run_cloud_function(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         x_lc_prod: Annotated[
             int | None, Header(alias="X-LC-Prod", convert_underscores=False, le=1, ge=0)
         ] = None,
-        auth: Credentials = run_cloud_function_auth,
+        auth: Credentials = auth_run_cloud_function,
     ) -> Response:
         body = await read_body(
             request,
@@ -11364,7 +11528,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    call_cloud_function_auth = Depends(
+    auth_call_cloud_function = Depends(
         _authorizer(
             impl,
             "callCloudFunction",
@@ -11379,13 +11543,13 @@ def create_app(
     )
 
     @app.api_route("/1.1/call/{name}", methods=["POST"], include_in_schema=False)
-    async def call_cloud_function(
+    async def route_call_cloud_function(
         request: Request,
         name: Annotated[str, Path(alias="name")],
         x_lc_prod: Annotated[
             int | None, Header(alias="X-LC-Prod", convert_underscores=False, le=1, ge=0)
         ] = None,
-        auth: Credentials = call_cloud_function_auth,
+        auth: Credentials = auth_call_cloud_function,
     ) -> Response:
         body = await read_body(
             request,
@@ -11422,7 +11586,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    refresh_session_token_auth = Depends(
+    auth_refresh_session_token = Depends(
         _authorizer(
             impl,
             "refreshSessionToken",
@@ -11437,10 +11601,10 @@ def create_app(
     @app.api_route(
         "/1.1/users/{objectId}/refreshSessionToken", methods=["PUT"], include_in_schema=False
     )
-    async def refresh_session_token(
+    async def route_refresh_session_token(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = refresh_session_token_auth,
+        auth: Credentials = auth_refresh_session_token,
     ) -> Response:
         result = await impl.refresh_session_token(
             auth=auth,
@@ -11465,7 +11629,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_password_auth = Depends(
+    auth_update_password = Depends(
         _authorizer(
             impl,
             "updatePassword",
@@ -11478,10 +11642,10 @@ def create_app(
     )
 
     @app.api_route("/1.1/users/{objectId}/updatePassword", methods=["PUT"], include_in_schema=False)
-    async def update_password(
+    async def route_update_password(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = update_password_auth,
+        auth: Credentials = auth_update_password,
     ) -> Response:
         body = await read_body(
             request,
@@ -11516,7 +11680,7 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_followers_auth = Depends(
+    auth_list_followers = Depends(
         _authorizer(
             impl,
             "listFollowers",
@@ -11529,7 +11693,7 @@ def create_app(
     )
 
     @app.api_route("/1.1/users/{userId}/followers", methods=["GET"], include_in_schema=False)
-    async def list_followers(
+    async def route_list_followers(
         request: Request,
         user_id: Annotated[str, Path(alias="userId")],
         where: Annotated[str | None, Query(alias="where")] = None,
@@ -11540,7 +11704,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = list_followers_auth,
+        auth: Credentials = auth_list_followers,
     ) -> Response:
         result = await impl.list_followers(
             auth=auth,
@@ -11574,7 +11738,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_followees_auth = Depends(
+    auth_list_followees = Depends(
         _authorizer(
             impl,
             "listFollowees",
@@ -11587,7 +11751,7 @@ def create_app(
     )
 
     @app.api_route("/1.1/users/{userId}/followees", methods=["GET"], include_in_schema=False)
-    async def list_followees(
+    async def route_list_followees(
         request: Request,
         user_id: Annotated[str, Path(alias="userId")],
         where: Annotated[str | None, Query(alias="where")] = None,
@@ -11598,7 +11762,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = list_followees_auth,
+        auth: Credentials = auth_list_followees,
     ) -> Response:
         result = await impl.list_followees(
             auth=auth,
@@ -11632,7 +11796,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_mutual_followees_auth = Depends(
+    auth_list_mutual_followees = Depends(
         _authorizer(
             impl,
             "listMutualFollowees",
@@ -11645,7 +11809,7 @@ def create_app(
     )
 
     @app.api_route("/1.1/users/{userId}/mutualFollowees", methods=["GET"], include_in_schema=False)
-    async def list_mutual_followees(
+    async def route_list_mutual_followees(
         request: Request,
         user_id: Annotated[str, Path(alias="userId")],
         where: Annotated[str | None, Query(alias="where")] = None,
@@ -11656,7 +11820,7 @@ def create_app(
         include: Annotated[str | None, Query(alias="include")] = None,
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = list_mutual_followees_auth,
+        auth: Credentials = auth_list_mutual_followees,
     ) -> Response:
         result = await impl.list_mutual_followees(
             auth=auth,
@@ -11690,7 +11854,7 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_followers_and_followees_auth = Depends(
+    auth_list_followers_and_followees = Depends(
         _authorizer(
             impl,
             "listFollowersAndFollowees",
@@ -11705,13 +11869,13 @@ def create_app(
     @app.api_route(
         "/1.1/users/{userId}/followersAndFollowees", methods=["GET"], include_in_schema=False
     )
-    async def list_followers_and_followees(
+    async def route_list_followers_and_followees(
         request: Request,
         user_id: Annotated[str, Path(alias="userId")],
         include: Annotated[str | None, Query(alias="include")] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
         count: Annotated[int | None, Query(alias="count", le=1, ge=0)] = None,
-        auth: Credentials = list_followers_and_followees_auth,
+        auth: Credentials = auth_list_followers_and_followees,
     ) -> Response:
         result = await impl.list_followers_and_followees(
             auth=auth,
@@ -11740,15 +11904,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    censor_file_auth = Depends(
+    auth_censor_file = Depends(
         _authorizer(impl, "censorFile", (("lcId", "lcMasterKey"), ("lcId", "lcSign")))
     )
 
     @app.api_route("/1.1/files/{objectId}/censor", methods=["POST"], include_in_schema=False)
-    async def censor_file(
+    async def route_censor_file(
         request: Request,
         object_id: Annotated[str, Path(alias="objectId")],
-        auth: Credentials = censor_file_auth,
+        auth: Credentials = auth_censor_file,
     ) -> Response:
         result = await impl.censor_file(
             auth=auth,
@@ -11774,7 +11938,7 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_follow_auth = Depends(
+    auth_update_follow = Depends(
         _authorizer(
             impl,
             "updateFollow",
@@ -11789,11 +11953,11 @@ def create_app(
     @app.api_route(
         "/1.1/users/{userId}/friendship/{targetId}", methods=["PUT"], include_in_schema=False
     )
-    async def update_follow(
+    async def route_update_follow(
         request: Request,
         user_id: Annotated[str, Path(alias="userId")],
         target_id: Annotated[str, Path(alias="targetId")],
-        auth: Credentials = update_follow_auth,
+        auth: Credentials = auth_update_follow,
     ) -> Response:
         body = await read_body(
             request,
@@ -11821,7 +11985,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    follow_user_auth = Depends(
+    auth_follow_user = Depends(
         _authorizer(
             impl,
             "followUser",
@@ -11836,11 +12000,11 @@ def create_app(
     @app.api_route(
         "/1.1/users/{userId}/friendship/{targetId}", methods=["POST"], include_in_schema=False
     )
-    async def follow_user(
+    async def route_follow_user(
         request: Request,
         user_id: Annotated[str, Path(alias="userId")],
         target_id: Annotated[str, Path(alias="targetId")],
-        auth: Credentials = follow_user_auth,
+        auth: Credentials = auth_follow_user,
     ) -> Response:
         body = await read_body(
             request,
@@ -11868,7 +12032,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    unfollow_user_auth = Depends(
+    auth_unfollow_user = Depends(
         _authorizer(
             impl,
             "unfollowUser",
@@ -11883,11 +12047,11 @@ def create_app(
     @app.api_route(
         "/1.1/users/{userId}/friendship/{targetId}", methods=["DELETE"], include_in_schema=False
     )
-    async def unfollow_user(
+    async def route_unfollow_user(
         request: Request,
         user_id: Annotated[str, Path(alias="userId")],
         target_id: Annotated[str, Path(alias="targetId")],
-        auth: Credentials = unfollow_user_auth,
+        auth: Credentials = auth_unfollow_user,
     ) -> Response:
         result = await impl.unfollow_user(
             auth=auth,
@@ -11914,21 +12078,27 @@ def create_app(
         return _method_not_allowed(request, "PUT, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_object_auth = Depends(
+    auth_get_object = Depends(
         _authorizer(
             impl, "getObject", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/classes/{className}/{objectId}", methods=["GET"], include_in_schema=False)
-    async def get_object(
+    async def route_get_object(
         request: Request,
-        class_name: Annotated[str, Path(alias="className")],
+        class_name: Annotated[
+            str,
+            Path(
+                alias="className",
+                pattern="^([A-Za-z][A-Za-z0-9_]{0,127}|_User|_Role|_Installation|_File|_Conversation|_Followee|_Follower|_Status|_FriendshipRequest)$",
+            ),
+        ],
         object_id: Annotated[str, Path(alias="objectId")],
         include: Annotated[str | None, Query(alias="include")] = None,
         keys: Annotated[str | None, Query(alias="keys")] = None,
         return_acl: Annotated[bool | None, Query(alias="returnACL")] = None,
-        auth: Credentials = get_object_auth,
+        auth: Credentials = auth_get_object,
     ) -> Response:
         result = await impl.get_object(
             auth=auth,
@@ -11951,21 +12121,27 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_object_auth = Depends(
+    auth_update_object = Depends(
         _authorizer(
             impl, "updateObject", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
     )
 
     @app.api_route("/1.1/classes/{className}/{objectId}", methods=["PUT"], include_in_schema=False)
-    async def update_object(
+    async def route_update_object(
         request: Request,
-        class_name: Annotated[str, Path(alias="className")],
+        class_name: Annotated[
+            str,
+            Path(
+                alias="className",
+                pattern="^([A-Za-z][A-Za-z0-9_]{0,127}|_User|_Role|_Installation|_File|_Conversation|_Followee|_Follower|_Status|_FriendshipRequest)$",
+            ),
+        ],
         object_id: Annotated[str, Path(alias="objectId")],
         where: Annotated[str | None, Query(alias="where")] = None,
         fetch_when_save: Annotated[bool | None, Query(alias="fetchWhenSave")] = None,
         new: Annotated[bool | None, Query(alias="new")] = None,
-        auth: Credentials = update_object_auth,
+        auth: Credentials = auth_update_object,
     ) -> Response:
         body = await read_body(
             request,
@@ -11997,7 +12173,7 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_object_auth = Depends(
+    auth_delete_object = Depends(
         _authorizer(
             impl, "deleteObject", (("lcId", "lcKey"), ("lcId", "lcSign"), ("lcId", "lcMasterKey"))
         )
@@ -12006,12 +12182,18 @@ def create_app(
     @app.api_route(
         "/1.1/classes/{className}/{objectId}", methods=["DELETE"], include_in_schema=False
     )
-    async def delete_object(
+    async def route_delete_object(
         request: Request,
-        class_name: Annotated[str, Path(alias="className")],
+        class_name: Annotated[
+            str,
+            Path(
+                alias="className",
+                pattern="^([A-Za-z][A-Za-z0-9_]{0,127}|_User|_Role|_Installation|_File|_Conversation|_Followee|_Follower|_Status|_FriendshipRequest)$",
+            ),
+        ],
         object_id: Annotated[str, Path(alias="objectId")],
         where: Annotated[str | None, Query(alias="where")] = None,
-        auth: Credentials = delete_object_auth,
+        auth: Credentials = auth_delete_object,
     ) -> Response:
         body = await read_body(
             request,

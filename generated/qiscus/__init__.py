@@ -6,4 +6,4 @@ Import what you need: `generated.qiscus.models`, `generated.qiscus.client`, `gen
 
 SPEC_SOURCE = "specs/qiscus"
 SPEC_VERSION = "2"
-SPEC_SHA256 = "a760cfbecf8528cb91e5d4361f90e82fe5d371f9ab04c0864f9dc995ad1c3225"
+SPEC_SHA256 = "b959cd33912706179ac986533c66e906d2293da19684088bfd5991dccc2e4cf8"

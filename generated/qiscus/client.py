@@ -608,27 +608,27 @@ class Client:
         room_type: str | None = None,
     ) -> Iterator[models.RoomInfo]:
         """Every item of `get_user_rooms`, page after page."""
-        adapter = TypeAdapter(list[models.RoomInfo])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.RoomInfo])
+        page_cursor = 1
         while True:
             response = self._send(
                 Request(
                     _GET_USER_ROOMS,
                     query={
                         "user_email": user_email,
-                        "page": cursor,
+                        "page": page_cursor,
                         "show_participants": show_participants,
                         "room_type": room_type,
                     },
                 )
             )
-            items = adapter.validate_python(
+            page_items = page_adapter.validate_python(
                 json_pointer(_check(response).json(), "/results/rooms_info") or []
             )
-            yield from items
-            if not items:
+            yield from page_items
+            if not page_items:
                 return
-            cursor += 1
+            page_cursor += 1
 
     def create_room(self, body: models.CreateRoomRequest) -> models.CreateRoomResponse:
         """Create a group room
@@ -753,26 +753,26 @@ class Client:
         self, *, room_id: int, limit: int | None = None
     ) -> Iterator[models.Comment]:
         """Every item of `load_comments`, page after page."""
-        adapter = TypeAdapter(list[models.Comment])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.Comment])
+        page_cursor = 1
         while True:
             response = self._send(
                 Request(
                     _LOAD_COMMENTS,
                     query={
                         "room_id": room_id,
-                        "page": cursor,
+                        "page": page_cursor,
                         "limit": limit,
                     },
                 )
             )
-            items = adapter.validate_python(
+            page_items = page_adapter.validate_python(
                 json_pointer(_check(response).json(), "/results/comments") or []
             )
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def load_comments_post(self, body: models.LoadCommentsRequest) -> models.LoadCommentsResponse:
         """Load the comments of a room with a POST body
@@ -832,24 +832,24 @@ class Client:
 
     def iter_list_exports(self) -> Iterator[models.BackupHistory]:
         """Every item of `list_exports`, page after page."""
-        adapter = TypeAdapter(list[models.BackupHistory])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.BackupHistory])
+        page_cursor = 1
         while True:
             response = self._send(
                 Request(
                     _LIST_EXPORTS,
                     query={
-                        "page": cursor,
+                        "page": page_cursor,
                     },
                 )
             )
-            items = adapter.validate_python(
+            page_items = page_adapter.validate_python(
                 json_pointer(_check(response).json(), "/results/backup_histories") or []
             )
-            yield from items
-            if not items:
+            yield from page_items
+            if not page_items:
                 return
-            cursor += 1
+            page_cursor += 1
 
     def create_export(self, body: models.CreateExportRequest) -> models.CreateExportResponse:
         """Request an export
@@ -911,24 +911,24 @@ class Client:
 
     def iter_list_imports(self) -> Iterator[models.ImportHistory]:
         """Every item of `list_imports`, page after page."""
-        adapter = TypeAdapter(list[models.ImportHistory])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.ImportHistory])
+        page_cursor = 1
         while True:
             response = self._send(
                 Request(
                     _LIST_IMPORTS,
                     query={
-                        "page": cursor,
+                        "page": page_cursor,
                     },
                 )
             )
-            items = adapter.validate_python(
+            page_items = page_adapter.validate_python(
                 json_pointer(_check(response).json(), "/results/backup_histories") or []
             )
-            yield from items
-            if not items:
+            yield from page_items
+            if not page_items:
                 return
-            cursor += 1
+            page_cursor += 1
 
     def create_import(self, body: models.CreateImportRequest) -> models.CreateImportResponse:
         """Import users, rooms or comments from a JSON file
@@ -1098,28 +1098,28 @@ class AsyncClient:
         room_type: str | None = None,
     ) -> AsyncIterator[models.RoomInfo]:
         """Every item of `get_user_rooms`, page after page."""
-        adapter = TypeAdapter(list[models.RoomInfo])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.RoomInfo])
+        page_cursor = 1
         while True:
             response = await self._send(
                 Request(
                     _GET_USER_ROOMS,
                     query={
                         "user_email": user_email,
-                        "page": cursor,
+                        "page": page_cursor,
                         "show_participants": show_participants,
                         "room_type": room_type,
                     },
                 )
             )
-            items = adapter.validate_python(
+            page_items = page_adapter.validate_python(
                 json_pointer(_check(response).json(), "/results/rooms_info") or []
             )
-            for item in items:
-                yield item
-            if not items:
+            for page_item in page_items:
+                yield page_item
+            if not page_items:
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def create_room(self, body: models.CreateRoomRequest) -> models.CreateRoomResponse:
         """Create a group room
@@ -1244,27 +1244,27 @@ class AsyncClient:
         self, *, room_id: int, limit: int | None = None
     ) -> AsyncIterator[models.Comment]:
         """Every item of `load_comments`, page after page."""
-        adapter = TypeAdapter(list[models.Comment])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.Comment])
+        page_cursor = 1
         while True:
             response = await self._send(
                 Request(
                     _LOAD_COMMENTS,
                     query={
                         "room_id": room_id,
-                        "page": cursor,
+                        "page": page_cursor,
                         "limit": limit,
                     },
                 )
             )
-            items = adapter.validate_python(
+            page_items = page_adapter.validate_python(
                 json_pointer(_check(response).json(), "/results/comments") or []
             )
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def load_comments_post(
         self, body: models.LoadCommentsRequest
@@ -1328,25 +1328,25 @@ class AsyncClient:
 
     async def iter_list_exports(self) -> AsyncIterator[models.BackupHistory]:
         """Every item of `list_exports`, page after page."""
-        adapter = TypeAdapter(list[models.BackupHistory])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.BackupHistory])
+        page_cursor = 1
         while True:
             response = await self._send(
                 Request(
                     _LIST_EXPORTS,
                     query={
-                        "page": cursor,
+                        "page": page_cursor,
                     },
                 )
             )
-            items = adapter.validate_python(
+            page_items = page_adapter.validate_python(
                 json_pointer(_check(response).json(), "/results/backup_histories") or []
             )
-            for item in items:
-                yield item
-            if not items:
+            for page_item in page_items:
+                yield page_item
+            if not page_items:
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def create_export(self, body: models.CreateExportRequest) -> models.CreateExportResponse:
         """Request an export
@@ -1408,25 +1408,25 @@ class AsyncClient:
 
     async def iter_list_imports(self) -> AsyncIterator[models.ImportHistory]:
         """Every item of `list_imports`, page after page."""
-        adapter = TypeAdapter(list[models.ImportHistory])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.ImportHistory])
+        page_cursor = 1
         while True:
             response = await self._send(
                 Request(
                     _LIST_IMPORTS,
                     query={
-                        "page": cursor,
+                        "page": page_cursor,
                     },
                 )
             )
-            items = adapter.validate_python(
+            page_items = page_adapter.validate_python(
                 json_pointer(_check(response).json(), "/results/backup_histories") or []
             )
-            for item in items:
-                yield item
-            if not items:
+            for page_item in page_items:
+                yield page_item
+            if not page_items:
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def create_import(self, body: models.CreateImportRequest) -> models.CreateImportResponse:
         """Import users, rooms or comments from a JSON file

@@ -33,18 +33,18 @@ from ._server_runtime import (
     satisfied,
 )
 
-__all__ = [  # noqa: RUF022 (grouped: runtime names, then one handler class per tag)
+__all__ = [
     "ApiProblem",
+    "CommentsHandlers",
     "Credentials",
+    "ExportsHandlers",
     "Handlers",
+    "ImportsHandlers",
     "NotImplementedOperation",
     "Reply",
-    "create_app",
-    "UsersHandlers",
     "RoomsHandlers",
-    "CommentsHandlers",
-    "ExportsHandlers",
-    "ImportsHandlers",
+    "UsersHandlers",
+    "create_app",
 ]
 
 T = TypeVar("T")
@@ -73,7 +73,7 @@ SCHEMES = (
 class Credentials:
     """The credentials a request carried, one attribute per security scheme (None when absent)."""
 
-    __slots__ = (
+    __slots__: tuple[str, ...] = (
         "app_id",
         "sdk_secret",
     )
@@ -380,7 +380,7 @@ class ImportsHandlers:
 
 
 class WebhooksHandlers:
-    """Events the vendor sends to your webhook URL."""
+    """Events the vendor sends to your webhook URL (and callbacks of its operations)."""
 
     async def post_comment_webhook(
         self,
@@ -460,14 +460,14 @@ def create_app(
             return Response(json.dumps(document, ensure_ascii=False), media_type="application/json")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    login_or_register_auth = Depends(
+    auth_login_or_register = Depends(
         _authorizer(impl, "loginOrRegister", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route("/api/v2/rest/login_or_register", methods=["POST"], include_in_schema=False)
-    async def login_or_register(
+    async def route_login_or_register(
         request: Request,
-        auth: Credentials = login_or_register_auth,
+        auth: Credentials = auth_login_or_register,
     ) -> Response:
         body = await read_body(
             request,
@@ -501,15 +501,15 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_profile_auth = Depends(
+    auth_get_user_profile = Depends(
         _authorizer(impl, "getUserProfile", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route("/api/v2/rest/user_profile", methods=["GET"], include_in_schema=False)
-    async def get_user_profile(
+    async def route_get_user_profile(
         request: Request,
         user_email: Annotated[str, Query(alias="user_email")],
-        auth: Credentials = get_user_profile_auth,
+        auth: Credentials = auth_get_user_profile,
     ) -> Response:
         result = await impl.get_user_profile(
             auth=auth,
@@ -536,14 +536,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    reset_user_token_auth = Depends(
+    auth_reset_user_token = Depends(
         _authorizer(impl, "resetUserToken", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route("/api/v2/rest/reset_user_token", methods=["POST"], include_in_schema=False)
-    async def reset_user_token(
+    async def route_reset_user_token(
         request: Request,
-        auth: Credentials = reset_user_token_auth,
+        auth: Credentials = auth_reset_user_token,
     ) -> Response:
         body = await read_body(
             request,
@@ -578,18 +578,18 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_rooms_auth = Depends(
+    auth_get_user_rooms = Depends(
         _authorizer(impl, "getUserRooms", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route("/api/v2/rest/get_user_rooms", methods=["GET"], include_in_schema=False)
-    async def get_user_rooms(
+    async def route_get_user_rooms(
         request: Request,
         user_email: Annotated[str, Query(alias="user_email")],
         page: Annotated[int | None, Query(alias="page", ge=1)] = None,
         show_participants: Annotated[bool | None, Query(alias="show_participants")] = None,
         room_type: Annotated[str | None, Query(alias="room_type")] = None,
-        auth: Credentials = get_user_rooms_auth,
+        auth: Credentials = auth_get_user_rooms,
     ) -> Response:
         result = await impl.get_user_rooms(
             auth=auth,
@@ -619,14 +619,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_room_auth = Depends(
+    auth_create_room = Depends(
         _authorizer(impl, "createRoom", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route("/api/v2/rest/create_room", methods=["POST"], include_in_schema=False)
-    async def create_room(
+    async def route_create_room(
         request: Request,
-        auth: Credentials = create_room_auth,
+        auth: Credentials = auth_create_room,
     ) -> Response:
         body = await read_body(
             request,
@@ -660,18 +660,18 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_or_create_room_with_target_auth = Depends(
+    auth_get_or_create_room_with_target = Depends(
         _authorizer(impl, "getOrCreateRoomWithTarget", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route(
         "/api/v2/rest/get_or_create_room_with_target", methods=["GET"], include_in_schema=False
     )
-    async def get_or_create_room_with_target(
+    async def route_get_or_create_room_with_target(
         request: Request,
         emails: Annotated[list[str], Query(alias="emails[]", max_length=2, min_length=2)],
         avatar_url: Annotated[str | None, Query(alias="avatar_url")] = None,
-        auth: Credentials = get_or_create_room_with_target_auth,
+        auth: Credentials = auth_get_or_create_room_with_target,
     ) -> Response:
         result = await impl.get_or_create_room_with_target(
             auth=auth,
@@ -699,14 +699,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_rooms_info_auth = Depends(
+    auth_get_rooms_info = Depends(
         _authorizer(impl, "getRoomsInfo", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route("/api/v2/rest/get_rooms_info", methods=["POST"], include_in_schema=False)
-    async def get_rooms_info(
+    async def route_get_rooms_info(
         request: Request,
-        auth: Credentials = get_rooms_info_auth,
+        auth: Credentials = auth_get_rooms_info,
     ) -> Response:
         body = await read_body(
             request,
@@ -741,14 +741,14 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_room_auth = Depends(
+    auth_update_room = Depends(
         _authorizer(impl, "updateRoom", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route("/api/v2/rest/update_room", methods=["POST"], include_in_schema=False)
-    async def update_room(
+    async def route_update_room(
         request: Request,
-        auth: Credentials = update_room_auth,
+        auth: Credentials = auth_update_room,
     ) -> Response:
         body = await read_body(
             request,
@@ -783,14 +783,14 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_room_participants_auth = Depends(
+    auth_add_room_participants = Depends(
         _authorizer(impl, "addRoomParticipants", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route("/api/v2/rest/add_room_participants", methods=["POST"], include_in_schema=False)
-    async def add_room_participants(
+    async def route_add_room_participants(
         request: Request,
-        auth: Credentials = add_room_participants_auth,
+        auth: Credentials = auth_add_room_participants,
     ) -> Response:
         body = await read_body(
             request,
@@ -825,16 +825,16 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_room_participants_auth = Depends(
+    auth_remove_room_participants = Depends(
         _authorizer(impl, "removeRoomParticipants", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route(
         "/api/v2/rest/remove_room_participants", methods=["POST"], include_in_schema=False
     )
-    async def remove_room_participants(
+    async def route_remove_room_participants(
         request: Request,
-        auth: Credentials = remove_room_participants_auth,
+        auth: Credentials = auth_remove_room_participants,
     ) -> Response:
         body = await read_body(
             request,
@@ -869,14 +869,14 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    post_comment_auth = Depends(
+    auth_post_comment = Depends(
         _authorizer(impl, "postComment", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route("/api/v2/rest/post_comment", methods=["POST"], include_in_schema=False)
-    async def post_comment(
+    async def route_post_comment(
         request: Request,
-        auth: Credentials = post_comment_auth,
+        auth: Credentials = auth_post_comment,
     ) -> Response:
         body = await read_body(
             request,
@@ -911,17 +911,17 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    load_comments_auth = Depends(
+    auth_load_comments = Depends(
         _authorizer(impl, "loadComments", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route("/api/v2/rest/load_comments", methods=["GET"], include_in_schema=False)
-    async def load_comments(
+    async def route_load_comments(
         request: Request,
         room_id: Annotated[int, Query(alias="room_id")],
         page: Annotated[int | None, Query(alias="page", ge=1)] = None,
         limit: Annotated[int | None, Query(alias="limit", ge=1)] = None,
-        auth: Credentials = load_comments_auth,
+        auth: Credentials = auth_load_comments,
     ) -> Response:
         result = await impl.load_comments(
             auth=auth,
@@ -942,14 +942,14 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    load_comments_post_auth = Depends(
+    auth_load_comments_post = Depends(
         _authorizer(impl, "loadCommentsPost", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route("/api/v2/rest/load_comments", methods=["POST"], include_in_schema=False)
-    async def load_comments_post(
+    async def route_load_comments_post(
         request: Request,
-        auth: Credentials = load_comments_post_auth,
+        auth: Credentials = auth_load_comments_post,
     ) -> Response:
         body = await read_body(
             request,
@@ -984,14 +984,14 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    search_messages_auth = Depends(
+    auth_search_messages = Depends(
         _authorizer(impl, "searchMessages", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route("/api/v2/rest/search_messages", methods=["POST"], include_in_schema=False)
-    async def search_messages(
+    async def route_search_messages(
         request: Request,
-        auth: Credentials = search_messages_auth,
+        auth: Credentials = auth_search_messages,
     ) -> Response:
         body = await read_body(
             request,
@@ -1026,16 +1026,16 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    post_system_event_message_auth = Depends(
+    auth_post_system_event_message = Depends(
         _authorizer(impl, "postSystemEventMessage", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route(
         "/api/v2/rest/post_system_event_message", methods=["POST"], include_in_schema=False
     )
-    async def post_system_event_message(
+    async def route_post_system_event_message(
         request: Request,
-        auth: Credentials = post_system_event_message_auth,
+        auth: Credentials = auth_post_system_event_message,
     ) -> Response:
         body = await read_body(
             request,
@@ -1070,15 +1070,15 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_exports_auth = Depends(
+    auth_list_exports = Depends(
         _authorizer(impl, "listExports", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route("/api/v2/rest/exports", methods=["GET"], include_in_schema=False)
-    async def list_exports(
+    async def route_list_exports(
         request: Request,
         page: Annotated[int | None, Query(alias="page", ge=1)] = None,
-        auth: Credentials = list_exports_auth,
+        auth: Credentials = auth_list_exports,
     ) -> Response:
         result = await impl.list_exports(
             auth=auth,
@@ -1096,14 +1096,14 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_export_auth = Depends(
+    auth_create_export = Depends(
         _authorizer(impl, "createExport", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route("/api/v2/rest/exports", methods=["POST"], include_in_schema=False)
-    async def create_export(
+    async def route_create_export(
         request: Request,
-        auth: Credentials = create_export_auth,
+        auth: Credentials = auth_create_export,
     ) -> Response:
         body = await read_body(
             request,
@@ -1137,15 +1137,15 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_imports_auth = Depends(
+    auth_list_imports = Depends(
         _authorizer(impl, "listImports", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route("/api/v2/rest/imports", methods=["GET"], include_in_schema=False)
-    async def list_imports(
+    async def route_list_imports(
         request: Request,
         page: Annotated[int | None, Query(alias="page", ge=1)] = None,
-        auth: Credentials = list_imports_auth,
+        auth: Credentials = auth_list_imports,
     ) -> Response:
         result = await impl.list_imports(
             auth=auth,
@@ -1163,14 +1163,14 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_import_auth = Depends(
+    auth_create_import = Depends(
         _authorizer(impl, "createImport", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route("/api/v2/rest/imports", methods=["POST"], include_in_schema=False)
-    async def create_import(
+    async def route_create_import(
         request: Request,
-        auth: Credentials = create_import_auth,
+        auth: Credentials = auth_create_import,
     ) -> Response:
         body = await read_body(
             request, models.CreateImportRequest, ("multipart/form-data",), True, schemas, ""
@@ -1199,17 +1199,17 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_export_auth = Depends(
+    auth_get_export = Depends(
         _authorizer(impl, "getExport", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route(
         "/api/v2/rest/exports/{backup_unique_id}", methods=["GET"], include_in_schema=False
     )
-    async def get_export(
+    async def route_get_export(
         request: Request,
         backup_unique_id: Annotated[str, Path(alias="backup_unique_id")],
-        auth: Credentials = get_export_auth,
+        auth: Credentials = auth_get_export,
     ) -> Response:
         result = await impl.get_export(
             auth=auth,
@@ -1227,17 +1227,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_export_auth = Depends(
+    auth_delete_export = Depends(
         _authorizer(impl, "deleteExport", (("sdkSecret", "appId"), ("sdkSecret",)))
     )
 
     @app.api_route(
         "/api/v2/rest/exports/{backup_unique_id}", methods=["DELETE"], include_in_schema=False
     )
-    async def delete_export(
+    async def route_delete_export(
         request: Request,
         backup_unique_id: Annotated[str, Path(alias="backup_unique_id")],
-        auth: Credentials = delete_export_auth,
+        auth: Credentials = auth_delete_export,
     ) -> Response:
         result = await impl.delete_export(
             auth=auth,
@@ -1280,12 +1280,12 @@ def _method_not_allowed(request: Request, allow: str) -> Response:
 
 
 def create_webhook_app(impl: WebhooksHandlers, *, prefix: str = "/webhooks") -> FastAPI:
-    """An app that receives the vendor's webhook calls at `{prefix}/<webhook name>`."""
+    """Receives the vendor's webhook calls at `{prefix}/<webhook name>`, callbacks at `{prefix}/callbacks/<name>`."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     install_error_handlers(app, ERROR_ENVELOPE)
 
-    @app.post(prefix + "/postComment", include_in_schema=False)
-    async def post_comment_webhook(request: Request) -> Response:
+    @app.api_route(prefix + "/postComment", methods=["POST"], include_in_schema=False)
+    async def route_post_comment_webhook(request: Request) -> Response:
         body = await read_body(request, models.PostCommentWebhook, ("application/json",), True)
         result = await impl.post_comment_webhook(body=body)
         return render(result, {200: Declared(None, None, "empty")}, 200)

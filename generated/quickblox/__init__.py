@@ -6,4 +6,4 @@ Import what you need: `generated.quickblox.models`, `generated.quickblox.client`
 
 SPEC_SOURCE = "specs/quickblox"
 SPEC_VERSION = "3.18.04.1"
-SPEC_SHA256 = "4bfe6e1be2273958eedb7f343d4ffb73c89c2dd5c59a17f24ae5721ffbc4106c"
+SPEC_SHA256 = "e4e15f18592416c74d97810c08d0bb086c6dcdaf58490a5b117ce0556c4efcb8"

@@ -10,6 +10,7 @@ import hmac
 import json
 import random
 import secrets
+import ssl
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -112,8 +113,17 @@ def query_pairs(request: Request) -> list[tuple[str, str]]:
         value = to_plain(value)
         if name in request.json_params:
             pairs.append((name, json.dumps(value, separators=(",", ":"), ensure_ascii=False)))
+        elif isinstance(value, list) and any(isinstance(v, Mapping) for v in value):
+            for i, item in enumerate(value):  # deepObject, indexed: `items[0][id]=1`
+                pairs.extend(
+                    flatten_form(item, f"{name}[{i}]")
+                    if isinstance(item, Mapping)
+                    else [(f"{name}[{i}]", scalar(item))]
+                )
         elif isinstance(value, list):
             pairs.extend((name, scalar(v)) for v in value)
+        elif isinstance(value, Mapping):  # style: deepObject, `filter[status]=a`
+            pairs.extend(flatten_form(value, name))
         else:
             pairs.append((name, scalar(value)))
     return pairs
@@ -236,6 +246,8 @@ class Core:
             if all(self.credentials.get(name) is not None for name in alternative):
                 for name in alternative:
                     scheme = self.schemes[name]
+                    if scheme.kind == "mutualTLS":
+                        continue  # presented in the TLS handshake (`tls_context`), not in the request
                     value = self.credential_value(scheme, self.credentials[name])
                     if scheme.location == "query":
                         query.append((scheme.wire_name, value))
@@ -334,6 +346,23 @@ class Core:
             return
         if isinstance(token, str) and token:
             self.credentials[endpoint.session_scheme] = token
+
+
+def tls_context(
+    schemes: Mapping[str, Scheme], credentials: Mapping[str, Any]
+) -> ssl.SSLContext | bool:
+    """Certificate verification, plus the client certificate of a mutualTLS scheme when given.
+
+    A mutualTLS credential is the certificate file (PEM, key included) or a (certificate, key) pair.
+    """
+    for name, scheme in schemes.items():
+        cert = credentials.get(name)
+        if scheme.kind == "mutualTLS" and cert is not None:
+            context = ssl.create_default_context()
+            certfile, keyfile = (cert, None) if isinstance(cert, str) else cert
+            context.load_cert_chain(certfile, keyfile)
+            return context
+    return True
 
 
 def _quote(value: str) -> str:

@@ -1704,23 +1704,25 @@ class Client:
 
     def iter_list_blobs(self, *, per_page: int | None = None) -> Iterator[models.BlobWrapper]:
         """Every item of `list_blobs`, page after page."""
-        adapter = TypeAdapter(list[models.BlobWrapper])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.BlobWrapper])
+        page_cursor = 1
         while True:
             response = self._send(
                 Request(
                     _LIST_BLOBS,
                     query={
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def create_blob(self, body: models.CreateBlobRequest) -> models.BlobWrapper:
         """Create a file and get an upload ticket
@@ -1926,15 +1928,15 @@ class Client:
         data_class_name: str | None = None,
     ) -> Iterator[models.Dialog]:
         """Every item of `list_dialogs`, page after page."""
-        adapter = TypeAdapter(list[models.Dialog])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Dialog])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
                     _LIST_DIALOGS,
                     query={
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "count": count,
                         "sort_asc": sort_asc,
                         "sort_desc": sort_desc,
@@ -1963,11 +1965,13 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def create_dialog(self, body: models.CreateDialogRequest) -> models.Dialog:
         """Create a dialog
@@ -2175,8 +2179,8 @@ class Client:
         updated_at_gt: str | None = None,
     ) -> Iterator[models.Message]:
         """Every item of `list_messages`, page after page."""
-        adapter = TypeAdapter(list[models.Message])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Message])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -2184,7 +2188,7 @@ class Client:
                     query={
                         "chat_dialog_id": chat_dialog_id,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "count": count,
                         "sort_asc": sort_asc,
                         "sort_desc": sort_desc,
@@ -2208,11 +2212,13 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def create_message(self, body: models.CreateMessageRequest) -> models.Message:
         """Create a message
@@ -2566,8 +2572,8 @@ class Client:
         updated_at_gte: int | None = None,
     ) -> Iterator[models.Record]:
         """Every item of `list_records`, page after page."""
-        adapter = TypeAdapter(list[models.Record])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Record])
+        page_cursor = 0
         while True:
             response = self._send(
                 Request(
@@ -2577,7 +2583,7 @@ class Client:
                     },
                     query={
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "count": count,
                         "sort_asc": sort_asc,
                         "sort_desc": sort_desc,
@@ -2602,11 +2608,13 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     def create_record(self, class_name: str, body: models.RecordInput) -> models.Record:
         """Create a record
@@ -2705,23 +2713,25 @@ class Client:
 
     def iter_list_events(self, *, per_page: int | None = None) -> Iterator[models.EventWrapper]:
         """Every item of `list_events`, page after page."""
-        adapter = TypeAdapter(list[models.EventWrapper])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.EventWrapper])
+        page_cursor = 1
         while True:
             response = self._send(
                 Request(
                     _LIST_EVENTS,
                     query={
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def create_event(self, body: models.CreateEventRequest) -> models.EventWrapper:
         """Send a push or email notification
@@ -2890,24 +2900,26 @@ class Client:
         self, *, full_name: str, per_page: int | None = None
     ) -> Iterator[models.UserWrapper]:
         """Every item of `list_users_by_full_name`, page after page."""
-        adapter = TypeAdapter(list[models.UserWrapper])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.UserWrapper])
+        page_cursor = 1
         while True:
             response = self._send(
                 Request(
                     _LIST_USERS_BY_FULL_NAME,
                     query={
                         "full_name": full_name,
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def get_user_by_login(self, *, login: str) -> models.UserWrapper:
         """Get a user by login
@@ -2945,24 +2957,26 @@ class Client:
         self, *, tags: str, per_page: int | None = None
     ) -> Iterator[models.UserWrapper]:
         """Every item of `list_users_by_tags`, page after page."""
-        adapter = TypeAdapter(list[models.UserWrapper])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.UserWrapper])
+        page_cursor = 1
         while True:
             response = self._send(
                 Request(
                     _LIST_USERS_BY_TAGS,
                     query={
                         "tags": tags,
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def get_user_by_twitter_digits_id(self, *, twitter_digits_id: str) -> models.UserWrapper:
         """Get a user by Twitter Digits id
@@ -3146,25 +3160,27 @@ class Client:
         order: str | None = None,
     ) -> Iterator[models.UserWrapper]:
         """Every item of `list_users`, page after page."""
-        adapter = TypeAdapter(list[models.UserWrapper])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.UserWrapper])
+        page_cursor = 1
         while True:
             response = self._send(
                 Request(
                     _LIST_USERS,
                     query={
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                         "filter[]": filter,
                         "order": order,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def create_user(self, body: models.CreateUserRequest) -> models.UserWrapper:
         """Create a user (sign up)
@@ -3496,24 +3512,26 @@ class AsyncClient:
         self, *, per_page: int | None = None
     ) -> AsyncIterator[models.BlobWrapper]:
         """Every item of `list_blobs`, page after page."""
-        adapter = TypeAdapter(list[models.BlobWrapper])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.BlobWrapper])
+        page_cursor = 1
         while True:
             response = await self._send(
                 Request(
                     _LIST_BLOBS,
                     query={
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def create_blob(self, body: models.CreateBlobRequest) -> models.BlobWrapper:
         """Create a file and get an upload ticket
@@ -3721,15 +3739,15 @@ class AsyncClient:
         data_class_name: str | None = None,
     ) -> AsyncIterator[models.Dialog]:
         """Every item of `list_dialogs`, page after page."""
-        adapter = TypeAdapter(list[models.Dialog])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Dialog])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
                     _LIST_DIALOGS,
                     query={
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "count": count,
                         "sort_asc": sort_asc,
                         "sort_desc": sort_desc,
@@ -3758,12 +3776,14 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def create_dialog(self, body: models.CreateDialogRequest) -> models.Dialog:
         """Create a dialog
@@ -3971,8 +3991,8 @@ class AsyncClient:
         updated_at_gt: str | None = None,
     ) -> AsyncIterator[models.Message]:
         """Every item of `list_messages`, page after page."""
-        adapter = TypeAdapter(list[models.Message])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Message])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -3980,7 +4000,7 @@ class AsyncClient:
                     query={
                         "chat_dialog_id": chat_dialog_id,
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "count": count,
                         "sort_asc": sort_asc,
                         "sort_desc": sort_desc,
@@ -4004,12 +4024,14 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def create_message(self, body: models.CreateMessageRequest) -> models.Message:
         """Create a message
@@ -4363,8 +4385,8 @@ class AsyncClient:
         updated_at_gte: int | None = None,
     ) -> AsyncIterator[models.Record]:
         """Every item of `list_records`, page after page."""
-        adapter = TypeAdapter(list[models.Record])
-        cursor = 0
+        page_adapter = TypeAdapter(list[models.Record])
+        page_cursor = 0
         while True:
             response = await self._send(
                 Request(
@@ -4374,7 +4396,7 @@ class AsyncClient:
                     },
                     query={
                         "limit": limit,
-                        "skip": cursor,
+                        "skip": page_cursor,
                         "count": count,
                         "sort_asc": sort_asc,
                         "sort_desc": sort_desc,
@@ -4399,12 +4421,14 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (limit is not None and len(items) < limit):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (limit is not None and len(page_items) < limit):
                 return
-            cursor += len(items)
+            page_cursor += len(page_items)
 
     async def create_record(self, class_name: str, body: models.RecordInput) -> models.Record:
         """Create a record
@@ -4507,24 +4531,26 @@ class AsyncClient:
         self, *, per_page: int | None = None
     ) -> AsyncIterator[models.EventWrapper]:
         """Every item of `list_events`, page after page."""
-        adapter = TypeAdapter(list[models.EventWrapper])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.EventWrapper])
+        page_cursor = 1
         while True:
             response = await self._send(
                 Request(
                     _LIST_EVENTS,
                     query={
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def create_event(self, body: models.CreateEventRequest) -> models.EventWrapper:
         """Send a push or email notification
@@ -4693,25 +4719,27 @@ class AsyncClient:
         self, *, full_name: str, per_page: int | None = None
     ) -> AsyncIterator[models.UserWrapper]:
         """Every item of `list_users_by_full_name`, page after page."""
-        adapter = TypeAdapter(list[models.UserWrapper])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.UserWrapper])
+        page_cursor = 1
         while True:
             response = await self._send(
                 Request(
                     _LIST_USERS_BY_FULL_NAME,
                     query={
                         "full_name": full_name,
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def get_user_by_login(self, *, login: str) -> models.UserWrapper:
         """Get a user by login
@@ -4749,25 +4777,27 @@ class AsyncClient:
         self, *, tags: str, per_page: int | None = None
     ) -> AsyncIterator[models.UserWrapper]:
         """Every item of `list_users_by_tags`, page after page."""
-        adapter = TypeAdapter(list[models.UserWrapper])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.UserWrapper])
+        page_cursor = 1
         while True:
             response = await self._send(
                 Request(
                     _LIST_USERS_BY_TAGS,
                     query={
                         "tags": tags,
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def get_user_by_twitter_digits_id(self, *, twitter_digits_id: str) -> models.UserWrapper:
         """Get a user by Twitter Digits id
@@ -4951,26 +4981,28 @@ class AsyncClient:
         order: str | None = None,
     ) -> AsyncIterator[models.UserWrapper]:
         """Every item of `list_users`, page after page."""
-        adapter = TypeAdapter(list[models.UserWrapper])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.UserWrapper])
+        page_cursor = 1
         while True:
             response = await self._send(
                 Request(
                     _LIST_USERS,
                     query={
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                         "filter[]": filter,
                         "order": order,
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def create_user(self, body: models.CreateUserRequest) -> models.UserWrapper:
         """Create a user (sign up)

@@ -3,7 +3,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    constr,
+)
 
 
 class AccountSettings(BaseModel):
@@ -107,7 +115,7 @@ class AiSummarizeRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    smart_chat_assistant_id: str
+    smart_chat_assistant_id: Annotated[str, Field(pattern="\\S")]
     """
     SmartChat Assistant id.
     """
@@ -133,11 +141,11 @@ class AiTranslateRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    smart_chat_assistant_id: str
+    smart_chat_assistant_id: Annotated[str, Field(pattern="\\S")]
     """
     SmartChat Assistant id.
     """
-    text: str
+    text: Annotated[str, Field(pattern="\\S")]
     to_language: str | None = "en"
     """
     Target language code; `en` by default.
@@ -152,11 +160,11 @@ class BlobChanges(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    name: str | None = None
+    name: Annotated[str | None, Field(max_length=100, pattern="\\S")] = None
     """
     New name.
     """
-    content_type: str | None = None
+    content_type: Annotated[str | None, Field(max_length=50, pattern="\\S")] = None
     """
     New MIME type.
     """
@@ -201,7 +209,7 @@ class BlobSize(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    size: int | None = None
+    size: Annotated[int | None, Field(ge=0)] = None
     """
     Bytes.
     """
@@ -315,12 +323,51 @@ class ClassField(BaseModel):
     """
 
 
-class ClassFieldTypes(RootModel[dict[str, str]]):
+class ClassFieldTypes(
+    RootModel[
+        dict[
+            Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,49}$")],
+            Literal[
+                "String",
+                "Integer",
+                "Float",
+                "Boolean",
+                "Location",
+                "File",
+                "Date",
+                "String_a",
+                "Integer_a",
+                "Float_a",
+                "Boolean_a",
+                "Location_a",
+                "File_a",
+                "Date_a",
+            ],
+        ]
+    ]
+):
+    root: dict[
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,49}$")],
+        Literal[
+            "String",
+            "Integer",
+            "Float",
+            "Boolean",
+            "Location",
+            "File",
+            "Date",
+            "String_a",
+            "Integer_a",
+            "Float_a",
+            "Boolean_a",
+            "Location_a",
+            "File_a",
+            "Date_a",
+        ],
+    ]
     """
     Field name to type: `String`, `Integer`, `Float`, `Boolean`, `Location`, `File`, `Date`; an `_a` suffix makes an array (`String_a`). Only `String`, `Integer` and `String_a` appear in the reference's examples; the other names come from the dashboard's field types.
     """
-
-    root: dict[str, str]
 
 
 class CompleteBlobRequest(BaseModel):
@@ -332,7 +379,7 @@ class CompleteBlobRequest(BaseModel):
         populate_by_name=True,
     )
     blob: BlobSize | None = None
-    size: int | None = None
+    size: Annotated[int | None, Field(ge=0)] = None
     """
     Bytes (JS SDK form).
     """
@@ -496,6 +543,10 @@ class ErrorMessages(RootModel[dict[str, list[str]]]):
     root: dict[str, list[str]]
 
 
+class ErrorResponseErrorsOption2(RootModel[list[str]]):
+    root: list[str]
+
+
 class ErrorResponse(BaseModel):
     """
     The body of every error answer. `errors` is either an object whose keys are field names (or `base` for errors not tied to a field) mapping to lists of messages, or a plain list of messages (seen on the address book and AI endpoints).
@@ -504,7 +555,7 @@ class ErrorResponse(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    errors: ErrorMessages | list[str]
+    errors: ErrorMessages | ErrorResponseErrorsOption2
     """
     The messages, keyed by field or as a flat list.
     """
@@ -714,7 +765,7 @@ class NewBlob(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    content_type: Annotated[str, Field(max_length=50)]
+    content_type: Annotated[str, Field(max_length=50, pattern="\\S")]
     """
     MIME type (at most 50 characters).
     """
@@ -756,7 +807,7 @@ class NewEvent(BaseModel):
     """
     `one_shot` (default without `date`), `fixed_date` (with `date`), `period_date` (with `period`).
     """
-    message: str
+    message: Annotated[str, Field(min_length=1)]
     """
     Payload, base64 (see above).
     """
@@ -886,7 +937,7 @@ class PushTokenInput(BaseModel):
     """
     `development` or `production`.
     """
-    client_identification_sequence: str
+    client_identification_sequence: Annotated[str, Field(pattern="\\S")]
     """
     Push token from APNs or FCM.
     """
@@ -1119,7 +1170,7 @@ class SubscriptionDevice(BaseModel):
     """
     bundle_identifier: str | None = None
     """
-    iOS bundle id or Android package.
+    iOS bundle id or Android package; null for a subscription made without one (Inferred: Rails renders an unset attribute as null, as the blob examples show).
     """
     platform: DevicePlatform | None = None
 
@@ -1226,11 +1277,11 @@ class UpdateMessageRequest(BaseModel):
     """
     Dialog of the message.
     """
-    read: int | str | None = None
+    read: Literal[0, 1, "0", "1"] | None = None
     """
     1 marks read; 0 marks unread (since 3.17.02.1).
     """
-    delivered: int | str | None = None
+    delivered: Literal[0, 1, "0", "1"] | None = None
     """
     1 marks delivered.
     """
@@ -1462,11 +1513,11 @@ class AiAnswerAssistRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    smart_chat_assistant_id: str
+    smart_chat_assistant_id: Annotated[str, Field(pattern="\\S")]
     """
     SmartChat Assistant id.
     """
-    message: Annotated[str, Field(max_length=2000)]
+    message: Annotated[str, Field(max_length=2000, pattern="\\S")]
     """
     At most 2000 characters.
     """
@@ -1489,6 +1540,10 @@ class AiContentPart(BaseModel):
     image_url: AiImageUrl | None = None
 
 
+class AiGatewayMessageContentOption2(RootModel[list[AiContentPart]]):
+    root: list[AiContentPart]
+
+
 class AiGatewayMessage(BaseModel):
     """
     A message in OpenAI chat format.
@@ -1501,7 +1556,7 @@ class AiGatewayMessage(BaseModel):
     """
     The JS SDK accepts `developer`, `user` and `assistant`.
     """
-    content: str | list[AiContentPart]
+    content: str | AiGatewayMessageContentOption2
     """
     Text, or a list of text and image parts; neither may be empty (the JS SDK checks this before sending).
     """
@@ -1515,7 +1570,7 @@ class AiGatewayRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    smart_chat_assistant_id: str
+    smart_chat_assistant_id: Annotated[str, Field(pattern="\\S")]
     """
     SmartChat Assistant id.
     """
@@ -1641,9 +1696,9 @@ class CreateClassRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    name: str
+    name: Annotated[str, Field(pattern="^[A-Za-z][A-Za-z0-9_]{0,49}$")]
     """
-    Class name.
+    Class name: a letter, then letters, digits or underscores, at most 50 characters (Inferred: the reference's class and field names all have this form).
     """
     fields: ClassFieldTypes | None = None
     permissions: ClassPermissionsInput | None = None
@@ -1689,6 +1744,10 @@ class CreateEventRequest(BaseModel):
         populate_by_name=True,
     )
     event: NewEvent
+
+
+class CreateMessageRequestAttachmentsOption1(RootModel[list[MessageAttachment]]):
+    root: list[MessageAttachment]
 
 
 class CreateSessionRequest(BaseModel):
@@ -2134,12 +2193,16 @@ class RecordList(BaseModel):
     items: list[Record]
 
 
-class RecordsByIndex(RootModel[dict[str, RecordInput]]):
+class RecordsByIndex(
+    RootModel[dict[Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*$")], RecordInput]]
+):
+    root: Annotated[
+        dict[Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*$")], RecordInput],
+        Field(min_length=1),
+    ]
     """
     Records keyed by their position, from "1".
     """
-
-    root: dict[str, RecordInput]
 
 
 class RecordsCreated(BaseModel):
@@ -2274,11 +2337,11 @@ class CreateMessageRequest(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    chat_dialog_id: str | None = None
+    chat_dialog_id: Annotated[str | None, Field(min_length=1)] = None
     """
     Dialog to post to.
     """
-    recipient_id: int | str | None = None
+    recipient_id: int | constr(pattern=r"^[0-9]+$") | None = None
     """
     Recipient for a private dialog.
     """
@@ -2286,7 +2349,7 @@ class CreateMessageRequest(BaseModel):
     """
     Text.
     """
-    attachments: list[MessageAttachment] | IndexedAttachments | None = None
+    attachments: CreateMessageRequestAttachmentsOption1 | IndexedAttachments | None = None
     """
     Attachments, as a list or as an object keyed by index.
     """

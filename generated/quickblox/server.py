@@ -33,23 +33,23 @@ from ._server_runtime import (
     satisfied,
 )
 
-__all__ = [  # noqa: RUF022 (grouped: runtime names, then one handler class per tag)
-    "ApiProblem",
-    "Credentials",
-    "Handlers",
-    "NotImplementedOperation",
-    "Reply",
-    "create_app",
-    "SettingsHandlers",
-    "AuthHandlers",
-    "UsersHandlers",
-    "DialogsHandlers",
-    "MessagesHandlers",
-    "ContentHandlers",
-    "PushHandlers",
-    "CustomobjectsHandlers",
+__all__ = [
     "AddressbookHandlers",
     "AiHandlers",
+    "ApiProblem",
+    "AuthHandlers",
+    "ContentHandlers",
+    "Credentials",
+    "CustomobjectsHandlers",
+    "DialogsHandlers",
+    "Handlers",
+    "MessagesHandlers",
+    "NotImplementedOperation",
+    "PushHandlers",
+    "Reply",
+    "SettingsHandlers",
+    "UsersHandlers",
+    "create_app",
 ]
 
 T = TypeVar("T")
@@ -80,7 +80,7 @@ SCHEMES = (
 class Credentials:
     """The credentials a request carried, one attribute per security scheme (None when absent)."""
 
-    __slots__ = (
+    __slots__: tuple[str, ...] = (
         "account_key",
         "api_key",
         "on_behalf_of",
@@ -1295,12 +1295,12 @@ def create_app(
             return Response(json.dumps(document, ensure_ascii=False), media_type="application/json")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_account_settings_auth = Depends(_authorizer(impl, "getAccountSettings", (("accountKey",),)))
+    auth_get_account_settings = Depends(_authorizer(impl, "getAccountSettings", (("accountKey",),)))
 
     @app.api_route("/account_settings.json", methods=["GET"], include_in_schema=False)
-    async def get_account_settings(
+    async def route_get_account_settings(
         request: Request,
-        auth: Credentials = get_account_settings_auth,
+        auth: Credentials = auth_get_account_settings,
     ) -> Response:
         result = await impl.get_account_settings(
             auth=auth,
@@ -1324,15 +1324,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_address_book_auth = Depends(
+    auth_get_address_book = Depends(
         _authorizer(impl, "getAddressBook", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/address_book.json", methods=["GET"], include_in_schema=False)
-    async def get_address_book(
+    async def route_get_address_book(
         request: Request,
         udid: Annotated[str | None, Query(alias="udid", max_length=64)] = None,
-        auth: Credentials = get_address_book_auth,
+        auth: Credentials = auth_get_address_book,
     ) -> Response:
         result = await impl.get_address_book(
             auth=auth,
@@ -1351,19 +1351,19 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    upload_address_book_auth = Depends(
+    auth_upload_address_book = Depends(
         _authorizer(impl, "uploadAddressBook", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/address_book.json", methods=["POST"], include_in_schema=False)
-    async def upload_address_book(
+    async def route_upload_address_book(
         request: Request,
-        auth: Credentials = upload_address_book_auth,
+        auth: Credentials = auth_upload_address_book,
     ) -> Response:
         body = await read_body(
             request,
             models.UploadAddressBookRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
+            ("application/json",),
             True,
             schemas,
             "/paths/~1address_book.json/post/requestBody/content/application~1json/schema",
@@ -1393,16 +1393,16 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_blobs_auth = Depends(
+    auth_list_blobs = Depends(
         _authorizer(impl, "listBlobs", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/blobs.json", methods=["GET"], include_in_schema=False)
-    async def list_blobs(
+    async def route_list_blobs(
         request: Request,
         page: Annotated[int | None, Query(alias="page", ge=1)] = None,
         per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
-        auth: Credentials = list_blobs_auth,
+        auth: Credentials = auth_list_blobs,
     ) -> Response:
         result = await impl.list_blobs(
             auth=auth,
@@ -1421,14 +1421,14 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_blob_auth = Depends(
+    auth_create_blob = Depends(
         _authorizer(impl, "createBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/blobs.json", methods=["POST"], include_in_schema=False)
-    async def create_blob(
+    async def route_create_blob(
         request: Request,
-        auth: Credentials = create_blob_auth,
+        auth: Credentials = auth_create_blob,
     ) -> Response:
         body = await read_body(
             request,
@@ -1463,12 +1463,12 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_class_auth = Depends(_authorizer(impl, "createClass", (("qbToken",), ("apiKey",))))
+    auth_create_class = Depends(_authorizer(impl, "createClass", (("qbToken",), ("apiKey",))))
 
     @app.api_route("/class.json", methods=["POST"], include_in_schema=False)
-    async def create_class(
+    async def route_create_class(
         request: Request,
-        auth: Credentials = create_class_auth,
+        auth: Credentials = auth_create_class,
     ) -> Response:
         body = await read_body(
             request,
@@ -1503,16 +1503,16 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_events_auth = Depends(
+    auth_list_events = Depends(
         _authorizer(impl, "listEvents", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/events.json", methods=["GET"], include_in_schema=False)
-    async def list_events(
+    async def route_list_events(
         request: Request,
         page: Annotated[int | None, Query(alias="page", ge=1)] = None,
         per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
-        auth: Credentials = list_events_auth,
+        auth: Credentials = auth_list_events,
     ) -> Response:
         result = await impl.list_events(
             auth=auth,
@@ -1531,19 +1531,19 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_event_auth = Depends(
+    auth_create_event = Depends(
         _authorizer(impl, "createEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/events.json", methods=["POST"], include_in_schema=False)
-    async def create_event(
+    async def route_create_event(
         request: Request,
-        auth: Credentials = create_event_auth,
+        auth: Credentials = auth_create_event,
     ) -> Response:
         body = await read_body(
             request,
             models.CreateEventRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
+            ("application/json",),
             True,
             schemas,
             "/paths/~1events.json/post/requestBody/content/application~1json/schema",
@@ -1573,12 +1573,12 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    log_in_auth = Depends(_authorizer(impl, "logIn", (("qbToken",),)))
+    auth_log_in = Depends(_authorizer(impl, "logIn", (("qbToken",),)))
 
     @app.api_route("/login.json", methods=["POST"], include_in_schema=False)
-    async def log_in(
+    async def route_log_in(
         request: Request,
-        auth: Credentials = log_in_auth,
+        auth: Credentials = auth_log_in,
     ) -> Response:
         body = await read_body(
             request,
@@ -1604,12 +1604,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    log_out_auth = Depends(_authorizer(impl, "logOut", (("qbToken",),)))
+    auth_log_out = Depends(_authorizer(impl, "logOut", (("qbToken",),)))
 
     @app.api_route("/login.json", methods=["DELETE"], include_in_schema=False)
-    async def log_out(
+    async def route_log_out(
         request: Request,
-        auth: Credentials = log_out_auth,
+        auth: Credentials = auth_log_out,
     ) -> Response:
         result = await impl.log_out(
             auth=auth,
@@ -1634,12 +1634,12 @@ def create_app(
         return _method_not_allowed(request, "POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_session_auth = Depends(_authorizer(impl, "getSession", (("qbToken",), ("apiKey",))))
+    auth_get_session = Depends(_authorizer(impl, "getSession", (("qbToken",), ("apiKey",))))
 
     @app.api_route("/session.json", methods=["GET"], include_in_schema=False)
-    async def get_session(
+    async def route_get_session(
         request: Request,
-        auth: Credentials = get_session_auth,
+        auth: Credentials = auth_get_session,
     ) -> Response:
         result = await impl.get_session(
             auth=auth,
@@ -1655,12 +1655,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_session_auth = Depends(_authorizer(impl, "createSession", ()))
+    auth_create_session = Depends(_authorizer(impl, "createSession", ()))
 
     @app.api_route("/session.json", methods=["POST"], include_in_schema=False)
-    async def create_session(
+    async def route_create_session(
         request: Request,
-        auth: Credentials = create_session_auth,
+        auth: Credentials = auth_create_session,
     ) -> Response:
         body = await read_body(
             request,
@@ -1685,12 +1685,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_session_auth = Depends(_authorizer(impl, "deleteSession", (("qbToken",), ("apiKey",))))
+    auth_delete_session = Depends(_authorizer(impl, "deleteSession", (("qbToken",), ("apiKey",))))
 
     @app.api_route("/session.json", methods=["DELETE"], include_in_schema=False)
-    async def delete_session(
+    async def route_delete_session(
         request: Request,
-        auth: Credentials = delete_session_auth,
+        auth: Credentials = auth_delete_session,
     ) -> Response:
         result = await impl.delete_session(
             auth=auth,
@@ -1712,14 +1712,14 @@ def create_app(
         return _method_not_allowed(request, "GET, POST, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_subscriptions_auth = Depends(
+    auth_list_subscriptions = Depends(
         _authorizer(impl, "listSubscriptions", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/subscriptions.json", methods=["GET"], include_in_schema=False)
-    async def list_subscriptions(
+    async def route_list_subscriptions(
         request: Request,
-        auth: Credentials = list_subscriptions_auth,
+        auth: Credentials = auth_list_subscriptions,
     ) -> Response:
         result = await impl.list_subscriptions(
             auth=auth,
@@ -1737,14 +1737,14 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_subscription_auth = Depends(
+    auth_create_subscription = Depends(
         _authorizer(impl, "createSubscription", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/subscriptions.json", methods=["POST"], include_in_schema=False)
-    async def create_subscription(
+    async def route_create_subscription(
         request: Request,
-        auth: Credentials = create_subscription_auth,
+        auth: Credentials = auth_create_subscription,
     ) -> Response:
         body = await read_body(
             request,
@@ -1779,16 +1779,16 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_users_auth = Depends(_authorizer(impl, "listUsers", (("qbToken",), ("apiKey",))))
+    auth_list_users = Depends(_authorizer(impl, "listUsers", (("qbToken",), ("apiKey",))))
 
     @app.api_route("/users.json", methods=["GET"], include_in_schema=False)
-    async def list_users(
+    async def route_list_users(
         request: Request,
         page: Annotated[int | None, Query(alias="page", ge=1)] = None,
         per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
         filter: Annotated[list[str] | None, Query(alias="filter[]")] = None,
         order: Annotated[str | None, Query(alias="order")] = None,
-        auth: Credentials = list_users_auth,
+        auth: Credentials = auth_list_users,
     ) -> Response:
         result = await impl.list_users(
             auth=auth,
@@ -1809,12 +1809,12 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_user_auth = Depends(_authorizer(impl, "createUser", (("qbToken",), ("apiKey",))))
+    auth_create_user = Depends(_authorizer(impl, "createUser", (("qbToken",), ("apiKey",))))
 
     @app.api_route("/users.json", methods=["POST"], include_in_schema=False)
-    async def create_user(
+    async def route_create_user(
         request: Request,
-        auth: Credentials = create_user_auth,
+        auth: Credentials = auth_create_user,
     ) -> Response:
         body = await read_body(
             request,
@@ -1849,16 +1849,16 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_registered_users_auth = Depends(
+    auth_list_registered_users = Depends(
         _authorizer(impl, "listRegisteredUsers", (("qbToken",), ("apiKey",)))
     )
 
     @app.api_route("/address_book/registered_users.json", methods=["GET"], include_in_schema=False)
-    async def list_registered_users(
+    async def route_list_registered_users(
         request: Request,
         udid: Annotated[str | None, Query(alias="udid", max_length=64)] = None,
         compact: Annotated[int | None, Query(alias="compact", le=1, ge=0)] = None,
-        auth: Credentials = list_registered_users_auth,
+        auth: Credentials = auth_list_registered_users,
     ) -> Response:
         result = await impl.list_registered_users(
             auth=auth,
@@ -1886,12 +1886,12 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_dialogs_auth = Depends(
+    auth_list_dialogs = Depends(
         _authorizer(impl, "listDialogs", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/chat/Dialog.json", methods=["GET"], include_in_schema=False)
-    async def list_dialogs(
+    async def route_list_dialogs(
         request: Request,
         limit: Annotated[int | None, Query(alias="limit", le=100, ge=-1)] = None,
         skip: Annotated[int | None, Query(alias="skip", ge=0)] = None,
@@ -1928,7 +1928,7 @@ def create_app(
         updated_at_gt: Annotated[str | None, Query(alias="updated_at[gt]")] = None,
         updated_at_gte: Annotated[str | None, Query(alias="updated_at[gte]")] = None,
         data_class_name: Annotated[str | None, Query(alias="data[class_name]")] = None,
-        auth: Credentials = list_dialogs_auth,
+        auth: Credentials = auth_list_dialogs,
     ) -> Response:
         result = await impl.list_dialogs(
             auth=auth,
@@ -1972,14 +1972,14 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_dialog_auth = Depends(
+    auth_create_dialog = Depends(
         _authorizer(impl, "createDialog", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/chat/Dialog.json", methods=["POST"], include_in_schema=False)
-    async def create_dialog(
+    async def route_create_dialog(
         request: Request,
-        auth: Credentials = create_dialog_auth,
+        auth: Credentials = auth_create_dialog,
     ) -> Response:
         body = await read_body(
             request,
@@ -2014,12 +2014,12 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_messages_auth = Depends(
+    auth_list_messages = Depends(
         _authorizer(impl, "listMessages", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/chat/Message.json", methods=["GET"], include_in_schema=False)
-    async def list_messages(
+    async def route_list_messages(
         request: Request,
         chat_dialog_id: Annotated[str, Query(alias="chat_dialog_id")],
         limit: Annotated[int | None, Query(alias="limit", le=100, ge=-1)] = None,
@@ -2044,7 +2044,7 @@ def create_app(
         attachments_type: Annotated[str | None, Query(alias="attachments.type")] = None,
         updated_at_lt: Annotated[str | None, Query(alias="updated_at[lt]")] = None,
         updated_at_gt: Annotated[str | None, Query(alias="updated_at[gt]")] = None,
-        auth: Credentials = list_messages_auth,
+        auth: Credentials = auth_list_messages,
     ) -> Response:
         result = await impl.list_messages(
             auth=auth,
@@ -2085,19 +2085,19 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_message_auth = Depends(
+    auth_create_message = Depends(
         _authorizer(impl, "createMessage", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/chat/Message.json", methods=["POST"], include_in_schema=False)
-    async def create_message(
+    async def route_create_message(
         request: Request,
-        auth: Credentials = create_message_auth,
+        auth: Credentials = auth_create_message,
     ) -> Response:
         body = await read_body(
             request,
             models.CreateMessageRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
+            ("application/json",),
             True,
             schemas,
             "/paths/~1chat~1Message.json/post/requestBody/content/application~1json/schema",
@@ -2128,15 +2128,15 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_email_auth = Depends(
+    auth_get_user_by_email = Depends(
         _authorizer(impl, "getUserByEmail", (("qbToken",), ("apiKey",)))
     )
 
     @app.api_route("/users/by_email.json", methods=["GET"], include_in_schema=False)
-    async def get_user_by_email(
+    async def route_get_user_by_email(
         request: Request,
         email: Annotated[str, Query(alias="email")],
-        auth: Credentials = get_user_by_email_auth,
+        auth: Credentials = auth_get_user_by_email,
     ) -> Response:
         result = await impl.get_user_by_email(
             auth=auth,
@@ -2162,15 +2162,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_facebook_id_auth = Depends(
+    auth_get_user_by_facebook_id = Depends(
         _authorizer(impl, "getUserByFacebookId", (("qbToken",), ("apiKey",)))
     )
 
     @app.api_route("/users/by_facebook_id.json", methods=["GET"], include_in_schema=False)
-    async def get_user_by_facebook_id(
+    async def route_get_user_by_facebook_id(
         request: Request,
         facebook_id: Annotated[str, Query(alias="facebook_id")],
-        auth: Credentials = get_user_by_facebook_id_auth,
+        auth: Credentials = auth_get_user_by_facebook_id,
     ) -> Response:
         result = await impl.get_user_by_facebook_id(
             auth=auth,
@@ -2196,17 +2196,17 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_users_by_full_name_auth = Depends(
+    auth_list_users_by_full_name = Depends(
         _authorizer(impl, "listUsersByFullName", (("qbToken",), ("apiKey",)))
     )
 
     @app.api_route("/users/by_full_name.json", methods=["GET"], include_in_schema=False)
-    async def list_users_by_full_name(
+    async def route_list_users_by_full_name(
         request: Request,
         full_name: Annotated[str, Query(alias="full_name")],
         page: Annotated[int | None, Query(alias="page", ge=1)] = None,
         per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
-        auth: Credentials = list_users_by_full_name_auth,
+        auth: Credentials = auth_list_users_by_full_name,
     ) -> Response:
         result = await impl.list_users_by_full_name(
             auth=auth,
@@ -2234,15 +2234,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_login_auth = Depends(
+    auth_get_user_by_login = Depends(
         _authorizer(impl, "getUserByLogin", (("qbToken",), ("apiKey",)))
     )
 
     @app.api_route("/users/by_login.json", methods=["GET"], include_in_schema=False)
-    async def get_user_by_login(
+    async def route_get_user_by_login(
         request: Request,
         login: Annotated[str, Query(alias="login")],
-        auth: Credentials = get_user_by_login_auth,
+        auth: Credentials = auth_get_user_by_login,
     ) -> Response:
         result = await impl.get_user_by_login(
             auth=auth,
@@ -2268,17 +2268,17 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_users_by_tags_auth = Depends(
+    auth_list_users_by_tags = Depends(
         _authorizer(impl, "listUsersByTags", (("qbToken",), ("apiKey",)))
     )
 
     @app.api_route("/users/by_tags.json", methods=["GET"], include_in_schema=False)
-    async def list_users_by_tags(
+    async def route_list_users_by_tags(
         request: Request,
         tags: Annotated[str, Query(alias="tags")],
         page: Annotated[int | None, Query(alias="page", ge=1)] = None,
         per_page: Annotated[int | None, Query(alias="per_page", le=100, ge=1)] = None,
-        auth: Credentials = list_users_by_tags_auth,
+        auth: Credentials = auth_list_users_by_tags,
     ) -> Response:
         result = await impl.list_users_by_tags(
             auth=auth,
@@ -2306,15 +2306,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_twitter_digits_id_auth = Depends(
+    auth_get_user_by_twitter_digits_id = Depends(
         _authorizer(impl, "getUserByTwitterDigitsId", (("qbToken",), ("apiKey",)))
     )
 
     @app.api_route("/users/by_twitter_digits_id.json", methods=["GET"], include_in_schema=False)
-    async def get_user_by_twitter_digits_id(
+    async def route_get_user_by_twitter_digits_id(
         request: Request,
         twitter_digits_id: Annotated[str, Query(alias="twitter_digits_id")],
-        auth: Credentials = get_user_by_twitter_digits_id_auth,
+        auth: Credentials = auth_get_user_by_twitter_digits_id,
     ) -> Response:
         result = await impl.get_user_by_twitter_digits_id(
             auth=auth,
@@ -2340,15 +2340,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_twitter_id_auth = Depends(
+    auth_get_user_by_twitter_id = Depends(
         _authorizer(impl, "getUserByTwitterId", (("qbToken",), ("apiKey",)))
     )
 
     @app.api_route("/users/by_twitter_id.json", methods=["GET"], include_in_schema=False)
-    async def get_user_by_twitter_id(
+    async def route_get_user_by_twitter_id(
         request: Request,
         twitter_id: Annotated[str, Query(alias="twitter_id")],
-        auth: Credentials = get_user_by_twitter_id_auth,
+        auth: Credentials = auth_get_user_by_twitter_id,
     ) -> Response:
         result = await impl.get_user_by_twitter_id(
             auth=auth,
@@ -2374,15 +2374,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_phone_auth = Depends(
+    auth_get_user_by_phone = Depends(
         _authorizer(impl, "getUserByPhone", (("qbToken",), ("apiKey",)))
     )
 
     @app.api_route("/users/phone.json", methods=["GET"], include_in_schema=False)
-    async def get_user_by_phone(
+    async def route_get_user_by_phone(
         request: Request,
         phone: Annotated[str, Query(alias="phone")],
-        auth: Credentials = get_user_by_phone_auth,
+        auth: Credentials = auth_get_user_by_phone,
     ) -> Response:
         result = await impl.get_user_by_phone(
             auth=auth,
@@ -2408,14 +2408,14 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    ai_answer_assist_auth = Depends(
+    auth_ai_answer_assist = Depends(
         _authorizer(impl, "aiAnswerAssist", (("qbToken",), ("apiKey",)))
     )
 
     @app.api_route("/ai/ai_extensions/ai_answer_assist", methods=["POST"], include_in_schema=False)
-    async def ai_answer_assist(
+    async def route_ai_answer_assist(
         request: Request,
-        auth: Credentials = ai_answer_assist_auth,
+        auth: Credentials = auth_ai_answer_assist,
     ) -> Response:
         body = await read_body(
             request,
@@ -2451,12 +2451,12 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    ai_gateway_auth = Depends(_authorizer(impl, "aiGateway", (("qbToken",), ("apiKey",))))
+    auth_ai_gateway = Depends(_authorizer(impl, "aiGateway", (("qbToken",), ("apiKey",))))
 
     @app.api_route("/ai/ai_extensions/ai_gateway", methods=["POST"], include_in_schema=False)
-    async def ai_gateway(
+    async def route_ai_gateway(
         request: Request,
-        auth: Credentials = ai_gateway_auth,
+        auth: Credentials = auth_ai_gateway,
     ) -> Response:
         body = await read_body(
             request,
@@ -2492,12 +2492,12 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    ai_summarize_auth = Depends(_authorizer(impl, "aiSummarize", (("qbToken",), ("apiKey",))))
+    auth_ai_summarize = Depends(_authorizer(impl, "aiSummarize", (("qbToken",), ("apiKey",))))
 
     @app.api_route("/ai/ai_extensions/ai_summarize", methods=["POST"], include_in_schema=False)
-    async def ai_summarize(
+    async def route_ai_summarize(
         request: Request,
-        auth: Credentials = ai_summarize_auth,
+        auth: Credentials = auth_ai_summarize,
     ) -> Response:
         body = await read_body(
             request,
@@ -2533,12 +2533,12 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    ai_translate_auth = Depends(_authorizer(impl, "aiTranslate", (("qbToken",), ("apiKey",))))
+    auth_ai_translate = Depends(_authorizer(impl, "aiTranslate", (("qbToken",), ("apiKey",))))
 
     @app.api_route("/ai/ai_extensions/ai_translate", methods=["POST"], include_in_schema=False)
-    async def ai_translate(
+    async def route_ai_translate(
         request: Request,
-        auth: Credentials = ai_translate_auth,
+        auth: Credentials = auth_ai_translate,
     ) -> Response:
         body = await read_body(
             request,
@@ -2574,19 +2574,19 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    add_dialogs_occupants_auth = Depends(
+    auth_add_dialogs_occupants = Depends(
         _authorizer(impl, "addDialogsOccupants", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/chat/Dialogs/add_occupants.json", methods=["POST"], include_in_schema=False)
-    async def add_dialogs_occupants(
+    async def route_add_dialogs_occupants(
         request: Request,
-        auth: Credentials = add_dialogs_occupants_auth,
+        auth: Credentials = auth_add_dialogs_occupants,
     ) -> Response:
         body = await read_body(
             request,
             models.BulkOccupantsRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
+            ("application/json",),
             True,
             schemas,
             "/paths/~1chat~1Dialogs~1add_occupants.json/post/requestBody/content/application~1json/schema",
@@ -2616,19 +2616,19 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    remove_dialogs_occupants_auth = Depends(
+    auth_remove_dialogs_occupants = Depends(
         _authorizer(impl, "removeDialogsOccupants", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/chat/Dialogs/remove_occupants.json", methods=["POST"], include_in_schema=False)
-    async def remove_dialogs_occupants(
+    async def route_remove_dialogs_occupants(
         request: Request,
-        auth: Credentials = remove_dialogs_occupants_auth,
+        auth: Credentials = auth_remove_dialogs_occupants,
     ) -> Response:
         body = await read_body(
             request,
             models.BulkOccupantsRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
+            ("application/json",),
             True,
             schemas,
             "/paths/~1chat~1Dialogs~1remove_occupants.json/post/requestBody/content/application~1json/schema",
@@ -2658,15 +2658,15 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_unread_messages_count_auth = Depends(
+    auth_get_unread_messages_count = Depends(
         _authorizer(impl, "getUnreadMessagesCount", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/chat/Message/unread.json", methods=["GET"], include_in_schema=False)
-    async def get_unread_messages_count(
+    async def route_get_unread_messages_count(
         request: Request,
         chat_dialog_ids: Annotated[str | None, Query(alias="chat_dialog_ids")] = None,
-        auth: Credentials = get_unread_messages_count_auth,
+        auth: Credentials = auth_get_unread_messages_count,
     ) -> Response:
         result = await impl.get_unread_messages_count(
             auth=auth,
@@ -2692,15 +2692,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    reset_user_password_auth = Depends(
+    auth_reset_user_password = Depends(
         _authorizer(impl, "resetUserPassword", (("qbToken",), ("apiKey",)))
     )
 
     @app.api_route("/users/password/reset.json", methods=["GET"], include_in_schema=False)
-    async def reset_user_password(
+    async def route_reset_user_password(
         request: Request,
         email: Annotated[str, Query(alias="email")],
-        auth: Credentials = reset_user_password_auth,
+        auth: Credentials = auth_reset_user_password,
     ) -> Response:
         result = await impl.reset_user_password(
             auth=auth,
@@ -2727,15 +2727,15 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_dialog_auth = Depends(
+    auth_get_dialog = Depends(
         _authorizer(impl, "getDialog", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/chat/Dialog/{dialog_id}.json", methods=["GET"], include_in_schema=False)
-    async def get_dialog(
+    async def route_get_dialog(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = get_dialog_auth,
+        auth: Credentials = auth_get_dialog,
     ) -> Response:
         result = await impl.get_dialog(
             auth=auth,
@@ -2754,20 +2754,20 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_dialog_auth = Depends(
+    auth_update_dialog = Depends(
         _authorizer(impl, "updateDialog", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/chat/Dialog/{dialog_id}.json", methods=["PUT"], include_in_schema=False)
-    async def update_dialog(
+    async def route_update_dialog(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = update_dialog_auth,
+        auth: Credentials = auth_update_dialog,
     ) -> Response:
         body = await read_body(
             request,
             models.UpdateDialogRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
+            ("application/json",),
             True,
             schemas,
             "/paths/~1chat~1Dialog~1{dialog_id}.json/put/requestBody/content/application~1json/schema",
@@ -2791,16 +2791,16 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_dialogs_auth = Depends(
+    auth_delete_dialogs = Depends(
         _authorizer(impl, "deleteDialogs", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/chat/Dialog/{dialog_id}.json", methods=["DELETE"], include_in_schema=False)
-    async def delete_dialogs(
+    async def route_delete_dialogs(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
         force: Annotated[int | None, Query(alias="force", le=1, ge=0)] = None,
-        auth: Credentials = delete_dialogs_auth,
+        auth: Credentials = auth_delete_dialogs,
     ) -> Response:
         body = await read_body(
             request,
@@ -2837,15 +2837,15 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_message_auth = Depends(
+    auth_get_message = Depends(
         _authorizer(impl, "getMessage", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/chat/Message/{message_id}.json", methods=["GET"], include_in_schema=False)
-    async def get_message(
+    async def route_get_message(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = get_message_auth,
+        auth: Credentials = auth_get_message,
     ) -> Response:
         result = await impl.get_message(
             auth=auth,
@@ -2864,15 +2864,15 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_message_auth = Depends(
+    auth_update_message = Depends(
         _authorizer(impl, "updateMessage", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/chat/Message/{message_id}.json", methods=["PUT"], include_in_schema=False)
-    async def update_message(
+    async def route_update_message(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
-        auth: Credentials = update_message_auth,
+        auth: Credentials = auth_update_message,
     ) -> Response:
         body = await read_body(
             request,
@@ -2901,16 +2901,16 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_messages_auth = Depends(
+    auth_delete_messages = Depends(
         _authorizer(impl, "deleteMessages", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/chat/Message/{message_id}.json", methods=["DELETE"], include_in_schema=False)
-    async def delete_messages(
+    async def route_delete_messages(
         request: Request,
         message_id: Annotated[str, Path(alias="message_id")],
         force: Annotated[int | None, Query(alias="force", le=1, ge=0)] = None,
-        auth: Credentials = delete_messages_auth,
+        auth: Credentials = auth_delete_messages,
     ) -> Response:
         body = await read_body(
             request,
@@ -2947,17 +2947,17 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_by_external_id_auth = Depends(
+    auth_get_user_by_external_id = Depends(
         _authorizer(impl, "getUserByExternalId", (("qbToken",), ("apiKey",)))
     )
 
     @app.api_route(
         "/users/external/{external_user_id}.json", methods=["GET"], include_in_schema=False
     )
-    async def get_user_by_external_id(
+    async def route_get_user_by_external_id(
         request: Request,
         external_user_id: Annotated[int, Path(alias="external_user_id")],
-        auth: Credentials = get_user_by_external_id_auth,
+        auth: Credentials = auth_get_user_by_external_id,
     ) -> Response:
         result = await impl.get_user_by_external_id(
             auth=auth,
@@ -2975,17 +2975,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_user_by_external_id_auth = Depends(
+    auth_delete_user_by_external_id = Depends(
         _authorizer(impl, "deleteUserByExternalId", (("qbToken",), ("apiKey",)))
     )
 
     @app.api_route(
         "/users/external/{external_user_id}.json", methods=["DELETE"], include_in_schema=False
     )
-    async def delete_user_by_external_id(
+    async def route_delete_user_by_external_id(
         request: Request,
         external_user_id: Annotated[int, Path(alias="external_user_id")],
-        auth: Credentials = delete_user_by_external_id_auth,
+        auth: Credentials = auth_delete_user_by_external_id,
     ) -> Response:
         result = await impl.delete_user_by_external_id(
             auth=auth,
@@ -3012,17 +3012,17 @@ def create_app(
         return _method_not_allowed(request, "GET, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_dialog_notifications_auth = Depends(
+    auth_get_dialog_notifications = Depends(
         _authorizer(impl, "getDialogNotifications", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route(
         "/chat/Dialog/{dialog_id}/notifications.json", methods=["GET"], include_in_schema=False
     )
-    async def get_dialog_notifications(
+    async def route_get_dialog_notifications(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = get_dialog_notifications_auth,
+        auth: Credentials = auth_get_dialog_notifications,
     ) -> Response:
         result = await impl.get_dialog_notifications(
             auth=auth,
@@ -3041,17 +3041,17 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_dialog_notifications_auth = Depends(
+    auth_update_dialog_notifications = Depends(
         _authorizer(impl, "updateDialogNotifications", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route(
         "/chat/Dialog/{dialog_id}/notifications.json", methods=["PUT"], include_in_schema=False
     )
-    async def update_dialog_notifications(
+    async def route_update_dialog_notifications(
         request: Request,
         dialog_id: Annotated[str, Path(alias="dialog_id")],
-        auth: Credentials = update_dialog_notifications_auth,
+        auth: Credentials = auth_update_dialog_notifications,
     ) -> Response:
         body = await read_body(
             request,
@@ -3088,14 +3088,14 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_blob_auth = Depends(_authorizer(impl, "getBlob", (("qbToken",), ("apiKey",), ())))
+    auth_get_blob = Depends(_authorizer(impl, "getBlob", (("qbToken",), ("apiKey",), ())))
 
     @app.api_route("/blobs/{blob_id}.json", methods=["GET"], include_in_schema=False)
-    async def get_blob(
+    async def route_get_blob(
         request: Request,
         blob_id: Annotated[str, Path(alias="blob_id")],
         token: Annotated[str | None, Query(alias="token")] = None,
-        auth: Credentials = get_blob_auth,
+        auth: Credentials = auth_get_blob,
     ) -> Response:
         result = await impl.get_blob(
             auth=auth,
@@ -3117,15 +3117,15 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_blob_auth = Depends(
+    auth_update_blob = Depends(
         _authorizer(impl, "updateBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/blobs/{blob_id}.json", methods=["PUT"], include_in_schema=False)
-    async def update_blob(
+    async def route_update_blob(
         request: Request,
         blob_id: Annotated[int, Path(alias="blob_id")],
-        auth: Credentials = update_blob_auth,
+        auth: Credentials = auth_update_blob,
     ) -> Response:
         body = await read_body(
             request,
@@ -3154,15 +3154,15 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_blob_auth = Depends(
+    auth_delete_blob = Depends(
         _authorizer(impl, "deleteBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/blobs/{blob_id}.json", methods=["DELETE"], include_in_schema=False)
-    async def delete_blob(
+    async def route_delete_blob(
         request: Request,
         blob_id: Annotated[int, Path(alias="blob_id")],
-        auth: Credentials = delete_blob_auth,
+        auth: Credentials = auth_delete_blob,
     ) -> Response:
         result = await impl.delete_blob(
             auth=auth,
@@ -3189,10 +3189,10 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_records_auth = Depends(_authorizer(impl, "listRecords", (("qbToken",), ("apiKey",))))
+    auth_list_records = Depends(_authorizer(impl, "listRecords", (("qbToken",), ("apiKey",))))
 
     @app.api_route("/data/{class_name}.json", methods=["GET"], include_in_schema=False)
-    async def list_records(
+    async def route_list_records(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         limit: Annotated[int | None, Query(alias="limit", le=100, ge=-1)] = None,
@@ -3218,7 +3218,7 @@ def create_app(
         updated_at_lte: Annotated[int | None, Query(alias="updated_at[lte]")] = None,
         updated_at_gt: Annotated[int | None, Query(alias="updated_at[gt]")] = None,
         updated_at_gte: Annotated[int | None, Query(alias="updated_at[gte]")] = None,
-        auth: Credentials = list_records_auth,
+        auth: Credentials = auth_list_records,
     ) -> Response:
         result = await impl.list_records(
             auth=auth,
@@ -3260,15 +3260,15 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_record_auth = Depends(
+    auth_create_record = Depends(
         _authorizer(impl, "createRecord", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/data/{class_name}.json", methods=["POST"], include_in_schema=False)
-    async def create_record(
+    async def route_create_record(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        auth: Credentials = create_record_auth,
+        auth: Credentials = auth_create_record,
     ) -> Response:
         body = await read_body(
             request,
@@ -3305,15 +3305,15 @@ def create_app(
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_event_auth = Depends(
+    auth_get_event = Depends(
         _authorizer(impl, "getEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/events/{event_id}.json", methods=["GET"], include_in_schema=False)
-    async def get_event(
+    async def route_get_event(
         request: Request,
         event_id: Annotated[int, Path(alias="event_id")],
-        auth: Credentials = get_event_auth,
+        auth: Credentials = auth_get_event,
     ) -> Response:
         result = await impl.get_event(
             auth=auth,
@@ -3332,15 +3332,15 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_event_auth = Depends(
+    auth_update_event = Depends(
         _authorizer(impl, "updateEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/events/{event_id}.json", methods=["PUT"], include_in_schema=False)
-    async def update_event(
+    async def route_update_event(
         request: Request,
         event_id: Annotated[int, Path(alias="event_id")],
-        auth: Credentials = update_event_auth,
+        auth: Credentials = auth_update_event,
     ) -> Response:
         body = await read_body(
             request,
@@ -3369,15 +3369,15 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_event_auth = Depends(
+    auth_delete_event = Depends(
         _authorizer(impl, "deleteEvent", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/events/{event_id}.json", methods=["DELETE"], include_in_schema=False)
-    async def delete_event(
+    async def route_delete_event(
         request: Request,
         event_id: Annotated[int, Path(alias="event_id")],
-        auth: Credentials = delete_event_auth,
+        auth: Credentials = auth_delete_event,
     ) -> Response:
         result = await impl.delete_event(
             auth=auth,
@@ -3404,17 +3404,17 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_subscription_auth = Depends(
+    auth_delete_subscription = Depends(
         _authorizer(impl, "deleteSubscription", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route(
         "/subscriptions/{subscription_id}.json", methods=["DELETE"], include_in_schema=False
     )
-    async def delete_subscription(
+    async def route_delete_subscription(
         request: Request,
         subscription_id: Annotated[int, Path(alias="subscription_id")],
-        auth: Credentials = delete_subscription_auth,
+        auth: Credentials = auth_delete_subscription,
     ) -> Response:
         result = await impl.delete_subscription(
             auth=auth,
@@ -3441,13 +3441,13 @@ def create_app(
         return _method_not_allowed(request, "DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_user_auth = Depends(_authorizer(impl, "getUser", (("qbToken",), ("apiKey",))))
+    auth_get_user = Depends(_authorizer(impl, "getUser", (("qbToken",), ("apiKey",))))
 
     @app.api_route("/users/{user_id}.json", methods=["GET"], include_in_schema=False)
-    async def get_user(
+    async def route_get_user(
         request: Request,
         user_id: Annotated[int, Path(alias="user_id")],
-        auth: Credentials = get_user_auth,
+        auth: Credentials = auth_get_user,
     ) -> Response:
         result = await impl.get_user(
             auth=auth,
@@ -3465,13 +3465,13 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_user_auth = Depends(_authorizer(impl, "updateUser", (("qbToken",), ("apiKey",))))
+    auth_update_user = Depends(_authorizer(impl, "updateUser", (("qbToken",), ("apiKey",))))
 
     @app.api_route("/users/{user_id}.json", methods=["PUT"], include_in_schema=False)
-    async def update_user(
+    async def route_update_user(
         request: Request,
         user_id: Annotated[int, Path(alias="user_id")],
-        auth: Credentials = update_user_auth,
+        auth: Credentials = auth_update_user,
     ) -> Response:
         body = await read_body(
             request,
@@ -3500,13 +3500,13 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_user_auth = Depends(_authorizer(impl, "deleteUser", (("qbToken",), ("apiKey",))))
+    auth_delete_user = Depends(_authorizer(impl, "deleteUser", (("qbToken",), ("apiKey",))))
 
     @app.api_route("/users/{user_id}.json", methods=["DELETE"], include_in_schema=False)
-    async def delete_user(
+    async def route_delete_user(
         request: Request,
         user_id: Annotated[int, Path(alias="user_id")],
-        auth: Credentials = delete_user_auth,
+        auth: Credentials = auth_delete_user,
     ) -> Response:
         result = await impl.delete_user(
             auth=auth,
@@ -3533,15 +3533,15 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    complete_blob_auth = Depends(
+    auth_complete_blob = Depends(
         _authorizer(impl, "completeBlob", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/blobs/{blob_id}/complete.json", methods=["PUT"], include_in_schema=False)
-    async def complete_blob(
+    async def route_complete_blob(
         request: Request,
         blob_id: Annotated[int, Path(alias="blob_id")],
-        auth: Credentials = complete_blob_auth,
+        auth: Credentials = auth_complete_blob,
     ) -> Response:
         body = await read_body(
             request,
@@ -3578,14 +3578,14 @@ def create_app(
         return _method_not_allowed(request, "PUT")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_blob_auth = Depends(_authorizer(impl, "downloadBlob", (("qbToken",), ("apiKey",), ())))
+    auth_download_blob = Depends(_authorizer(impl, "downloadBlob", (("qbToken",), ("apiKey",), ())))
 
     @app.api_route("/blobs/{blob_id}/download.json", methods=["GET"], include_in_schema=False)
-    async def download_blob(
+    async def route_download_blob(
         request: Request,
         blob_id: Annotated[int, Path(alias="blob_id")],
         token: Annotated[str | None, Query(alias="token")] = None,
-        auth: Credentials = download_blob_auth,
+        auth: Credentials = auth_download_blob,
     ) -> Response:
         result = await impl.download_blob(
             auth=auth,
@@ -3614,13 +3614,13 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    upload_blob_file_auth = Depends(_authorizer(impl, "uploadBlobFile", ()))
+    auth_upload_blob_file = Depends(_authorizer(impl, "uploadBlobFile", ()))
 
     @app.api_route("/blobs/{blob_id}/upload/", methods=["POST"], include_in_schema=False)
-    async def upload_blob_file(
+    async def route_upload_blob_file(
         request: Request,
         blob_id: Annotated[int, Path(alias="blob_id")],
-        auth: Credentials = upload_blob_file_auth,
+        auth: Credentials = auth_upload_blob_file,
     ) -> Response:
         body = await read_body(
             request, models.BlobUploadForm, ("multipart/form-data",), True, schemas, ""
@@ -3649,20 +3649,20 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_records_by_criteria_auth = Depends(
+    auth_update_records_by_criteria = Depends(
         _authorizer(impl, "updateRecordsByCriteria", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/data/{class_name}/by_criteria.json", methods=["PUT"], include_in_schema=False)
-    async def update_records_by_criteria(
+    async def route_update_records_by_criteria(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        auth: Credentials = update_records_by_criteria_auth,
+        auth: Credentials = auth_update_records_by_criteria,
     ) -> Response:
         body = await read_body(
             request,
             models.UpdateByCriteriaRequest,
-            ("application/json", "application/x-www-form-urlencoded"),
+            ("application/json",),
             True,
             schemas,
             "/paths/~1data~1{class_name}~1by_criteria.json/put/requestBody/content/application~1json/schema",
@@ -3686,14 +3686,14 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_records_by_criteria_auth = Depends(
+    auth_delete_records_by_criteria = Depends(
         _authorizer(impl, "deleteRecordsByCriteria", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route(
         "/data/{class_name}/by_criteria.json", methods=["DELETE"], include_in_schema=False
     )
-    async def delete_records_by_criteria(
+    async def route_delete_records_by_criteria(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         id: Annotated[str | None, Query(alias="_id")] = None,
@@ -3711,7 +3711,7 @@ def create_app(
         updated_at_lte: Annotated[int | None, Query(alias="updated_at[lte]")] = None,
         updated_at_gt: Annotated[int | None, Query(alias="updated_at[gt]")] = None,
         updated_at_gte: Annotated[int | None, Query(alias="updated_at[gte]")] = None,
-        auth: Credentials = delete_records_by_criteria_auth,
+        auth: Credentials = auth_delete_records_by_criteria,
     ) -> Response:
         body = await read_body(
             request,
@@ -3762,15 +3762,15 @@ def create_app(
         return _method_not_allowed(request, "PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_records_auth = Depends(
+    auth_update_records = Depends(
         _authorizer(impl, "updateRecords", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/data/{class_name}/multi.json", methods=["PUT"], include_in_schema=False)
-    async def update_records(
+    async def route_update_records(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        auth: Credentials = update_records_auth,
+        auth: Credentials = auth_update_records,
     ) -> Response:
         body = await read_body(
             request,
@@ -3799,15 +3799,15 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_records_auth = Depends(
+    auth_create_records = Depends(
         _authorizer(impl, "createRecords", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/data/{class_name}/multi.json", methods=["POST"], include_in_schema=False)
-    async def create_records(
+    async def route_create_records(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
-        auth: Credentials = create_records_auth,
+        auth: Credentials = auth_create_records,
     ) -> Response:
         body = await read_body(
             request,
@@ -3844,15 +3844,15 @@ def create_app(
         return _method_not_allowed(request, "PUT, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_event_status_auth = Depends(
+    auth_get_event_status = Depends(
         _authorizer(impl, "getEventStatus", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/events/{event_id}/status.json", methods=["GET"], include_in_schema=False)
-    async def get_event_status(
+    async def route_get_event_status(
         request: Request,
         event_id: Annotated[int, Path(alias="event_id")],
-        auth: Credentials = get_event_status_auth,
+        auth: Credentials = auth_get_event_status,
     ) -> Response:
         result = await impl.get_event_status(
             auth=auth,
@@ -3879,13 +3879,13 @@ def create_app(
         return _method_not_allowed(request, "GET")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_user_token_auth = Depends(_authorizer(impl, "createUserToken", (("apiKey",),)))
+    auth_create_user_token = Depends(_authorizer(impl, "createUserToken", (("apiKey",),)))
 
     @app.api_route("/users/{user_id}/tokens", methods=["POST"], include_in_schema=False)
-    async def create_user_token(
+    async def route_create_user_token(
         request: Request,
         user_id: Annotated[int, Path(alias="user_id")],
-        auth: Credentials = create_user_token_auth,
+        auth: Credentials = auth_create_user_token,
     ) -> Response:
         result = await impl.create_user_token(
             auth=auth,
@@ -3911,15 +3911,15 @@ def create_app(
         return _method_not_allowed(request, "POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_records_auth = Depends(_authorizer(impl, "getRecords", (("qbToken",), ("apiKey",))))
+    auth_get_records = Depends(_authorizer(impl, "getRecords", (("qbToken",), ("apiKey",))))
 
     @app.api_route("/data/{class_name}/{record_id}.json", methods=["GET"], include_in_schema=False)
-    async def get_records(
+    async def route_get_records(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
         permissions: Annotated[int | None, Query(alias="permissions", le=1, ge=1)] = None,
-        auth: Credentials = get_records_auth,
+        auth: Credentials = auth_get_records,
     ) -> Response:
         result = await impl.get_records(
             auth=auth,
@@ -3940,21 +3940,21 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    update_record_auth = Depends(
+    auth_update_record = Depends(
         _authorizer(impl, "updateRecord", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route("/data/{class_name}/{record_id}.json", methods=["PUT"], include_in_schema=False)
-    async def update_record(
+    async def route_update_record(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
-        auth: Credentials = update_record_auth,
+        auth: Credentials = auth_update_record,
     ) -> Response:
         body = await read_body(
             request,
             models.RecordUpdate,
-            ("application/json", "application/x-www-form-urlencoded"),
+            ("application/json",),
             True,
             schemas,
             "/paths/~1data~1{class_name}~1{record_id}.json/put/requestBody/content/application~1json/schema",
@@ -3979,18 +3979,18 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_records_auth = Depends(
+    auth_delete_records = Depends(
         _authorizer(impl, "deleteRecords", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route(
         "/data/{class_name}/{record_id}.json", methods=["DELETE"], include_in_schema=False
     )
-    async def delete_records(
+    async def route_delete_records(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
-        auth: Credentials = delete_records_auth,
+        auth: Credentials = auth_delete_records,
     ) -> Response:
         result = await impl.delete_records(
             auth=auth,
@@ -4018,20 +4018,20 @@ def create_app(
         return _method_not_allowed(request, "GET, PUT, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_record_file_auth = Depends(
+    auth_download_record_file = Depends(
         _authorizer(impl, "downloadRecordFile", (("qbToken",), ("apiKey",), ()))
     )
 
     @app.api_route(
         "/data/{class_name}/{record_id}/file.json", methods=["GET"], include_in_schema=False
     )
-    async def download_record_file(
+    async def route_download_record_file(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
         field_name: Annotated[str, Query(alias="field_name")],
         token: Annotated[str | None, Query(alias="token")] = None,
-        auth: Credentials = download_record_file_auth,
+        auth: Credentials = auth_download_record_file,
     ) -> Response:
         result = await impl.download_record_file(
             auth=auth,
@@ -4053,18 +4053,18 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    upload_record_file_auth = Depends(
+    auth_upload_record_file = Depends(
         _authorizer(impl, "uploadRecordFile", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route(
         "/data/{class_name}/{record_id}/file.json", methods=["POST"], include_in_schema=False
     )
-    async def upload_record_file(
+    async def route_upload_record_file(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
-        auth: Credentials = upload_record_file_auth,
+        auth: Credentials = auth_upload_record_file,
     ) -> Response:
         body = await read_body(
             request, models.RecordFileUpload, ("multipart/form-data",), True, schemas, ""
@@ -4089,19 +4089,19 @@ def create_app(
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_record_file_auth = Depends(
+    auth_delete_record_file = Depends(
         _authorizer(impl, "deleteRecordFile", (("qbToken",), ("apiKey", "onBehalfOf")))
     )
 
     @app.api_route(
         "/data/{class_name}/{record_id}/file.json", methods=["DELETE"], include_in_schema=False
     )
-    async def delete_record_file(
+    async def route_delete_record_file(
         request: Request,
         class_name: Annotated[str, Path(alias="class_name")],
         record_id: Annotated[str, Path(alias="record_id")],
         field_name: Annotated[str | None, Query(alias="field_name")] = None,
-        auth: Credentials = delete_record_file_auth,
+        auth: Credentials = auth_delete_record_file,
     ) -> Response:
         body = await read_body(
             request,

@@ -19,8 +19,10 @@ what it drops): "schema-violating request accepted" for an `application/x-www-fo
 whose fields, read back as a form server reads them, satisfy the schema after all. A form carries
 only text: a number mutated into a numeric string, or a one-item array sent as one field, is not
 negative on the wire. 4.32.5 knows this for flat fields, not for nested `a[b]=` (deepObject) ones.
-And `filter_case` skips form bodies the wire cannot carry: a nested key that is empty or holds a
-bracket has no `a[key]=` name (`a[]=` means a list).
+Likewise for a request whose only fault is one extra, unknown header: HTTP recipients ignore header
+fields they do not recognise (RFC 9110, section 5.1), and 4.32.5 knows that, except in its coverage
+phase for operations with a request body. And `filter_case` skips form bodies the wire cannot carry:
+a nested key that is empty or holds a bracket has no `a[key]=` name (`a[]=` means a list).
 """
 
 from __future__ import annotations
@@ -123,8 +125,21 @@ def _unspellable(value: Any) -> bool:
 
 @schemathesis.hook
 def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
-    """Keep every failure except an accepted "negative" form body that was valid as sent."""
-    return getattr(failure, "code", None) != "ST201" or not _form_valid_as_sent(case, response)
+    """Keep every failure except an accepted "negative" request that was valid as sent."""
+    if getattr(failure, "code", None) != "ST201":
+        return True
+    return not (_only_an_unknown_header(case) or _form_valid_as_sent(case, response))
+
+
+def _only_an_unknown_header(case: Any) -> bool:
+    from schemathesis.core.parameters import ParameterLocation
+    from schemathesis.generation.meta import CoverageScenario
+
+    data = case.meta.phase.data if case.meta is not None else None
+    return (
+        getattr(data, "scenario", None) == CoverageScenario.OBJECT_UNEXPECTED_PROPERTIES
+        and getattr(data, "parameter_location", None) == ParameterLocation.HEADER
+    )
 
 
 def _form_valid_as_sent(case: Any, response: Any) -> bool:

@@ -288,14 +288,14 @@ class Client:
         x_request_id: str | None = None,
     ) -> Iterator[models.Note]:
         """Every item of `list_notes`, page after page."""
-        adapter = TypeAdapter(list[models.Note])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.Note])
+        page_cursor = 1
         while True:
             response = self._send(
                 Request(
                     _LIST_NOTES,
                     query={
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                         "tags[]": tags,
                     },
@@ -304,11 +304,13 @@ class Client:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            yield from items
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            yield from page_items
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     def create_note(self, body: models.NewNote) -> models.Note:
         """Create a note
@@ -490,14 +492,14 @@ class AsyncClient:
         x_request_id: str | None = None,
     ) -> AsyncIterator[models.Note]:
         """Every item of `list_notes`, page after page."""
-        adapter = TypeAdapter(list[models.Note])
-        cursor = 1
+        page_adapter = TypeAdapter(list[models.Note])
+        page_cursor = 1
         while True:
             response = await self._send(
                 Request(
                     _LIST_NOTES,
                     query={
-                        "page": cursor,
+                        "page": page_cursor,
                         "per_page": per_page,
                         "tags[]": tags,
                     },
@@ -506,12 +508,14 @@ class AsyncClient:
                     },
                 )
             )
-            items = adapter.validate_python(json_pointer(_check(response).json(), "/items") or [])
-            for item in items:
-                yield item
-            if not items or (per_page is not None and len(items) < per_page):
+            page_items = page_adapter.validate_python(
+                json_pointer(_check(response).json(), "/items") or []
+            )
+            for page_item in page_items:
+                yield page_item
+            if not page_items or (per_page is not None and len(page_items) < per_page):
                 return
-            cursor += 1
+            page_cursor += 1
 
     async def create_note(self, body: models.NewNote) -> models.Note:
         """Create a note

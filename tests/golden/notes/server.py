@@ -33,14 +33,14 @@ from ._server_runtime import (
     satisfied,
 )
 
-__all__ = [  # noqa: RUF022 (grouped: runtime names, then one handler class per tag)
+__all__ = [
     "ApiProblem",
     "Credentials",
     "Handlers",
     "NotImplementedOperation",
+    "NotesHandlers",
     "Reply",
     "create_app",
-    "NotesHandlers",
 ]
 
 T = TypeVar("T")
@@ -64,7 +64,7 @@ SCHEMES = (
 class Credentials:
     """The credentials a request carried, one attribute per security scheme (None when absent)."""
 
-    __slots__ = (
+    __slots__: tuple[str, ...] = (
         "api_key",
         "basic",
     )
@@ -211,10 +211,10 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
             return Response(json.dumps(document, ensure_ascii=False), media_type="application/json")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    list_notes_auth = Depends(_authorizer(impl, "listNotes", (("apiKey",), ("basic",))))
+    auth_list_notes = Depends(_authorizer(impl, "listNotes", (("apiKey",), ("basic",))))
 
     @app.api_route("/notes", methods=["GET"], include_in_schema=False)
-    async def list_notes(
+    async def route_list_notes(
         request: Request,
         page: Annotated[int | None, Query(alias="page", ge=1)] = None,
         per_page: Annotated[int | None, Query(alias="per_page", le=100)] = None,
@@ -222,7 +222,7 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
         x_request_id: Annotated[
             str | None, Header(alias="X-Request-Id", convert_underscores=False)
         ] = None,
-        auth: Credentials = list_notes_auth,
+        auth: Credentials = auth_list_notes,
     ) -> Response:
         result = await impl.list_notes(
             auth=auth,
@@ -241,12 +241,12 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    create_note_auth = Depends(_authorizer(impl, "createNote", (("apiKey",), ("basic",))))
+    auth_create_note = Depends(_authorizer(impl, "createNote", (("apiKey",), ("basic",))))
 
     @app.api_route("/notes", methods=["POST"], include_in_schema=False)
-    async def create_note(
+    async def route_create_note(
         request: Request,
-        auth: Credentials = create_note_auth,
+        auth: Credentials = auth_create_note,
     ) -> Response:
         body = await read_body(
             request,
@@ -276,13 +276,13 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
         return _method_not_allowed(request, "GET, POST")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    get_note_auth = Depends(_authorizer(impl, "getNote", (("apiKey",), ("basic",))))
+    auth_get_note = Depends(_authorizer(impl, "getNote", (("apiKey",), ("basic",))))
 
     @app.api_route("/notes/{note_id}", methods=["GET"], include_in_schema=False)
-    async def get_note(
+    async def route_get_note(
         request: Request,
         note_id: Annotated[int, Path(alias="note_id")],
-        auth: Credentials = get_note_auth,
+        auth: Credentials = auth_get_note,
     ) -> Response:
         result = await impl.get_note(
             auth=auth,
@@ -298,13 +298,13 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
         )
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    delete_note_auth = Depends(_authorizer(impl, "deleteNote", (("apiKey",), ("basic",))))
+    auth_delete_note = Depends(_authorizer(impl, "deleteNote", (("apiKey",), ("basic",))))
 
     @app.api_route("/notes/{note_id}", methods=["DELETE"], include_in_schema=False)
-    async def delete_note(
+    async def route_delete_note(
         request: Request,
         note_id: Annotated[int, Path(alias="note_id")],
-        auth: Credentials = delete_note_auth,
+        auth: Credentials = auth_delete_note,
     ) -> Response:
         result = await impl.delete_note(
             auth=auth,
@@ -328,13 +328,13 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
         return _method_not_allowed(request, "GET, DELETE")
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    download_attachment_auth = Depends(_authorizer(impl, "downloadAttachment", ()))
+    auth_download_attachment = Depends(_authorizer(impl, "downloadAttachment", ()))
 
     @app.api_route("/notes/{note_id}/attachment", methods=["GET"], include_in_schema=False)
-    async def download_attachment(
+    async def route_download_attachment(
         request: Request,
         note_id: Annotated[int, Path(alias="note_id")],
-        auth: Credentials = download_attachment_auth,
+        auth: Credentials = auth_download_attachment,
     ) -> Response:
         result = await impl.download_attachment(
             auth=auth,
@@ -343,15 +343,15 @@ def create_app(impl: Handlers, *, title: str = "Notes", serve_spec: bool = True)
         return render(result, {200: Declared(None, "application/octet-stream", "binary")}, 200)
 
     # a default value, not an annotation: it closes over `impl`, which annotations cannot see
-    upload_attachment_auth = Depends(
+    auth_upload_attachment = Depends(
         _authorizer(impl, "uploadAttachment", (("apiKey",), ("basic",)))
     )
 
     @app.api_route("/notes/{note_id}/attachment", methods=["PUT"], include_in_schema=False)
-    async def upload_attachment(
+    async def route_upload_attachment(
         request: Request,
         note_id: Annotated[int, Path(alias="note_id")],
-        auth: Credentials = upload_attachment_auth,
+        auth: Credentials = auth_upload_attachment,
     ) -> Response:
         body = await read_body(request, models.Upload, ("multipart/form-data",), True, schemas, "")
         result = await impl.upload_attachment(
