@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 import corpus
+import pytest
 
 DOCUMENTS = corpus.documents() if corpus.CORPUS.is_dir() else []
 pytestmark = pytest.mark.skipif(

@@ -120,7 +120,7 @@ def test_mutual_tls_credential_is_a_client_certificate(
     client = _module(features, "client")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     made = subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        [*("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1")]
         + ["-subj", "/CN=client", "-keyout", str(key), "-out", str(cert)],
         capture_output=True,
         check=False,
@@ -168,7 +168,8 @@ def test_adding_a_schema_renames_nothing(tmp_path: Path) -> None:
     # a new schema whose inline object would have clashed with Shape's inline `owner`
     extra = (
         "    Circle:\n      type: object\n      properties:\n        owner:\n"
-        "          type: object\n          properties:\n            id:\n              type: integer\n"
+        "          type: object\n          properties:\n            id:\n"
+        "              type: integer\n"
     )
     after.write_text(text.replace("  schemas:\n", "  schemas:\n" + extra, 1), encoding="utf-8")
     old = _generate(before, tmp_path / "a", "names_before")
