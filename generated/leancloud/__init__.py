@@ -6,4 +6,4 @@ Import what you need: `generated.leancloud.models`, `generated.leancloud.client`
 
 SPEC_SOURCE = "specs/leancloud"
 SPEC_VERSION = "1.1"
-SPEC_SHA256 = "3cd448596b42f24b09f26829b9690ce1d312a0041141518722fc19d29a2c3e97"
+SPEC_SHA256 = "ff6487652ff0669ab317555e7caeb61560a60758085e0e99d07ed4bb01bfb876"

@@ -1110,15 +1110,15 @@ class LegacyPatchMessageRequest(BaseModel):
         extra="allow",
         populate_by_name=True,
     )
-    from_peer: str
+    from_peer: Annotated[str, Field(min_length=1)]
     """
     Original sender.
     """
-    conv_id: str
+    conv_id: Annotated[str, Field(min_length=1)]
     """
     Conversation id.
     """
-    msg_id: str
+    msg_id: Annotated[str, Field(min_length=1)]
     """
     Message id.
     """
