@@ -96,7 +96,8 @@ def serve(session: nox.Session) -> None:
 def corpus(session: nox.Session) -> None:
     """Generate the real-world corpus (../shared/corpus/specs or $BAAS_CORPUS); write the table."""
     _install(session, "test")
-    session.run("python", "tests/corpus.py", "--results", "tests/corpus/RESULTS.md", *session.posargs)
+    results = ["--results", "tests/corpus/RESULTS.md"]
+    session.run("python", "tests/corpus.py", *results, *session.posargs)
 
 
 @nox.session

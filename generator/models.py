@@ -223,7 +223,8 @@ def _hoist(schemas: dict[str, Any]) -> dict[str, Any]:
                         b,
                         owner if len(real) == 1 else _branch_name(owner, b, i),
                         False,
-                        branch=len(real) > 1,
+                        # only under a default, which the model generator would push into them
+                        branch=len(real) > 1 and "default" in node,
                     )
                     for i, b in enumerate(value)
                 ]
@@ -260,8 +261,8 @@ _CONSTRAINTS += ("minLength", "maxLength", "pattern", "minItems", "maxItems", "u
 def _wrapped_branch(node: dict[str, Any]) -> bool:
     """A union branch the model generator wraps in a class of its own (arrays, constrained values).
 
-    It names those after the field and numbers them (`Stop1`), and may push the field's default
-    into them; as models of their own they are named by place and carry no default.
+    Under a field with a default it names those after the field, numbers them (`Stop1`) and
+    pushes the default into them; as models of their own they are named by place, default-free.
     """
     if "$ref" in node or node.get("type") == "null":
         return False

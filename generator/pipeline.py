@@ -136,6 +136,10 @@ def _vendor_job(vendor: str, root: Path) -> tuple[str, object]:
         return "generation", str(exc)
 
 
+def _import_stages() -> None:
+    from . import build, docs, format, models, render, upgrade, validate  # noqa: F401
+
+
 def _spec_size(root: Path) -> int:
     return sum(p.stat().st_size for p in root.parent.rglob("*") if p.is_file())
 
@@ -151,6 +155,7 @@ def generate_vendors(targets: list[tuple[str, Path]], jobs: int | None = None) -
         return [generate_vendor(vendor, root) for vendor, root in targets]
     # the largest specs first, so that no core is left with a big one at the end
     order = sorted(range(len(targets)), key=lambda i: -_spec_size(targets[i][1]))
+    _import_stages()  # once, here: the forked workers inherit them instead of importing each
     context = multiprocessing.get_context("fork")
     results: list[tuple[str, object] | None] = [None] * len(targets)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:

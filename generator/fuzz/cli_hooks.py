@@ -3,9 +3,10 @@
     schemathesis run http://127.0.0.1:8182/openapi.json --url http://127.0.0.1:8182 \\
         --checks all --phases examples,coverage,fuzzing,stateful
 
-(from the project root; elsewhere set `SCHEMATHESIS_HOOKS=<this file>`.) Each case gets the
-credentials its operation's security requirement asks for, from the same `Authenticator` our own
-runner uses (it opens the vendor's sessions through the generated client).
+(from the project root; elsewhere put the project on PYTHONPATH and pass `--config-file`, or set
+`SCHEMATHESIS_HOOKS=<this file>` for the auth alone.) Each case gets the credentials its operation's
+security requirement asks for, from the same `Authenticator` our own runner uses (it opens the
+vendor's sessions through the generated client).
 
 - `BAAS_VENDOR`: the vendor; by default recognised from the spec's `info.title`.
 - `BAAS_CREDENTIALS`: the app's credentials as JSON, named as `python -m emulators <vendor>
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sys
 import threading
 from pathlib import Path
@@ -89,7 +91,13 @@ class VendorAuth:
                 url = schema.get_base_url()
                 http = httpx.Client(base_url=url, timeout=30)
                 self.auth = Authenticator(vendor, _credentials(vendor), http=http, base_url=url)
-                self.auth.login()
+                # Hypothesis seeds `random` for every case; a signed session's nonce must not repeat
+                state = random.getstate()
+                random.seed()
+                try:
+                    self.auth.login()
+                finally:
+                    random.setstate(state)
                 for note in self.auth.notes:
                     print(f"cli_hooks: {note}", file=sys.stderr)
                 self.fetched = set()
