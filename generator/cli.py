@@ -88,7 +88,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             doc,
             package=package,
             source=source_label(root),
-            house=False,
+            house=args.house,
             lenient=args.lenient,
             allow_skips=args.allow_skips,
         )
@@ -190,6 +190,11 @@ def parser() -> argparse.ArgumentParser:
         "--lenient",
         action="store_true",
         help="with --spec: report what the validator rejects as warnings and generate anyway",
+    )
+    g.add_argument(
+        "--house",
+        action="store_true",
+        help="with --spec: hold the document to our specs' conventions too (see specs/README.md)",
     )
     g.add_argument(
         "--allow-skips",

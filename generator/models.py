@@ -392,7 +392,40 @@ def generate_models(data: dict[str, Any]) -> str:
     lines = out.splitlines()
     while lines and (lines[0].startswith("#") or not lines[0].strip()):
         lines.pop(0)
-    return _mark_overrides(_union_operator("\n".join(lines) + "\n"))
+    return _mark_overrides(_annotated_constraints(_union_operator("\n".join(lines) + "\n")))
+
+
+_CONSTRAINED = {"constr": ("str", "StringConstraints"), "conint": ("int", "Field")}
+_CONSTRAINED |= {"confloat": ("float", "Field")}
+
+
+def _annotated_constraints(source: str) -> str:
+    """`conint(ge=0) | constr(pattern=...)` -> `Annotated[int, Field(ge=0)] | Annotated[str, ...]`.
+
+    The model generator writes constrained union members as calls, which type checkers refuse as
+    annotations; Pydantic reads the `Annotated` form the same way.
+    """
+    out, pos, used = [], 0, set()
+    for match in re.finditer(r"\b(constr|conint|confloat)\(", source):
+        if match.start() < pos:
+            continue
+        depth, end = 1, match.end()
+        while depth and end < len(source):
+            depth += {"(": 1, ")": -1}.get(source[end], 0)
+            end += 1
+        base, marker = _CONSTRAINED[match.group(1)]
+        used.add(marker)
+        out.append(source[pos : match.start()])
+        out.append(f"Annotated[{base}, {marker}({source[match.end() : end - 1]})]")
+        pos = end
+    if not used:
+        return source
+    out.append(source[pos:])
+    text = "".join(out)
+    # what the new form needs; the formatter merges these into the existing imports
+    needed = f"from typing import Annotated\nfrom pydantic import {', '.join(sorted(used))}\n"
+    head, _, rest = text.partition("from __future__ import annotations\n")
+    return f"{head}from __future__ import annotations\n{needed}{rest}" if rest else needed + text
 
 
 def _union_operator(source: str) -> str:
