@@ -128,6 +128,7 @@ class _Run:
         self.latencies: list[float] = []
         self.statuses: Counter[int] = Counter()
         self.errors: Counter[str] = Counter()
+        self.answered = 0  # every answer, warm-up included: what the server did in this process
 
     def next_request(self) -> bytes:
         if self.fixed is not None:
@@ -137,6 +138,7 @@ class _Run:
         return _request(method, path.replace("{n}", n), headers, body.replace("{n}", n).encode())
 
     def record(self, status: int, sent: float, done: float) -> None:
+        self.answered += 1
         if sent >= self.warmup_end and done <= self.end:
             self.latencies.append(done - sent)
             self.statuses[status] += 1
@@ -185,6 +187,7 @@ async def measure(
     ok = sum(count for status, count in statuses.items() if 200 <= status < 300)
     return {
         "requests": len(latencies),
+        "answered": run.answered,
         "rps": len(latencies) / duration,
         "ok_rps": ok / duration,
         "p50_ms": _percentile(ordered, 0.50) * 1000,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -143,6 +144,16 @@ def _serve_rows(results: dict[str, dict[str, throughput.Load]], notes: list[str]
             )
             rows.append(Row(section, "p50 latency", mine.p50, label, other.p50, "ms"))
             rows.append(Row(section, "p99 latency", mine.p99, label, other.p99, "ms"))
+            rows.append(
+                Row(
+                    section,
+                    "server CPU time per request (less sensitive to a busy machine)",
+                    mine.cpu,
+                    label,
+                    other.cpu,
+                    "µs",
+                )
+            )
         for name, loads in results.items():
             load = loads.get(endpoint)
             if load and (load.bad or load.problem):
@@ -237,7 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         "--peer-runs", type=int, help="runs of each peer's regeneration (default --runs)"
     )
     parser.add_argument("--noop-runs", type=int, default=5)
-    parser.add_argument("--duration", type=float, default=4.0, help="seconds of load per run")
+    parser.add_argument(
+        "--serve-runs", type=int, default=5, help="load runs per server (default 5)"
+    )
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds of load per run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--output", default=str(PROJECT / "benchmarks" / "RESULTS.md"))
     parser.add_argument("--json", help="also write the raw numbers here")
@@ -280,11 +294,16 @@ def main(argv: list[str] | None = None) -> int:
         }
     if "serve" in sections:
         assert prism_peer is not None
-        serve_results = throughput.run(prism_peer, args.runs, args.duration, args.connections)
+        serve_results = throughput.run(prism_peer, args.serve_runs, args.duration, args.connections)
         rows += _serve_rows(serve_results, notes)
         raw["serve"] = {
             name: {
-                e: {"rps": load.rps.as_dict(), "p50": load.p50.as_dict(), "p99": load.p99.as_dict()}
+                e: {
+                    "rps": load.rps.as_dict(),
+                    "p50": load.p50.as_dict(),
+                    "p99": load.p99.as_dict(),
+                    "cpu_us": load.cpu.as_dict(),
+                }
                 for e, load in loads.items()
             }
             for name, loads in serve_results.items()
@@ -301,8 +320,10 @@ def main(argv: list[str] | None = None) -> int:
         }
 
     total = time.perf_counter() - started
+    described["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     settings = {
         "runs per measurement": args.runs,
+        "load runs per server": args.serve_runs,
         "runs per peer regeneration": peer_runs,
         "no-op runs": args.noop_runs,
         "load": f"{args.connections} keep-alive connections, {args.duration:g} s per run after 1 s "

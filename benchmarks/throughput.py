@@ -14,6 +14,7 @@ to disk before the answer, in the emulator).
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections import defaultdict
 from contextlib import ExitStack
@@ -40,8 +41,19 @@ class Load:
     rps: Stat = field(default_factory=Stat)
     p50: Stat = field(default_factory=Stat)
     p99: Stat = field(default_factory=Stat)
+    cpu: Stat = field(default_factory=Stat)  # server CPU time per answer, µs (warm-up included)
     bad: int = 0  # answers other than 2xx, and connection errors, over all runs
     problem: str = ""
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process and its waited-for children (Linux /proc), else None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _seed(port: int) -> None:
@@ -59,8 +71,9 @@ def run(prism: Peer, runs: int, duration: float, connections: int) -> dict[str, 
     with tempfile.TemporaryDirectory(prefix="baas-bench-serve-") as tmp, ExitStack() as stack:
         scratch = Path(tmp)
         ports: dict[str, int] = {}
+        pids: dict[str, int] = {}
         port = free_port()
-        stack.enter_context(
+        pids["ours (emulator)"] = stack.enter_context(
             serve(
                 [
                     PYTHON,
@@ -79,11 +92,11 @@ def run(prism: Peer, runs: int, duration: float, connections: int) -> dict[str, 
                 env=python_env(),
                 log_file=scratch / "emulator.log",
             )
-        )
+        ).pid
         _seed(port)
         ports["ours (emulator)"] = port
         port = free_port()
-        stack.enter_context(
+        pids["bare FastAPI"] = stack.enter_context(
             serve(
                 [
                     PYTHON,
@@ -102,14 +115,14 @@ def run(prism: Peer, runs: int, duration: float, connections: int) -> dict[str, 
                 env=python_env(),
                 log_file=scratch / "bare.log",
             )
-        )
+        ).pid
         ports["bare FastAPI"] = port
         if prism.ok:
             port = free_port()
             spec = scratch / "qiscus.json"
             spec.write_text((PROJECT / "generated" / "qiscus" / "openapi.json").read_text())
             try:
-                stack.enter_context(
+                pids["Prism mock"] = stack.enter_context(
                     serve(
                         [
                             prism.executable,
@@ -127,7 +140,7 @@ def run(prism: Peer, runs: int, duration: float, connections: int) -> dict[str, 
                         log_file=scratch / "prism.log",
                         start_timeout=120,
                     )
-                )
+                ).pid
                 ports["Prism mock"] = port
             except RuntimeError as exc:
                 for endpoint in ENDPOINTS:
@@ -135,8 +148,10 @@ def run(prism: Peer, runs: int, duration: float, connections: int) -> dict[str, 
         else:
             for endpoint in ENDPOINTS:
                 results["Prism mock"][endpoint].problem = prism.problem
+        servers = list(ports.items())
         for i in range(runs):
-            for name, port in ports.items():
+            shift = i % len(servers)  # who goes first changes from run to run
+            for name, port in servers[shift:] + servers[:shift]:
                 for endpoint, (method, path, body) in ENDPOINTS.items():
                     cmd: list[str | Path] = [
                         PYTHON,
@@ -160,11 +175,15 @@ def run(prism: Peer, runs: int, duration: float, connections: int) -> dict[str, 
                     if body:
                         cmd += ["--body", body, "-H", "Content-Type:application/json"]
                     load = results[name][endpoint]
+                    before = _cpu_seconds(pids[name])
                     try:
                         out = run_json(cmd, timeout=duration + 60)
                     except RuntimeError as exc:
                         load.problem = str(exc)[:300]
                         continue
+                    after = _cpu_seconds(pids[name])
+                    if before is not None and after is not None and out["answered"]:
+                        load.cpu.add((after - before) / out["answered"] * 1e6)
                     bad = sum(
                         n for status, n in out["statuses"].items() if not status.startswith("2")
                     )
@@ -174,7 +193,8 @@ def run(prism: Peer, runs: int, duration: float, connections: int) -> dict[str, 
                     load.p99.add(out["p99_ms"])
                     log(
                         f"{name} {endpoint} run {i + 1}/{runs}: {out['ok_rps']:.0f} req/s, "
-                        f"p50 {out['p50_ms']:.2f} ms, p99 {out['p99_ms']:.2f} ms"
+                        f"p50 {out['p50_ms']:.2f} ms, p99 {out['p99_ms']:.2f} ms, "
+                        f"server CPU {load.cpu.values[-1] if load.cpu.values else 0:.0f} µs/request"
                         + (f", {bad} non-2xx {json.dumps(out['statuses'])}" if bad else "")
                     )
     return {name: dict(loads) for name, loads in results.items()}

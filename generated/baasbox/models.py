@@ -629,12 +629,15 @@ class EndpointGroupResponse(BaseModel):
     """
 
 
-class EndpointGroupStateOption2(RootModel[list[bool | str | None]]):
+class EndpointGroupState1(RootModel[list[bool | str | None]]):
     root: Annotated[list[bool | str | None], Field(max_length=2, min_length=2)]
+    """
+    State of one group: `[enabled, description]` (1.0) or `enabled` (older).
+    """
 
 
-class EndpointGroupState(RootModel[bool | EndpointGroupStateOption2]):
-    root: bool | EndpointGroupStateOption2
+class EndpointGroupState(RootModel[bool | EndpointGroupState1]):
+    root: bool | EndpointGroupState1
     """
     State of one group: `[enabled, description]` (1.0) or `enabled` (older).
     """

@@ -6,4 +6,4 @@ Import what you need: `generated.connectycube.models`, `generated.connectycube.c
 
 SPEC_SOURCE = "specs/connectycube"
 SPEC_VERSION = "2026.1"
-SPEC_SHA256 = "28e7d29e9a66883275853d6b3f5c1902a2a97db7b25cb665ff4361645a7b4b21"
+SPEC_SHA256 = "7c920a177cc4397401b31cb266e54df264cd400b37c13f7fc626b9a83bd4d554"

@@ -12,8 +12,6 @@ from pydantic import (
     Field,
     RootModel,
     StringConstraints,
-    conint,
-    constr,
 )
 
 
@@ -161,7 +159,7 @@ class BlobSize(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    size: conint(ge=0) | constr(pattern=r"^[0-9]+$")
+    size: Annotated[int, Field(ge=0)] | Annotated[str, StringConstraints(pattern=r"^[0-9]+$")]
     """
     Size in bytes.
     """
@@ -208,7 +206,9 @@ class CompleteBlobUploadRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    size: conint(ge=0) | constr(pattern=r"^[0-9]+$") | None = None
+    size: (
+        Annotated[int, Field(ge=0)] | Annotated[str, StringConstraints(pattern=r"^[0-9]+$")] | None
+    ) = None
     """
     Size in bytes, unwrapped, as JS SDK 6.x sends it.
     """
@@ -226,14 +226,6 @@ class CreateBlobRequest(BaseModel):
     blob: BlobCreateFields
 
 
-class CreateDialogRequestOccupantsIdsOption1(RootModel[list[int | str]]):
-    root: list[int | str]
-
-
-class CreateDialogRequestAdminsIdsOption1(RootModel[list[int | str]]):
-    root: list[int | str]
-
-
 class CreateWhiteboardRequest(BaseModel):
     """
     New whiteboard.
@@ -242,7 +234,7 @@ class CreateWhiteboardRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    name: str
+    name: Annotated[str, Field(pattern="\\S")]
     """
     Name.
     """
@@ -268,7 +260,7 @@ class CustomObjectDeleteCount(BaseModel):
 
 class CustomObjectPermission(BaseModel):
     """
-    Access rule for one action.
+    Access rule for one action. Inferred: `open_for_users_ids` needs user ids, `open_for_groups` needs groups.
     """
 
     model_config = ConfigDict(
@@ -471,10 +463,6 @@ class EmptyObject(RootModel[dict[str, Any]]):
     root: Annotated[dict[str, Any], Field(max_length=0)]
 
 
-class ErrorResponseErrorsOption2(RootModel[list[str]]):
-    root: list[str]
-
-
 class ErrorResponse(BaseModel):
     """
     Error body sent with every 4xx/5xx answer. The object form (`{"errors": {"base": [...]}}`) is the one shown in the vendor docs and checked by the JS SDK; the list form is accepted too. Inferred: the list form is kept for safety by analogy with QuickBlox; no ConnectyCube page shows it.
@@ -483,7 +471,7 @@ class ErrorResponse(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    errors: dict[str, list[str]] | ErrorResponseErrorsOption2
+    errors: dict[str, list[str]] | list[str]
     """
     Either an object mapping a field name (or `base` for errors not tied to a field) to a list of messages, or a plain list of messages.
     """
@@ -505,7 +493,7 @@ class EventExternalUserTarget(BaseModel):
 
 class EventUserTags(BaseModel):
     """
-    Recipient selection by user tags.
+    Recipient selection by user tags. Inferred: at least one of them, not blank.
     """
 
     model_config = ConfigDict(
@@ -527,7 +515,7 @@ class EventUserTags(BaseModel):
 
 class EventUserTarget(BaseModel):
     """
-    Recipients by user id or tags.
+    Recipients by user id or tags. Inferred: at least one of them, not blank (a selector that selects nothing is refused).
     """
 
     model_config = ConfigDict(
@@ -1360,7 +1348,7 @@ class UpdateWhiteboardRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    name: str
+    name: Annotated[str, Field(pattern="\\S")]
     """
     New name.
     """
@@ -2074,7 +2062,7 @@ class CreateCustomObjectRequest(BaseModel):
 
 class CreateDialogRequest(BaseModel):
     """
-    New dialog.
+    New dialog. Group (2) and private (3) dialogs need occupants, a private one exactly one besides the current user; broadcast (1), group and public (4) dialogs need a name (the emulator's rules; inferred from the vendor's error texts).
     """
 
     model_config = ConfigDict(
@@ -2084,13 +2072,13 @@ class CreateDialogRequest(BaseModel):
     """
     1 broadcast, 2 group, 3 private, 4 public (docs numbering; 5 meeting is SDK-only).
     """
-    occupants_ids: CreateDialogRequestOccupantsIdsOption1 | str | None = None
+    occupants_ids: list[int | str] | str | None = None
     """
     User identifiers: a list, or a comma-separated string (the JS SDK joins a list with `, `). Required for group and private dialogs; the current user is added automatically.
     """
-    admins_ids: CreateDialogRequestAdminsIdsOption1 | str | None = None
+    admins_ids: list[int | str] | str | None = None
     """
-    User identifiers: a list, or a comma-separated string (the JS SDK joins a list with `, `).
+    User identifiers: a list, or a comma-separated string (the JS SDK joins a list with `, `); at most 5 admins.
     """
     name: str | None = None
     """
@@ -2156,10 +2144,6 @@ class CreateMeetingRequest(BaseModel):
     """
 
 
-class CreateMessageRequestAttachmentsOption1(RootModel[list[MessageAttachment]]):
-    root: list[MessageAttachment]
-
-
 class CreateMessageRequest1(BaseModel):
     """
     New message. Any other key is stored with the message as a custom parameter.
@@ -2173,7 +2157,7 @@ class CreateMessageRequest1(BaseModel):
     """
     Dialog to add the message to; required unless `recipient_id` is given.
     """
-    recipient_id: int | str | None = None
+    recipient_id: int | Annotated[str, StringConstraints(pattern=r"^[0-9]+$")] | None = None
     """
     Recipient (private dialogs); required unless `chat_dialog_id` is given.
     """
@@ -2181,7 +2165,7 @@ class CreateMessageRequest1(BaseModel):
     """
     Text.
     """
-    attachments: CreateMessageRequestAttachmentsOption1 | dict[str, MessageAttachment] | None = None
+    attachments: list[MessageAttachment] | dict[str, MessageAttachment] | None = None
     """
     Attachments: a list, or an object keyed by index (`{"0": {...}}`) as in the docs.
     """
@@ -2208,7 +2192,7 @@ class CreateMessageRequest2(BaseModel):
     """
     Dialog to add the message to; required unless `recipient_id` is given.
     """
-    recipient_id: int | str
+    recipient_id: int | Annotated[str, StringConstraints(pattern=r"^[0-9]+$")]
     """
     Recipient (private dialogs); required unless `chat_dialog_id` is given.
     """
@@ -2216,7 +2200,7 @@ class CreateMessageRequest2(BaseModel):
     """
     Text.
     """
-    attachments: CreateMessageRequestAttachmentsOption1 | dict[str, MessageAttachment] | None = None
+    attachments: list[MessageAttachment] | dict[str, MessageAttachment] | None = None
     """
     Attachments: a list, or an object keyed by index (`{"0": {...}}`) as in the docs.
     """

@@ -6,4 +6,4 @@ Import what you need: `generated.leancloud.models`, `generated.leancloud.client`
 
 SPEC_SOURCE = "specs/leancloud"
 SPEC_VERSION = "1.1"
-SPEC_SHA256 = "ff6487652ff0669ab317555e7caeb61560a60758085e0e99d07ed4bb01bfb876"
+SPEC_SHA256 = "95dcdbc9f8101b6077faa8360de052fc5403488def6762017f245de303459d94"

@@ -315,24 +315,48 @@ def credentials(request: Request, schemes: Sequence[SchemeSpec]) -> dict[str, An
             raw = request.headers.get(scheme.wire_name)
         if raw is None or raw == "":
             continue
-        value = _unwrap(scheme, raw)
+        # a plain API key is the value as sent: no format to unwrap
+        value = (
+            raw
+            if scheme.kind == "apiKey" and scheme.value_format == "{key}"
+            else _unwrap(scheme, raw)
+        )
         if value is not None:
             found[scheme.name] = value
     # A header read by two schemes goes to the one whose format fits best (`{key},master` over `{key}`).
-    for scheme in schemes:
-        if scheme.value_format == "{key}" and scheme.name in found:
-            rivals = [
-                s
-                for s in schemes
-                if s is not scheme
-                and s.wire_name.lower() == scheme.wire_name.lower()
-                and s.location == scheme.location
-                and s.name in found
-                and s.value_format != "{key}"
-            ]
-            if rivals:
-                del found[scheme.name]
+    for name, rivals in _rivals(schemes).items():
+        if name in found and any(rival in found for rival in rivals):
+            del found[name]
     return found
+
+
+_RIVALS: dict[int, tuple[Sequence[SchemeSpec], dict[str, tuple[str, ...]]]] = {}
+
+
+def _rivals(schemes: Sequence[SchemeSpec]) -> dict[str, tuple[str, ...]]:
+    """For each `{key}` scheme, the schemes reading the same header in a more specific format.
+
+    Worked out once per tuple of schemes (the generated servers pass one module constant).
+    """
+    cached = _RIVALS.get(id(schemes))
+    if cached is not None and cached[0] is schemes:
+        return cached[1]
+    rivals = {
+        scheme.name: tuple(
+            s.name
+            for s in schemes
+            if s is not scheme
+            and s.location == scheme.location
+            and s.wire_name.lower() == scheme.wire_name.lower()
+            and s.value_format != "{key}"
+        )
+        for scheme in schemes
+        if scheme.value_format == "{key}"
+    }
+    if len(_RIVALS) > 64:  # callers building their own sequences each time: stay bounded
+        _RIVALS.clear()
+    _RIVALS[id(schemes)] = (schemes, rivals)
+    return rivals
 
 
 def _unwrap(scheme: SchemeSpec, raw: str) -> Any:

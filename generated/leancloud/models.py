@@ -1553,10 +1553,6 @@ class PushAlert(BaseModel):
     """
 
 
-class PushRequestChannelsOption2(RootModel[list[str]]):
-    root: list[str]
-
-
 class PushSound(BaseModel):
     """
     iOS sound settings.
@@ -3694,7 +3690,7 @@ class PublishStatusRequest(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    data: AnyObject
+    data: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")], Any]
     """
     Status content (custom fields). With `source` and inbox type `default`, it is also delivered to the sender's inbox.
     """
@@ -3722,7 +3718,7 @@ class PushRequest(BaseModel):
     """
     Query on `_Installation`.
     """
-    channels: str | PushRequestChannelsOption2 | None = None
+    channels: str | list[str] | None = None
     """
     Channels to push to (added to `where`). The docs' example sends a single string, the SDKs an array.
     """

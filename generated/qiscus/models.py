@@ -387,17 +387,6 @@ class ImportErrors(BaseModel):
     """
 
 
-class ImportFileOption3(RootModel[list[ImportCommentRecord]]):
-    """
-    Records for `type=comments`.
-    """
-
-    root: list[ImportCommentRecord]
-    """
-    Records for `type=comments`.
-    """
-
-
 class ImportHistory(BaseModel):
     """
     An import job.
@@ -1059,31 +1048,12 @@ class GroupRoom(BaseModel):
     """
 
 
-class ImportFileOption1(RootModel[list[ImportUserRecord]]):
-    """
-    Records for `type=users`.
-    """
-
-    root: list[ImportUserRecord]
-    """
-    Records for `type=users`.
-    """
-
-
-class ImportFileOption2(RootModel[list[ImportRoomRecord]]):
-    """
-    Records for `type=rooms`.
-    """
-
-    root: list[ImportRoomRecord]
-    """
-    Records for `type=rooms`.
-    """
-
-
-class ImportFile(RootModel[ImportFileOption1 | ImportFileOption2 | ImportFileOption3]):
+class ImportFile(
+    RootModel[list[ImportUserRecord] | list[ImportRoomRecord] | list[ImportCommentRecord]]
+):
     root: Annotated[
-        ImportFileOption1 | ImportFileOption2 | ImportFileOption3, Field(title="ImportFile")
+        list[ImportUserRecord] | list[ImportRoomRecord] | list[ImportCommentRecord],
+        Field(title="ImportFile"),
     ]
     """
     Content of the JSON file uploaded to `POST /api/v2/rest/imports`: an array of records of the kind named by the `type` field (at most 4 MB per import).

@@ -6,4 +6,4 @@ Import what you need: `generated.quickblox.models`, `generated.quickblox.client`
 
 SPEC_SOURCE = "specs/quickblox"
 SPEC_VERSION = "3.18.04.1"
-SPEC_SHA256 = "e4e15f18592416c74d97810c08d0bb086c6dcdaf58490a5b117ce0556c4efcb8"
+SPEC_SHA256 = "cba28a86b899a3d34f196a221781d9bceea29efbd3ffc8ed33e1ea3a18eb3b20"

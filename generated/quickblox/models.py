@@ -10,7 +10,6 @@ from pydantic import (
     Field,
     RootModel,
     StringConstraints,
-    constr,
 )
 
 
@@ -109,7 +108,7 @@ class AiImageUrl(BaseModel):
 
 class AiSummarizeRequest(BaseModel):
     """
-    Dialog to summarise (its last 1000 messages at most).
+    Dialog to summarise (its last 1000 messages at most). Inferred: a blank assistant id is refused like a missing one.
     """
 
     model_config = ConfigDict(
@@ -135,7 +134,7 @@ class AiSummary(BaseModel):
 
 class AiTranslateRequest(BaseModel):
     """
-    Text to translate.
+    Text to translate. Inferred: a blank text or assistant id is refused like a missing one.
     """
 
     model_config = ConfigDict(
@@ -154,7 +153,7 @@ class AiTranslateRequest(BaseModel):
 
 class BlobChanges(BaseModel):
     """
-    Changes to a blob.
+    Changes to a blob. Inferred: at least one change, and names and content types that are not blank (Rails presence validations).
     """
 
     model_config = ConfigDict(
@@ -543,10 +542,6 @@ class ErrorMessages(RootModel[dict[str, list[str]]]):
     root: dict[str, list[str]]
 
 
-class ErrorResponseErrorsOption2(RootModel[list[str]]):
-    root: list[str]
-
-
 class ErrorResponse(BaseModel):
     """
     The body of every error answer. `errors` is either an object whose keys are field names (or `base` for errors not tied to a field) mapping to lists of messages, or a plain list of messages (seen on the address book and AI endpoints).
@@ -555,7 +550,7 @@ class ErrorResponse(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    errors: ErrorMessages | ErrorResponseErrorsOption2
+    errors: ErrorMessages | list[str]
     """
     The messages, keyed by field or as a flat list.
     """
@@ -563,7 +558,7 @@ class ErrorResponse(BaseModel):
 
 class EventChanges(BaseModel):
     """
-    Changes to an event.
+    Changes to an event. Inferred: at least one change.
     """
 
     model_config = ConfigDict(
@@ -759,7 +754,7 @@ class MessageAttachment(BaseModel):
 
 class NewBlob(BaseModel):
     """
-    A new blob.
+    A new blob. Inferred: a blank `content_type` is refused (Rails presence validation).
     """
 
     model_config = ConfigDict(
@@ -1507,7 +1502,7 @@ class AddressBookUploadResult(BaseModel):
 
 class AiAnswerAssistRequest(BaseModel):
     """
-    Message to draft an answer to, with optional history for context.
+    Message to draft an answer to, with optional history for context. Inferred: a blank message or assistant id is refused like a missing one.
     """
 
     model_config = ConfigDict(
@@ -1540,10 +1535,6 @@ class AiContentPart(BaseModel):
     image_url: AiImageUrl | None = None
 
 
-class AiGatewayMessageContentOption2(RootModel[list[AiContentPart]]):
-    root: list[AiContentPart]
-
-
 class AiGatewayMessage(BaseModel):
     """
     A message in OpenAI chat format.
@@ -1556,7 +1547,7 @@ class AiGatewayMessage(BaseModel):
     """
     The JS SDK accepts `developer`, `user` and `assistant`.
     """
-    content: str | AiGatewayMessageContentOption2
+    content: str | list[AiContentPart]
     """
     Text, or a list of text and image parts; neither may be empty (the JS SDK checks this before sending).
     """
@@ -1564,7 +1555,7 @@ class AiGatewayMessage(BaseModel):
 
 class AiGatewayRequest(BaseModel):
     """
-    A multimodal completion request.
+    A multimodal completion request. Inferred: a blank assistant id is refused like a missing one.
     """
 
     model_config = ConfigDict(
@@ -1746,10 +1737,6 @@ class CreateEventRequest(BaseModel):
     event: NewEvent
 
 
-class CreateMessageRequestAttachmentsOption1(RootModel[list[MessageAttachment]]):
-    root: list[MessageAttachment]
-
-
 class CreateSessionRequest(BaseModel):
     """
     Signed request for a new session. Only the five required fields give an application session; adding user credentials (`user`), a social provider (`provider` with `keys`) or Firebase phone credentials (`provider=firebase_phone` with `firebase_phone`) gives a user session at once. `signature` is the HMAC-SHA1, keyed with the application's auth secret, of every other field sent, rendered `key=value` (nested fields as `user[login]=...`), sorted and joined with `&`. The documentation sends the numbers as JSON strings, the JS SDK as form values; both are accepted.
@@ -1793,7 +1780,7 @@ class CreateSessionRequest(BaseModel):
 
 class CreateSubscriptionRequest(BaseModel):
     """
-    A new subscription. A user can have at most 10.
+    A new subscription. A user can have at most 10. Inferred: a push channel needs the device and its push token.
     """
 
     model_config = ConfigDict(
@@ -2341,7 +2328,7 @@ class CreateMessageRequest(BaseModel):
     """
     Dialog to post to.
     """
-    recipient_id: int | constr(pattern=r"^[0-9]+$") | None = None
+    recipient_id: int | Annotated[str, StringConstraints(pattern=r"^[0-9]+$")] | None = None
     """
     Recipient for a private dialog.
     """
@@ -2349,7 +2336,7 @@ class CreateMessageRequest(BaseModel):
     """
     Text.
     """
-    attachments: CreateMessageRequestAttachmentsOption1 | IndexedAttachments | None = None
+    attachments: list[MessageAttachment] | IndexedAttachments | None = None
     """
     Attachments, as a list or as an object keyed by index.
     """
