@@ -17,7 +17,9 @@ What is measured, and how (medians of `--runs` runs, with min and max):
   installed in its own virtualenv under the cache directory (`peers.py`), never in ours. What a
   peer failed on, or left out, is counted in the table's "produced" column and listed in the notes.
 - **No-op regeneration** (nothing changed) and a **one-spec edit** (connectycube's info summary
-  edited): plain `python -m generator generate`, which regenerates only what changed.
+  edited): plain `python -m generator generate`, which regenerates only what changed. The peers
+  have no change detection: against them, the edit is compared with rerunning them on that spec.
+  Runs of ours and of the peers alternate, so that a busy spell of the machine hits all alike.
 - **Emulator throughput** (`throughput.py`): requests per second and p50/p99 latency, for a read
   and a write of the Qiscus emulator (SQLite in a scratch file), against Prism's mock server on the
   same spec and a bare FastAPI app answering fixed bodies (`bare_app.py`, the ceiling). One server
@@ -30,7 +32,11 @@ What is measured, and how (medians of `--runs` runs, with min and max):
 Every server is started on 127.0.0.1 in its own process group and killed by its pid when its part
 ends, also on error; every command and every load has a time bound.
 
-Options: `--only regen|serve|fuzz|client` (repeatable), `--runs N`, `--peer-runs N`,
-`--duration S` (load seconds per run), `--cache DIR` (peers), `--json FILE` (raw numbers),
-`--strict` (exit 1 when a target is missed).
+The throughput rows also give the server's CPU time per request (from /proc, warm-up included):
+on a machine shared with other work, requests per second move with what else runs, the CPU a
+request costs much less.
+
+Options: `--only regen|serve|fuzz|client` (repeatable), `--runs N` (default 3), `--peer-runs N`,
+`--serve-runs N` (default 5), `--duration S` (load seconds per run, default 3), `--cache DIR`
+(peers), `--json FILE` (raw numbers), `--strict` (exit 1 when a target is missed).
 """
