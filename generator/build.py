@@ -93,7 +93,7 @@ class Builder:
         values = [v for v in enum if v is not None] if isinstance(enum, list) else []
         if values and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
             literal = f"Literal[{', '.join(repr(v) for v in dict.fromkeys(values))}]"
-            return f"{literal} | None" if None in enum else literal
+            return f"{literal} | None" if None in (enum or ()) else literal
         for key in ("anyOf", "oneOf"):
             if key in schema:
                 parts_ = [self.annotation(s, depth + 1) for s in schema[key]]

@@ -254,7 +254,13 @@ def _is_model_schema(node: dict[str, Any]) -> bool:
     return bool(node.get("properties")) or composed
 
 
-_CONSTRAINTS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+_CONSTRAINTS: tuple[str, ...] = (
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+)
 _CONSTRAINTS += ("minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems")
 
 

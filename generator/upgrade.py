@@ -20,7 +20,7 @@ from .diagnostics import split_pointer
 from .load import resolve_pointer
 
 # annotations that describe the value as a whole: they stay beside a `{"type": "null"}` branch
-_OUTER = ("title", "description", "default", "example", "examples", "deprecated")
+_OUTER: tuple[str, ...] = ("title", "description", "default", "example", "examples", "deprecated")
 _OUTER += ("readOnly", "writeOnly", "externalDocs", "xml")
 # members whose values are instances, not schemas: an example may well say `nullable: true`
 _DATA = frozenset({"example", "examples", "default", "enum", "const"})

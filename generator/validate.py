@@ -23,7 +23,7 @@ def _locating(cls: type) -> type:
     errors are relative to the schema or value: without this, they would all point at `/`.
     """
 
-    class Locating(cls):  # type: ignore[misc, valid-type]
+    class Locating(cls):  # type: ignore[misc]
         def __call__(self, where: Any, *args: Any, **kwargs: Any) -> Iterator[ValidationError]:
             for error in super().__call__(where, *args, **kwargs):
                 if not hasattr(error, "baas_base"):
@@ -36,7 +36,7 @@ def _locating(cls: type) -> type:
     return Locating
 
 
-def _located_validator(base: type) -> type:
+def _located_validator(base: Any) -> type:
     keywords = dict(base.keyword_validators)
     keywords["schema"] = _locating(keywords["schema"])
     keywords["default"] = _locating(keywords["default"])
