@@ -62,7 +62,7 @@ def _ratio_text(row: Row) -> str:
     ratio = row.ratio
     if row.peer is None:
         return ""
-    return "n/a" if math.isnan(ratio) else f"{ratio:.2f}x"
+    return "n/a" if math.isnan(ratio) else f"{ratio:.3g}x"  # 0.199x, not a rounded 0.20x
 
 
 def _target_text(row: Row) -> str:
