@@ -60,6 +60,7 @@ class Builder:
         self.defined = defined
         self.names: dict[str, str] = {}  # operation pointer -> Python name, unique in the API
         self.skipped: list[Diagnostic] = []  # operations left out, and why
+        self._schema_of_class: dict[str, Any] | None = None
 
     # -- helpers ---------------------------------------------------------------------------------
     def deref(self, value: Any) -> Any:
@@ -111,13 +112,11 @@ class Builder:
         """Whether `models.X` is a model with fields (not a wrapper of a scalar or union)."""
         if not annotation.startswith("models."):
             return False
-        name = annotation.removeprefix("models.")
-        schemas = (self.data.get("components") or {}).get("schemas") or {}
-        for key, schema in schemas.items():
-            if self.class_of(key) == name:
-                target = self.deref(schema)
-                return isinstance(target, dict) and bool(target.get("properties"))
-        return False
+        if self._schema_of_class is None:  # once per document, not once per parameter
+            schemas = (self.data.get("components") or {}).get("schemas") or {}
+            self._schema_of_class = {self.class_of(key): value for key, value in schemas.items()}
+        target = self.deref(self._schema_of_class.get(annotation.removeprefix("models.")))
+        return isinstance(target, dict) and bool(target.get("properties"))
 
     def _simple(self, type_: str, schema: dict[str, Any], depth: int) -> str:
         if type_ == "string":
@@ -402,6 +401,7 @@ class Builder:
                         pointer = join_pointer("", section, path, method)
                         found.append((section, pointer, path, method, item, item[method]))
         # callbacks: requests the API makes to the caller, received like webhooks
+        seen = {entry[1] for entry in found}
         for _section, pointer, _path, _method, _item, op in list(found):
             for name, raw in (op.get("callbacks") or {}).items():
                 # where the callback is written: its own component when referenced
@@ -415,8 +415,9 @@ class Builder:
                     for method in HTTP_METHODS:
                         if isinstance(cb_item, dict) and isinstance(cb_item.get(method), dict):
                             cb_ptr = join_pointer(where, expression, method)
-                            if any(f[1] == cb_ptr for f in found):
+                            if cb_ptr in seen:
                                 continue  # a shared callback component: received once
+                            seen.add(cb_ptr)
                             found.append(
                                 ("callbacks", cb_ptr, name, method, cb_item, cb_item[method])
                             )

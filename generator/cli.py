@@ -76,6 +76,9 @@ def _vendor_packages(
     return [_stamped(g, root) for g, (_, root) in zip(generated, targets, strict=True)], skipped
 
 
+_SPEC_ONLY = ("package", "lenient", "house", "allow_skips")
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.spec:
@@ -101,6 +104,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
             + (f" ({len(generated.warnings)} warning(s))" if generated.warnings else "")
         )
         return 0
+    spec_only = [f"--{o.replace('_', '-')}" for o in _SPEC_ONLY if getattr(args, o)]
+    if spec_only:  # vendor specs are always held to every rule
+        raise GenerationError(f"{', '.join(spec_only)}: for --spec only")
     out = Path(args.out) if args.out else GENERATED
     packages, skipped = _vendor_packages(args.vendors, force=args.force, out=out)
     if packages:

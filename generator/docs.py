@@ -32,7 +32,7 @@ from . import ir
 from .format import format_python
 from .lint import HTTP_METHODS
 from .load import resolve_pointer
-from .models import class_name
+from .models import schema_classes
 from .naming import is_python_name
 from .render import environment
 from .vendors import GENERATED, TEMPLATES, VENDORS
@@ -322,7 +322,9 @@ class DocsBuilder:
         self.data = data
         components = data.get("components") or {}
         self.schemas: dict[str, Any] = components.get("schemas") or {}
-        self.class_to_schema = {class_name(n): n for n in self.schemas}
+        # the same class names models.py has, colliding names told apart the same way
+        self.classes = schema_classes(self.schemas)
+        self.class_to_schema = {cls: n for n, cls in self.classes.items()}
         self.anchors = Anchors()
         for tag in api.tags:
             self.anchors.add("tag", tag.name)
@@ -771,7 +773,7 @@ class DocsBuilder:
     def schema(self, name: str, used_by: list[Piece], used_in: list[Piece]) -> SchemaView:
         schema = self.schemas[name]
         schema = schema if isinstance(schema, dict) else {}
-        cls = class_name(name)
+        cls = self.classes[name]
         is_class = bool(
             schema.get("type") == "object"
             or any(k in schema for k in ("properties", "allOf", "anyOf", "oneOf"))

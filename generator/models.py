@@ -15,6 +15,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from .diagnostics import GenerationError, join_pointer, split_pointer
+from .load import resolve_pointer
 from .naming import is_python_name, pascal, snake
 
 _SCHEMAS = "#/components/schemas/"
@@ -77,11 +78,10 @@ def _typed_defaults(schemas: dict[str, Any]) -> dict[str, Any]:
     root = {"components": {"schemas": schemas}}
 
     def target(ref: str) -> Any:
-        tokens = split_pointer(ref.removeprefix("#"))
-        node: Any = root
-        for token in tokens:
-            node = node.get(token) if isinstance(node, dict) else None
-        return node
+        try:
+            return resolve_pointer(root, ref.removeprefix("#"))
+        except LookupError:
+            return None
 
     def wrapper(ref: Any, depth: int = 0) -> dict[str, Any] | None:
         """The component at `ref` when it becomes a wrapper class (not a model with fields)."""
@@ -338,8 +338,11 @@ def field_aliases(schemas: Any) -> dict[str, str]:
     }
 
 
-def generate_models(data: dict[str, Any]) -> str:
-    """Source of `models.py` for a bundled document (unformatted; the write stage formats)."""
+def generate_models(data: dict[str, Any], classes: dict[str, str] | None = None) -> str:
+    """Source of `models.py` for a bundled document (unformatted; the write stage formats).
+
+    `classes` is `schema_classes` of its component schemas, when the caller has it already.
+    """
     from datamodel_code_generator import (
         DataModelType,
         InputFileType,
@@ -348,7 +351,7 @@ def generate_models(data: dict[str, Any]) -> str:
     )
 
     raw = (data.get("components") or {}).get("schemas") or {}
-    classes = schema_classes(raw)
+    classes = classes if classes is not None else schema_classes(raw)
     schemas = _open_free_form_objects(
         _hoist(
             _typed_defaults(
@@ -405,6 +408,15 @@ _CONSTRAINED = {"constr": ("str", "StringConstraints"), "conint": ("int", "Field
 _CONSTRAINED |= {"confloat": ("float", "Field")}
 
 
+def _closing(source: str, start: int, pair: str) -> int:
+    """The index just past the bracket closing the one opened right before `start`."""
+    depth, end = 1, start
+    while depth and end < len(source):
+        depth += {pair[0]: 1, pair[1]: -1}.get(source[end], 0)
+        end += 1
+    return end
+
+
 def _annotated_constraints(source: str) -> str:
     """`conint(ge=0) | constr(pattern=...)` -> `Annotated[int, Field(ge=0)] | Annotated[str, ...]`.
 
@@ -415,10 +427,7 @@ def _annotated_constraints(source: str) -> str:
     for match in re.finditer(r"\b(constr|conint|confloat)\(", source):
         if match.start() < pos:
             continue
-        depth, end = 1, match.end()
-        while depth and end < len(source):
-            depth += {"(": 1, ")": -1}.get(source[end], 0)
-            end += 1
+        end = _closing(source, match.end(), "()")
         base, marker = _CONSTRAINED[match.group(1)]
         used.add(marker)
         out.append(source[pos : match.start()])
@@ -444,10 +453,7 @@ def _union_operator(source: str) -> str:
     for match in re.finditer(r"\bUnion\[", source):
         if match.start() < pos:
             continue
-        depth, end = 1, match.end()
-        while depth and end < len(source):
-            depth += {"[": 1, "]": -1}.get(source[end], 0)
-            end += 1
+        end = _closing(source, match.end(), "[]")
         inner = source[match.end() : end - 1]
         parts, depth, start = [], 0, 0
         for i, char in enumerate(inner):

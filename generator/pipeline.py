@@ -97,8 +97,8 @@ def generate_document(
         doc = replace(doc, data=drop_flagged_defaults(doc.data, [p.pointer for p in problems]))
     doc = replace(doc, data=upgrade(doc.data))  # one dialect from here on: JSON Schema 2020-12
     header = header_for(source)
-    models = generate_models(doc.data)
     classes = schema_classes((doc.data.get("components") or {}).get("schemas") or {})
+    models = generate_models(doc.data, classes)
     builder = Builder(
         doc,
         lambda name: classes.get(name, class_name(name)),

@@ -34,9 +34,16 @@ from pathlib import Path
 from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
+if str(PROJECT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(PROJECT))
+
+from generator.diagnostics import escape_pointer_token  # noqa: E402
+from generator.lint import HTTP_METHODS  # noqa: E402
+from generator.load import resolve_pointer  # noqa: E402
+from generator.naming import snake  # noqa: E402
+
 CORPUS = Path(os.environ.get("BAAS_CORPUS", PROJECT.parent / "shared" / "corpus" / "specs"))
 RESULTS = PROJECT / "tests" / "corpus" / "RESULTS.md"
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # the rule set generated/ is held to (pyproject.toml): prose typography is the spec author's
 RUFF_RULES = ["--select", "E,F,W,I,UP,B,SIM,RUF", "--ignore", "E501,RUF001,RUF002,RUF003"]
 MYPY_CONFIG = "[mypy]\nstrict = True\nplugins = pydantic.mypy\npython_version = 3.11\n"
@@ -49,10 +56,7 @@ def documents() -> list[Path]:
 
 
 def package_name(spec: Path) -> str:
-    sys.path.insert(0, str(PROJECT))
-    from generator.naming import snake
-
-    return snake(spec.stem)
+    return snake(spec.stem)  # as `generate --spec` names it
 
 
 @dataclass
@@ -178,10 +182,7 @@ def count_operations(data: dict[str, Any]) -> int:
 
 def _deref(data: dict[str, Any], node: Any) -> Any:
     while isinstance(node, dict) and isinstance(node.get("$ref"), str):
-        target: Any = data
-        for token in node["$ref"].lstrip("#/").split("/"):
-            target = target[token.replace("~1", "/").replace("~0", "~")]
-        node = target
+        node = resolve_pointer(data, node["$ref"].removeprefix("#"))
     return node
 
 
@@ -189,7 +190,6 @@ def inspect(package_dir: Path, spec: Path) -> dict[str, Any]:
     import importlib
 
     sys.path.insert(0, str(package_dir.parent))
-    sys.path.insert(1, str(PROJECT))
     name = package_dir.name
     out: dict[str, Any] = {"imports": False, "server": False}
     models = importlib.import_module(f"{name}.models")
@@ -262,7 +262,7 @@ def _examples(models: Any, data: dict[str, Any]) -> dict[str, Any]:
     formats.checks("uri")(lambda value: not isinstance(value, str) or bool(urlsplit(value).scheme))
     checked, rejected, faults = 0, [], 0
     for pointer, schema_pointer, value in _example_sites(data):
-        schema = _at(data, schema_pointer)
+        schema = resolve_pointer(data, schema_pointer)
         annotation = builder.annotation(schema)
         if "models." not in annotation:
             continue
@@ -284,23 +284,11 @@ def _examples(models: Any, data: dict[str, Any]) -> dict[str, Any]:
     return {"examples": checked, "examples_rejected": rejected, "document_faults": faults}
 
 
-def _at(data: dict[str, Any], pointer: str) -> Any:
-    node: Any = data
-    for token in [t for t in pointer.split("/") if t]:
-        token = token.replace("~1", "/").replace("~0", "~")
-        node = node[int(token)] if isinstance(node, list) else node[token]
-    return node
-
-
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
 def _example_sites(data: dict[str, Any]) -> list[tuple[str, str, Any]]:
     """(where the example is, the pointer of its schema, the value) across the document."""
     sites: list[tuple[str, str, Any]] = []
     for name, schema in ((data.get("components") or {}).get("schemas") or {}).items():
-        base = f"/components/schemas/{_escape(name)}"
+        base = f"/components/schemas/{escape_pointer_token(name)}"
         if isinstance(schema, dict):
             if "example" in schema:
                 sites.append((f"{base}/example", base, schema["example"]))
@@ -325,17 +313,21 @@ def _example_sites(data: dict[str, Any]) -> list[tuple[str, str, Any]]:
                     continue
                 if not ("json" in media or media == "*/*"):
                     continue
-                mptr = f"{ptr}/content/{_escape(media)}"
+                mptr = f"{ptr}/content/{escape_pointer_token(media)}"
                 if "example" in media_obj:
                     sites.append((f"{mptr}/example", f"{mptr}/schema", media_obj["example"]))
                 for key, example in (media_obj.get("examples") or {}).items():
                     example = _deref(data, example)
                     if isinstance(example, dict) and "value" in example:
                         sites.append(
-                            (f"{mptr}/examples/{_escape(key)}", f"{mptr}/schema", example["value"])
+                            (
+                                f"{mptr}/examples/{escape_pointer_token(key)}",
+                                f"{mptr}/schema",
+                                example["value"],
+                            )
                         )
         stack.extend(
-            (v, f"{ptr}/{_escape(k)}")
+            (v, f"{ptr}/{escape_pointer_token(k)}")
             for k, v in node.items()
             if k not in ("content", "example", "examples") and not k.startswith("x-")
         )
